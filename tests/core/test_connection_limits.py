@@ -1,0 +1,106 @@
+"""Size limits: max_frame_size and max_message_size (close code 1009)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wsproto_cb.core.connection import (
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Connection,
+)
+from wsproto_cb.core.events import ConnectionFailed, Event, MessageData
+from wsproto_cb.core.frames import build_frame, build_frame_header
+
+RFC_MASK = bytes.fromhex("37fa213d")
+
+
+def masked(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    return build_frame(opcode, payload, fin=fin, mask=RFC_MASK)
+
+
+def masked_header(opcode: int, length: int, *, fin: bool = True) -> bytes:
+    return build_frame_header(opcode, length, fin=fin, mask=RFC_MASK)
+
+
+def feed(conn: Connection, data: bytes) -> list[Event]:
+    conn.receive_data(data)
+    return conn.events()
+
+
+def is_failure(events: list[Event], code: int) -> bool:
+    return len(events) == 1 and isinstance(events[0], ConnectionFailed) and events[0].code == code
+
+
+@pytest.mark.parametrize("opcode", [0x1, 0x2])
+def test_frame_over_limit_fails_at_the_header(opcode: int) -> None:
+    server = Connection(is_server=True, max_frame_size=1024)
+    # no payload byte has arrived yet
+    assert is_failure(feed(server, masked_header(opcode, 1025)), 1009)
+    assert server.failed is not None and server.failed.code == 1009
+
+
+def test_frame_over_limit_with_64_bit_length_fails_at_the_header() -> None:
+    client = Connection(is_server=False, max_frame_size=100_000)
+    assert is_failure(feed(client, build_frame_header(0x2, 2**40)), 1009)
+
+
+def test_frame_at_limit_is_accepted() -> None:
+    server = Connection(is_server=True, max_frame_size=1024, max_message_size=1024)
+    data = bytes(1024)
+    events = feed(server, masked(0x2, data))
+    assert b"".join(e.data for e in events if isinstance(e, MessageData)) == data
+    assert all(isinstance(e, MessageData) for e in events)
+
+
+def test_continuation_frame_over_limit_fails() -> None:
+    server = Connection(is_server=True, max_frame_size=100, max_message_size=0)
+    events = feed(server, masked(0x1, b"a" * 100, fin=False) + masked_header(0x0, 101))
+    assert isinstance(events[0], MessageData)
+    assert is_failure(events[1:], 1009)
+
+
+def test_message_over_limit_across_fragments_fails_at_the_crossing_header() -> None:
+    server = Connection(is_server=True, max_message_size=1000)
+    events = feed(server, masked(0x2, bytes(600), fin=False) + masked(0x0, bytes(400), fin=False))
+    assert all(isinstance(e, MessageData) for e in events)
+    # one more byte than allowed is announced: fail before the payload comes
+    assert is_failure(feed(server, masked_header(0x0, 1)), 1009)
+
+
+def test_message_at_limit_across_fragments_is_accepted() -> None:
+    server = Connection(is_server=True, max_message_size=1000)
+    wire = masked(0x1, b"a" * 600, fin=False) + masked(0x0, b"b" * 400)
+    events = feed(server, wire)
+    assert b"".join(e.data for e in events if isinstance(e, MessageData)) == b"a" * 600 + b"b" * 400
+    # the size counts per message: the next one starts from zero
+    assert all(isinstance(e, MessageData) for e in feed(server, masked(0x1, b"c" * 1000)))
+
+
+def test_message_limit_applies_to_a_single_frame() -> None:
+    server = Connection(is_server=True, max_frame_size=0, max_message_size=10)
+    assert is_failure(feed(server, masked_header(0x2, 11)), 1009)
+
+
+def test_zero_means_unlimited() -> None:
+    server = Connection(is_server=True, max_frame_size=0, max_message_size=0)
+    huge = 2**40
+    events = feed(server, masked_header(0x2, huge) + bytes(1000))
+    assert len(events) == 1 and isinstance(events[0], MessageData)
+    assert events[0].frame_length == huge and len(events[0].data) == 1000
+    assert not events[0].frame_end
+
+
+def test_default_limits() -> None:
+    assert DEFAULT_MAX_FRAME_SIZE == DEFAULT_MAX_MESSAGE_SIZE == 16 * 1024 * 1024
+    server = Connection(is_server=True)
+    assert feed(server, masked_header(0x2, DEFAULT_MAX_FRAME_SIZE)) == []
+    server = Connection(is_server=True)
+    assert is_failure(feed(server, masked_header(0x2, DEFAULT_MAX_FRAME_SIZE + 1)), 1009)
+
+
+def test_limits_do_not_apply_to_control_frames() -> None:
+    # control frames are at most 125 bytes by the RFC, whatever the limit
+    server = Connection(is_server=True, max_frame_size=10, max_message_size=10)
+    events = feed(server, masked(0x9, bytes(125)))
+    assert [type(e).__name__ for e in events] == ["Ping"]

@@ -1,0 +1,131 @@
+"""wsproto_cb on asyncio: protocols and factories for ``loop.create_server`` /
+``loop.create_connection`` (uvloop works too)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import client, factories, server
+from ..compress import (
+    PerMessageDeflateOffer,
+    PerMessageDeflateOfferAccept,
+    PerMessageDeflateResponse,
+    PerMessageDeflateResponseAccept,
+)
+from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
+from ._runtime import AsyncioRuntime
+
+__all__ = [
+    "ConnectionAccept",
+    "ConnectionDeny",
+    "ConnectionRequest",
+    "ConnectionResponse",
+    "PerMessageDeflateOffer",
+    "PerMessageDeflateOfferAccept",
+    "PerMessageDeflateResponse",
+    "PerMessageDeflateResponseAccept",
+    "WebSocketAdapterProtocol",
+    "WebSocketClientFactory",
+    "WebSocketClientProtocol",
+    "WebSocketServerFactory",
+    "WebSocketServerProtocol",
+]
+
+
+class WebSocketAdapterProtocol(asyncio.Protocol):
+    """asyncio transport callbacks, forwarded to the runtime-neutral layer."""
+
+    factory: Any
+    transport: Any
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        loop = asyncio.get_running_loop()
+        self._connection_made(AsyncioRuntime(transport, loop))  # type: ignore[attr-defined,arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        self._data_received(data)  # type: ignore[attr-defined]
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connection_lost(str(exc) if exc else None)  # type: ignore[attr-defined]
+
+    def pause_writing(self) -> None:
+        self._writing_paused()  # type: ignore[attr-defined]
+
+    def resume_writing(self) -> None:
+        self._writing_resumed()  # type: ignore[attr-defined]
+
+
+class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
+    """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+
+class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
+    """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+
+class _AsyncioFactoryMixin:
+    protocol: Any
+    _loop: asyncio.AbstractEventLoop | None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop given to the constructor, else the running loop (never grabbed early)."""
+        if self._loop is not None:
+            return self._loop
+        return asyncio.get_running_loop()
+
+    @loop.setter
+    def loop(self, value: asyncio.AbstractEventLoop | None) -> None:
+        self._loop = value
+
+    def __call__(self) -> Any:
+        proto = self.protocol()
+        proto.factory = self
+        return proto
+
+
+class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFactory):
+    """``loop.create_server(factory, host, port)``."""
+
+    protocol: Any = WebSocketServerProtocol
+
+    def __init__(
+        self,
+        url: str | None = None,
+        protocols: Sequence[str] | None = None,
+        server: str | None = factories.WebSocketServerFactory.__init__.__defaults__[2],  # type: ignore[index]
+        headers: Mapping[str, Any] | None = None,
+        externalPort: int | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._loop = loop
+        factories.WebSocketServerFactory.__init__(
+            self, url, protocols, server, headers, externalPort
+        )
+
+
+class WebSocketClientFactory(_AsyncioFactoryMixin, factories.WebSocketClientFactory):
+    """``loop.create_connection(factory, host, port)``."""
+
+    protocol: Any = WebSocketClientProtocol
+
+    def __init__(
+        self,
+        url: str | None = None,
+        origin: str | None = None,
+        protocols: Sequence[str] | None = None,
+        useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
+        headers: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._loop = loop
+        factories.WebSocketClientFactory.__init__(
+            self, url, origin, protocols, useragent, headers, proxy
+        )

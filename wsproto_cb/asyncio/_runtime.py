@@ -1,0 +1,98 @@
+"""The :class:`~wsproto_cb.runtime.Runtime` for asyncio transports."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from ..runtime import TimerHandle
+
+__all__ = ["AsyncioRuntime"]
+
+log = logging.getLogger("wsproto_cb")
+
+
+def describe_peer(transport: asyncio.BaseTransport) -> str:
+    """``tcp4:host:port`` (or ``tcp6:``/``unix:``), as Autobahn names peers."""
+    peername = transport.get_extra_info("peername")
+    if isinstance(peername, tuple) and len(peername) >= 2:
+        family = "tcp6" if ":" in str(peername[0]) else "tcp4"
+        return f"{family}:{peername[0]}:{peername[1]}"
+    if isinstance(peername, str):
+        return f"unix:{peername}"
+    return "unknown"
+
+
+class AsyncioRuntime:
+    __slots__ = ("_loop", "_tasks", "_transport", "is_secure", "peer")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self.peer = describe_peer(transport)
+        self.is_secure = transport.get_extra_info("sslcontext") is not None
+
+    def write(self, data: bytes) -> None:
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._transport.abort()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
+        return self._loop.call_later(delay, callback)
+
+    def now(self) -> float:
+        return self._loop.time()
+
+    def pause_reading(self) -> None:
+        if not self._transport.is_closing():
+            self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    def set_nodelay(self, enabled: bool) -> None:
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if enabled else 0)
+
+    def is_awaitable(self, value: Any) -> bool:
+        return inspect.isawaitable(value)
+
+    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> None:
+        future = asyncio.ensure_future(value, loop=self._loop)
+        self._tasks.add(future)  # keep a reference: a dropped task may vanish
+
+        def finished(fut: asyncio.Future[Any]) -> None:
+            self._tasks.discard(fut)
+            if fut.cancelled():
+                done(False, asyncio.CancelledError())
+            elif fut.exception() is not None:
+                done(False, fut.exception())
+            else:
+                done(True, fut.result())
+
+        future.add_done_callback(finished)
+
+    def create_future(self) -> Any:
+        return self._loop.create_future()
+
+    def resolve_future(self, future: Any, value: Any) -> None:
+        if not future.done():
+            future.set_result(value)
+
+    def log_error(self, message: str, exc: BaseException | None = None) -> None:
+        if exc is None:
+            log.error(message)
+        else:
+            log.error(message, exc_info=(type(exc), exc, exc.__traceback__))

@@ -1,0 +1,161 @@
+"""Frame headers of RFC 6455 section 5.2: building them and reading them.
+
+This module knows the wire layout only.  Which frames are allowed when (the
+state machine, fragmentation, limits) is :mod:`wsproto_cb.core.connection`'s
+job; it calls :func:`parse_header` on its receive buffer and
+:func:`build_frame` when sending.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import NamedTuple
+
+from .codes import Opcode
+from .errors import ProtocolError
+from .masking import apply_mask
+
+__all__ = [
+    "Frame",
+    "FrameHeader",
+    "MaskKeySource",
+    "build_frame",
+    "build_frame_header",
+    "parse_header",
+]
+
+_PACK_H = struct.Struct("!BBH").pack
+_PACK_Q = struct.Struct("!BBQ").pack
+_UNPACK_H = struct.Struct("!H").unpack_from
+_UNPACK_Q = struct.Struct("!Q").unpack_from
+
+_KNOWN_OPCODES = frozenset(int(op) for op in Opcode)
+
+
+class FrameHeader(NamedTuple):
+    """A parsed frame header; ``size`` is how many bytes the header took."""
+
+    fin: bool
+    rsv: int  # the three RSV bits as 0b0xyz0000 >> 4, i.e. rsv1 == 4
+    opcode: int
+    length: int
+    mask: bytes | None
+    size: int
+
+
+class Frame(NamedTuple):
+    """A whole frame, used by tests and tools (the connection streams payloads)."""
+
+    opcode: Opcode
+    payload: bytes
+    fin: bool = True
+    rsv1: bool = False
+    rsv2: bool = False
+    rsv3: bool = False
+
+
+def parse_header(buf: bytes | bytearray, pos: int) -> FrameHeader | None:
+    """Read the frame header starting at ``buf[pos]``.
+
+    Returns ``None`` when the header is not complete yet.  Raises
+    :class:`ProtocolError` (1002) for reserved opcodes, non-minimal or
+    oversized length encodings and malformed control frames; RSV bits and
+    masking rules depend on the connection and are checked there.
+    """
+    avail = len(buf) - pos
+    if avail < 2:
+        return None
+    b0 = buf[pos]
+    b1 = buf[pos + 1]
+    opcode = b0 & 0x0F
+    length = b1 & 0x7F
+    size = 2
+    if length == 126:
+        if avail < 4:
+            return None
+        (length,) = _UNPACK_H(buf, pos + 2)
+        size = 4
+        if length < 126:
+            raise ProtocolError(1002, "non-minimal 16-bit frame length")
+    elif length == 127:
+        if avail < 10:
+            return None
+        (length,) = _UNPACK_Q(buf, pos + 2)
+        size = 10
+        if length >> 63:
+            raise ProtocolError(1002, "64-bit frame length with the top bit set")
+        if length <= 0xFFFF:
+            raise ProtocolError(1002, "non-minimal 64-bit frame length")
+    if opcode not in _KNOWN_OPCODES:
+        raise ProtocolError(1002, f"reserved opcode 0x{opcode:x}")
+    fin = bool(b0 & 0x80)
+    if opcode >= 0x8:
+        if not fin:
+            raise ProtocolError(1002, "fragmented control frame")
+        if length > 125:
+            raise ProtocolError(1002, "control frame payload over 125 bytes")
+    mask: bytes | None = None
+    if b1 & 0x80:
+        if avail < size + 4:
+            return None
+        mask = bytes(buf[pos + size : pos + size + 4])
+        size += 4
+    return FrameHeader(fin, (b0 >> 4) & 0x07, opcode, length, mask, size)
+
+
+def build_frame_header(
+    opcode: int, length: int, *, fin: bool = True, rsv: int = 0, mask: bytes | None = None
+) -> bytes:
+    """The header bytes (mask key included) for a frame of ``length`` bytes."""
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    mask_bit = 0x80 if mask is not None else 0
+    if length < 126:
+        header = bytes((b0, mask_bit | length))
+    elif length <= 0xFFFF:
+        header = _PACK_H(b0, mask_bit | 126, length)
+    else:
+        header = _PACK_Q(b0, mask_bit | 127, length)
+    if mask is not None:
+        return header + mask
+    return header
+
+
+def build_frame(
+    opcode: int,
+    payload: bytes | bytearray | memoryview,
+    *,
+    fin: bool = True,
+    rsv: int = 0,
+    mask: bytes | None = None,
+) -> bytes:
+    """A complete frame; ``mask`` (4 bytes) masks the payload, as clients must."""
+    header = build_frame_header(opcode, len(payload), fin=fin, rsv=rsv, mask=mask)
+    if mask is not None:
+        return header + apply_mask(payload, mask)
+    return header + payload
+
+
+class MaskKeySource:
+    """Masking keys from the OS's CSPRNG, fetched in batches.
+
+    RFC 6455 section 5.3 wants keys that are unpredictable; ``os.urandom``
+    is, but one system call per frame costs more than building a small
+    frame, so keys are read 4 KiB at a time.
+    """
+
+    __slots__ = ("_batch", "_pos")
+
+    _BATCH = 4096
+
+    def __init__(self) -> None:
+        self._batch = b""
+        self._pos = 0
+
+    def next_key(self) -> bytes:
+        pos = self._pos
+        if pos >= len(self._batch):
+            self._batch = os.urandom(self._BATCH)
+            pos = 0
+        self._pos = pos + 4
+        return self._batch[pos : pos + 4]

@@ -1,0 +1,218 @@
+"""Server and client factories: session parameters, protocol options, connections.
+
+These are runtime-neutral; :mod:`wsproto_cb.asyncio` and
+:mod:`wsproto_cb.twisted` mix them with their event loop's factory type.
+Option names and constructor arguments are Autobahn|Python's (see
+:mod:`wsproto_cb.options` for the few deliberate differences in defaults).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from . import __version__
+from .core.connection import Connection, MessageCodec
+from .core.headers import is_token
+from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
+from .prepared import PreparedMessage
+from .url import parse_url
+
+__all__ = ["WebSocketClientFactory", "WebSocketFactory", "WebSocketServerFactory"]
+
+
+def _check_protocols(protocols: Sequence[str] | None) -> list[str]:
+    if protocols is None:
+        return []
+    if isinstance(protocols, str):
+        raise TypeError("protocols must be a list of subprotocol names, not one string")
+    result = list(protocols)
+    for name in result:
+        if not isinstance(name, str) or not is_token(name):
+            raise ValueError(f"invalid subprotocol name {name!r}: must be an HTTP token")
+    return result
+
+
+def _check_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"headers must be a dict, not {type(headers).__name__}")
+    return dict(headers)
+
+
+class WebSocketFactory:
+    """What server and client factories share: options, connections, prepared messages."""
+
+    _option_specs: ClassVar[dict[str, OptionSpec]] = {}
+    isServer: ClassVar[bool] = False
+
+    def _init_factory(self) -> None:
+        #: connections from TCP accept/connect until they are lost
+        self._connections: set[Any] = set()
+        #: connections whose handshake is done
+        self._open_connections: set[Any] = set()
+        self.resetProtocolOptions()
+
+    def resetProtocolOptions(self) -> None:
+        """Set every protocol option back to its default."""
+        for name, spec in self._option_specs.items():
+            default = spec.default
+            setattr(self, name, list(default) if isinstance(default, list) else default)
+        self._origin_patterns: list[re.Pattern[str]] = origin_patterns(["*"])
+
+    def setProtocolOptions(self, **options: Any) -> None:
+        """Set protocol options by their Autobahn names; ``None`` leaves one unchanged.
+
+        Every value is validated before any is set, so a bad call changes nothing.
+        """
+        checked = validate_options(self._option_specs, options)
+        for name, value in checked.items():
+            setattr(self, name, value)
+        if "allowedOrigins" in checked:
+            self._origin_patterns = origin_patterns(checked["allowedOrigins"])
+
+    @property
+    def countConnections(self) -> int:
+        """Connections currently held (including those still in the handshake)."""
+        return len(self._connections)
+
+    def _connection_made(self, proto: Any) -> None:
+        self._connections.add(proto)
+
+    def _connection_opened(self, proto: Any) -> None:
+        self._open_connections.add(proto)
+
+    def _connection_closed(self, proto: Any) -> None:
+        self._connections.discard(proto)
+        self._open_connections.discard(proto)
+
+    def prepareMessage(
+        self, payload: bytes, isBinary: bool = False, doNotCompress: bool = False
+    ) -> PreparedMessage:
+        """Frame a message once, to send it to many connections."""
+        return PreparedMessage(payload, isBinary, doNotCompress)
+
+    def _make_connection(self, is_server: bool, codec: MessageCodec | None) -> Connection:
+        options: Any = self
+        if is_server:
+            return Connection(
+                True,
+                codec=codec,
+                max_frame_size=options.maxFramePayloadSize,
+                max_message_size=options.maxMessagePayloadSize,
+                mask_outgoing=options.maskServerFrames,
+                require_incoming_mask=options.requireMaskedClientFrames,
+                accept_incoming_mask=True,
+                apply_outgoing_mask=options.applyMask,
+                validate_utf8=options.utf8validateIncoming,
+                echo_close_code_reason=options.echoCloseCodeReason,
+            )
+        return Connection(
+            False,
+            codec=codec,
+            max_frame_size=options.maxFramePayloadSize,
+            max_message_size=options.maxMessagePayloadSize,
+            mask_outgoing=options.maskClientFrames,
+            require_incoming_mask=False,
+            accept_incoming_mask=options.acceptMaskedServerFrames,
+            apply_outgoing_mask=options.applyMask,
+            validate_utf8=options.utf8validateIncoming,
+            echo_close_code_reason=options.echoCloseCodeReason,
+        )
+
+
+class WebSocketServerFactory(WebSocketFactory):
+    """Runtime-neutral server factory (use the asyncio or Twisted one)."""
+
+    _option_specs = SERVER_OPTIONS
+    isServer = True
+
+    def __init__(
+        self,
+        url: str | None = None,
+        protocols: Sequence[str] | None = None,
+        server: str | None = f"wsproto_cb/{__version__}",
+        headers: Mapping[str, Any] | None = None,
+        externalPort: int | None = None,
+    ) -> None:
+        self._init_factory()
+        self.setSessionParameters(url, protocols, server, headers, externalPort)
+
+    def setSessionParameters(
+        self,
+        url: str | None = None,
+        protocols: Sequence[str] | None = None,
+        server: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        externalPort: int | None = None,
+    ) -> None:
+        """Set the URL served, the subprotocols spoken (in order of preference),
+        the ``Server`` header and extra response headers."""
+        parsed = parse_url(url or "ws://localhost")
+        self.url = url or "ws://localhost"
+        self.isSecure = parsed.is_secure
+        self.host = parsed.host
+        self.port = parsed.port
+        self.resource = parsed.resource
+        self.path = parsed.path
+        self.params = parsed.params
+        self.protocols = _check_protocols(protocols)
+        if server is not None or not hasattr(self, "server"):
+            self.server = server
+        self.headers = _check_headers(headers)
+        self.externalPort = externalPort if externalPort is not None else parsed.port
+
+    def _origin_allowed(self, origin: str | None) -> bool:
+        if origin is None:
+            return True  # non-browser clients send no Origin
+        if origin == "null":
+            return bool(self.allowNullOrigin)  # type: ignore[attr-defined]
+        return any(p.match(origin) for p in self._origin_patterns)
+
+
+class WebSocketClientFactory(WebSocketFactory):
+    """Runtime-neutral client factory (use the asyncio or Twisted one)."""
+
+    _option_specs = CLIENT_OPTIONS
+
+    def __init__(
+        self,
+        url: str | None = None,
+        origin: str | None = None,
+        protocols: Sequence[str] | None = None,
+        useragent: str | None = f"wsproto_cb/{__version__}",
+        headers: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._init_factory()
+        if proxy is not None:
+            raise NotImplementedError("connecting through an HTTP proxy is not supported yet")
+        self.proxy = proxy
+        self.setSessionParameters(url, origin, protocols, useragent, headers)
+
+    def setSessionParameters(
+        self,
+        url: str | None = None,
+        origin: str | None = None,
+        protocols: Sequence[str] | None = None,
+        useragent: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Set the URL to connect to, the Origin, the subprotocols offered,
+        the ``User-Agent`` and extra request headers."""
+        parsed = parse_url(url or "ws://localhost")
+        self.url = url or "ws://localhost"
+        self.isSecure = parsed.is_secure
+        self.host = parsed.host
+        self.port = parsed.port
+        self.resource = parsed.resource
+        self.path = parsed.path
+        self.params = parsed.params
+        self.origin = origin
+        self.protocols = _check_protocols(protocols)
+        if useragent is not None or not hasattr(self, "useragent"):
+            self.useragent = useragent
+        self.headers = _check_headers(headers)

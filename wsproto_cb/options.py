@@ -1,0 +1,182 @@
+"""The protocol options of ``setProtocolOptions``: names, defaults and validation.
+
+Option names and meanings are Autobahn|Python's.  Two deliberate
+differences, both in the defaults, protect a server that Autobahn's defaults
+leave open: messages and frames are limited to 16 MiB (Autobahn: unlimited),
+and auto-ping is on (every 20 s, 20 s to answer; Autobahn: off), counting
+any incoming traffic as a sign of life.  ``failByDrop`` defaults to False:
+a failed connection gets the RFC's close frame before the TCP close.
+
+Every value is checked when it is set: a bad value is a ``TypeError`` or
+``ValueError`` naming the option, and setting one option never changes
+another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .core.connection import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+
+__all__ = [
+    "CLIENT_OPTIONS",
+    "SERVER_OPTIONS",
+    "OptionSpec",
+    "origin_patterns",
+    "validate_options",
+]
+
+Validator = Callable[[str, Any], Any]
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"option {name} must be True or False, not {value!r}")
+    return value
+
+
+def _int_at_least(minimum: int) -> Validator:
+    def check(name: str, value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"option {name} must be an int, not {value!r}")
+        if value < minimum:
+            raise ValueError(f"option {name} must be >= {minimum}, not {value}")
+        return value
+
+    return check
+
+
+def _seconds(name: str, value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"option {name} must be a number of seconds, not {value!r}")
+    if value < 0 or value != value:
+        raise ValueError(f"option {name} must be >= 0 seconds, not {value}")
+    return float(value)
+
+
+def _ping_size(name: str, value: Any) -> int:
+    value = _int_at_least(4)(name, value)
+    if value > 125:
+        raise ValueError(f"option {name} must be between 4 and 125, not {value}")
+    return int(value)
+
+
+def _callable_or_none(name: str, value: Any) -> Any:
+    if value is not None and not callable(value):
+        raise TypeError(f"option {name} must be callable, not {value!r}")
+    return value
+
+
+def _offers(name: str, value: Any) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"option {name} must be a list of offers, not {value!r}")
+    from .core.deflate import PerMessageDeflateOffer
+
+    for offer in value:
+        if not isinstance(offer, PerMessageDeflateOffer):
+            raise TypeError(f"option {name}: {offer!r} is not a PerMessageDeflateOffer")
+    return list(value)
+
+
+def _origins(name: str, value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise TypeError(f"option {name} must be a list of origin patterns, not {value!r}")
+    for item in value:
+        if not isinstance(item, str):
+            raise TypeError(f"option {name}: {item!r} is not a str")
+    return list(value)
+
+
+def _versions(name: str, value: Any) -> list[int]:
+    if not isinstance(value, list | tuple) or not value:
+        raise TypeError(f"option {name} must be a non-empty list of versions, not {value!r}")
+    for version in value:
+        if version != 13:
+            raise ValueError(f"option {name}: version {version!r} is not supported (only 13)")
+    return list(value)
+
+
+def _version(name: str, value: Any) -> int:
+    if value != 13:
+        raise ValueError(f"option {name}: version {value!r} is not supported (only 13)")
+    return 13
+
+
+def _ignored_str(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        raise TypeError(f"option {name} must be a str, not {value!r}")
+    return value
+
+
+class OptionSpec:
+    __slots__ = ("default", "validate")
+
+    def __init__(self, default: Any, validate: Validator) -> None:
+        self.default = default
+        self.validate = validate
+
+
+_COMMON: dict[str, OptionSpec] = {
+    "utf8validateIncoming": OptionSpec(True, _bool),
+    "applyMask": OptionSpec(True, _bool),
+    "maxFramePayloadSize": OptionSpec(DEFAULT_MAX_FRAME_SIZE, _int_at_least(0)),
+    "maxMessagePayloadSize": OptionSpec(DEFAULT_MAX_MESSAGE_SIZE, _int_at_least(0)),
+    "autoFragmentSize": OptionSpec(0, _int_at_least(0)),
+    "failByDrop": OptionSpec(False, _bool),
+    "echoCloseCodeReason": OptionSpec(False, _bool),
+    "openHandshakeTimeout": OptionSpec(5.0, _seconds),
+    "closeHandshakeTimeout": OptionSpec(1.0, _seconds),
+    "tcpNoDelay": OptionSpec(True, _bool),
+    "autoPingInterval": OptionSpec(20.0, _seconds),
+    "autoPingTimeout": OptionSpec(20.0, _seconds),
+    "autoPingSize": OptionSpec(12, _ping_size),
+    "autoPingRestartOnAnyTraffic": OptionSpec(True, _bool),
+    "perMessageCompressionAccept": OptionSpec(None, _callable_or_none),
+}
+
+SERVER_OPTIONS: dict[str, OptionSpec] = {
+    **_COMMON,
+    "versions": OptionSpec([13], _versions),
+    "webStatus": OptionSpec(True, _bool),
+    "maskServerFrames": OptionSpec(False, _bool),
+    "requireMaskedClientFrames": OptionSpec(True, _bool),
+    "serveFlashSocketPolicy": OptionSpec(False, _bool),
+    "flashSocketPolicy": OptionSpec("", _ignored_str),
+    "allowedOrigins": OptionSpec(["*"], _origins),
+    "allowNullOrigin": OptionSpec(True, _bool),
+    "maxConnections": OptionSpec(0, _int_at_least(0)),
+    "trustXForwardedFor": OptionSpec(0, _int_at_least(0)),
+}
+
+CLIENT_OPTIONS: dict[str, OptionSpec] = {
+    **_COMMON,
+    "version": OptionSpec(13, _version),
+    "acceptMaskedServerFrames": OptionSpec(False, _bool),
+    "maskClientFrames": OptionSpec(True, _bool),
+    "serverConnectionDropTimeout": OptionSpec(1.0, _seconds),
+    "perMessageCompressionOffers": OptionSpec([], _offers),
+}
+
+
+def validate_options(specs: Mapping[str, OptionSpec], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every given option (``None`` means "leave as is") and return the valid ones."""
+    checked: dict[str, Any] = {}
+    for name, value in given.items():
+        spec = specs.get(name)
+        if spec is None:
+            known = ", ".join(sorted(specs))
+            raise TypeError(f"unknown protocol option {name!r} (known: {known})")
+        if value is None:
+            continue
+        checked[name] = spec.validate(name, value)
+    return checked
+
+
+def origin_patterns(origins: list[str]) -> list[re.Pattern[str]]:
+    """Compile ``allowedOrigins`` wildcards (``*`` matches anything) to patterns."""
+    return [
+        re.compile("^" + ".*".join(re.escape(part) for part in origin.split("*")) + "$")
+        for origin in origins
+    ]

@@ -1,0 +1,599 @@
+"""The runtime-neutral callback layer shared by servers and clients.
+
+:class:`WebSocketProtocol` turns the events of the sans-I/O
+:class:`~wsproto_cb.core.connection.Connection` into Autobahn-style
+callbacks (``onOpen``, ``onMessage``, ``onClose`` ...) and the Autobahn-style
+send calls into bytes for the transport.  It reaches the event loop only
+through a :class:`~wsproto_cb.runtime.Runtime`; the handshake halves live in
+:mod:`wsproto_cb.server` and :mod:`wsproto_cb.client`.
+
+Callbacks and ``async def``
+    Any callback may return an awaitable (coroutine, Future, Deferred).  The
+    connection then delivers nothing more until it completes and stops
+    reading from the socket meanwhile, so a slow ``async def onMessage``
+    applies backpressure to its peer instead of piling up tasks, and
+    messages are handled in order.  An exception from a callback (raised or
+    from the awaitable) is logged with its traceback and fails that
+    connection with close code 1011; other connections never notice.
+
+``wasClean`` in ``onClose``
+    True when both close frames were exchanged and the TCP connection then
+    closed without this side having to force it (a timeout, a failure, a
+    ``dropConnection``).  For a clean close ``code``/``reason`` are the
+    peer's (``None`` when its close frame was empty, as in Autobahn); for
+    an unclean one ``code`` is 1006 and ``reason`` says what happened.
+
+Flow control
+    When the transport's write buffer is full the connection stops
+    delivering messages and stops reading, so an echo-style server cannot
+    buffer without bound for a peer that does not read; a registered
+    producer is paused and resumed with the transport.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from .core.codes import CloseCode
+from .core.connection import Connection
+from .core.errors import InvalidStateError
+from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
+from .exceptions import Disconnected
+from .prepared import PreparedMessage
+from .runtime import Runtime, TimerHandle
+
+__all__ = ["WebSocketProtocol"]
+
+_STREAMING_HOOKS = (
+    "onMessageBegin",
+    "onMessageFrameBegin",
+    "onMessageFrameData",
+    "onMessageFrameEnd",
+    "onMessageFrame",
+    "onMessageEnd",
+)
+
+
+class WebSocketProtocol:
+    """Callbacks and sending, common to servers and clients (see module docs)."""
+
+    STATE_CLOSED = 0
+    STATE_CONNECTING = 1
+    STATE_CLOSING = 2
+    STATE_OPEN = 3
+
+    is_server: ClassVar[bool] = False
+    factory: Any = None
+    transport: Any = None
+
+    #: computed once per class: whether any streaming receive hook is overridden
+    _uses_streaming_hooks: ClassVar[bool | None] = None
+
+    def _init_state(self, rt: Runtime) -> None:
+        self._rt = rt
+        self.state = self.STATE_CONNECTING
+        self.peer = rt.peer
+        self.is_closed = rt.create_future()
+        self.wasClean = False
+        self.wasNotCleanReason: str | None = None
+        self.droppedByMe = False
+        self.websocket_version: int | None = None
+        self.websocket_protocol_in_use: str | None = None
+        self.websocket_extensions_in_use: list[Any] = []
+        self.http_headers: dict[str, str] = {}
+        self._conn: Connection | None = None
+        self._busy = False
+        self._waiting = False
+        self._write_paused = False
+        self._reading_paused = False
+        self._msg_parts: list[bytes] | None = None
+        self._frame_parts: list[bytes] | None = None
+        self._msg_binary = False
+        self._timers: dict[str, TimerHandle] = {}
+        self._producer: Any = None
+        self._producer_streaming = True
+        self._producer_resume_pending = False
+        self._ping_payload: bytes | None = None
+        self._ping_sent_at = 0.0
+        self._last_rx = 0.0
+        self._track_rx = False
+        self._closed_called = False
+        cls = type(self)
+        if cls._uses_streaming_hooks is None:
+            cls._uses_streaming_hooks = any(
+                getattr(cls, name) is not getattr(WebSocketProtocol, name)
+                for name in _STREAMING_HOOKS
+            )
+
+    # ------------------------------------------------------------ callbacks
+
+    def onOpen(self) -> Any:
+        """The opening handshake is done; messages may flow."""
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> Any:
+        """A whole message arrived (``payload`` is bytes, text is UTF-8)."""
+
+    def onPing(self, payload: bytes) -> Any:
+        """A ping arrived; the default answers with a pong."""
+        if self.state == self.STATE_OPEN:
+            self.sendPong(payload)
+
+    def onPong(self, payload: bytes) -> Any:
+        """A pong arrived."""
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
+        """The connection is gone (see the module docstring for the arguments)."""
+
+    # streaming receive API: the defaults reassemble and call onMessage
+
+    def onMessageBegin(self, isBinary: bool) -> Any:
+        self._msg_binary = isBinary
+        self._msg_parts = []
+
+    def onMessageFrameBegin(self, length: int) -> Any:
+        self._frame_parts = []
+
+    def onMessageFrameData(self, payload: bytes) -> Any:
+        if self._frame_parts is not None:
+            self._frame_parts.append(payload)
+
+    def onMessageFrameEnd(self) -> Any:
+        parts, self._frame_parts = self._frame_parts, None
+        return self.onMessageFrame(parts or [])
+
+    def onMessageFrame(self, payload: list[bytes]) -> Any:
+        if self._msg_parts is not None:
+            self._msg_parts.extend(payload)
+
+    def onMessageEnd(self) -> Any:
+        parts, self._msg_parts = self._msg_parts, None
+        return self.onMessage(b"".join(parts or ()), self._msg_binary)
+
+    # --------------------------------------------------- runtime entry points
+
+    def _data_received(self, data: bytes) -> None:
+        if self._track_rx:
+            self._last_rx = self._rt.now()
+        conn = self._conn
+        if conn is None:
+            self._handshake_data(data)
+            return
+        conn.receive_data(data)
+        self._process_events()
+
+    def _handshake_data(self, data: bytes) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _connection_lost(self, reason: str | None) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        conn = self._conn
+        self.wasClean = bool(
+            conn is not None and conn.close_handshake_complete and not self.droppedByMe
+        )
+        self.state = self.STATE_CLOSED
+        if self.factory is not None:
+            self.factory._connection_closed(self)
+        self._rt.resolve_future(self.is_closed, self)
+        if self._closed_called:
+            return
+        self._closed_called = True
+        if self.wasClean and conn is not None:
+            code = conn.remote_close_code
+            if code == CloseCode.NO_STATUS_RECEIVED:
+                self._fire_on_close(True, None, None)
+            else:
+                self._fire_on_close(True, code, conn.remote_close_reason)
+            return
+        why = self.wasNotCleanReason or reason or (
+            "peer dropped the TCP connection without previous WebSocket closing handshake"
+        )
+        self._fire_on_close(False, 1006, f'connection was closed uncleanly ("{why}")')
+
+    def _fire_on_close(self, was_clean: bool, code: int | None, reason: str | None) -> None:
+        def failed(exc: BaseException) -> None:
+            self._rt.log_error("error in onClose", exc)
+
+        self._invoke(self.onClose, (was_clean, code, reason), on_error=failed, pause=False)
+
+    def _writing_paused(self) -> None:
+        self._write_paused = True
+        self._update_reading()
+        if self._producer is not None and self._producer_streaming:
+            self._producer.pauseProducing()
+
+    def _writing_resumed(self) -> None:
+        self._write_paused = False
+        self._update_reading()
+        if self._producer is not None:
+            if self._producer_streaming:
+                self._producer.resumeProducing()
+            else:
+                self._schedule_pull()
+        self._process_events()
+
+    # ----------------------------------------------------- event processing
+
+    def _update_reading(self) -> None:
+        should_pause = self._waiting or self._write_paused
+        if should_pause != self._reading_paused and self.state != self.STATE_CLOSED:
+            self._reading_paused = should_pause
+            if should_pause:
+                self._rt.pause_reading()
+            else:
+                self._rt.resume_reading()
+
+    def _process_events(self) -> None:
+        conn = self._conn
+        if self._busy or conn is None:
+            return
+        self._busy = True
+        try:
+            while not self._waiting and not self._write_paused:
+                event = conn.next_event()
+                if event is None:
+                    break
+                kind = type(event)
+                if kind is MessageData:
+                    self._on_message_data(event)  # type: ignore[arg-type]
+                elif kind is Ping:
+                    self._invoke(self.onPing, (event[0],))
+                elif kind is Pong:
+                    self._on_pong(event[0])  # type: ignore[arg-type]
+                elif kind is CloseReceived:
+                    self._on_close_frame()
+                elif kind is ConnectionFailed:
+                    self._fail(event[0], event[1])  # type: ignore[arg-type]
+        finally:
+            self._busy = False
+
+    def _on_message_data(self, ev: MessageData) -> None:
+        if self._uses_streaming_hooks:
+            self._streaming_dispatch(ev)
+        elif ev.message_start and ev.message_end:
+            self._invoke(self.onMessage, (ev.data, ev.is_binary))
+        elif ev.message_start:
+            self._msg_parts = [ev.data]
+        else:
+            parts = self._msg_parts
+            if parts is not None:
+                parts.append(ev.data)
+                if ev.message_end:
+                    self._msg_parts = None
+                    self._invoke(self.onMessage, (b"".join(parts), ev.is_binary))
+
+    def _streaming_dispatch(self, ev: MessageData) -> None:
+        # Each hook may be async; the chain for one event must run in order,
+        # so the remaining hooks are queued and run one by one.
+        steps: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        if ev.message_start:
+            steps.append((self.onMessageBegin, (ev.is_binary,)))
+        if ev.frame_start:
+            steps.append((self.onMessageFrameBegin, (ev.frame_length,)))
+        if ev.data:
+            steps.append((self.onMessageFrameData, (ev.data,)))
+        if ev.frame_end:
+            steps.append((self.onMessageFrameEnd, ()))
+        if ev.message_end:
+            steps.append((self.onMessageEnd, ()))
+        self._run_steps(steps)
+
+    def _run_steps(self, steps: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
+        while steps:
+            fn, args = steps.pop(0)
+            if self._invoke(fn, args, on_result=lambda _r: self._run_steps(steps)):
+                return  # waiting: the rest runs when the awaitable is done
+
+    def _invoke(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        pause: bool = True,
+    ) -> bool:
+        """Call a user callback; True if it returned an awaitable we now wait for."""
+        try:
+            result = fn(*args)
+        except Exception as exc:
+            (on_error or self._callback_failed)(exc)
+            return False
+        if result is not None and self._rt.is_awaitable(result):
+            if pause:
+                self._waiting = True
+                self._update_reading()
+
+            def done(ok: bool, value: Any) -> None:
+                if pause:
+                    self._waiting = False
+                if ok:
+                    if on_result is not None:
+                        on_result(value)
+                else:
+                    (on_error or self._callback_failed)(value)
+                if pause:
+                    self._update_reading()
+                    self._process_events()
+
+            self._rt.await_result(result, done)
+            return pause
+        if on_result is not None:
+            on_result(result)
+        return False
+
+    def _callback_failed(self, exc: BaseException) -> None:
+        self._rt.log_error(f"error in a callback of {type(self).__name__}; failing with 1011", exc)
+        self._fail(CloseCode.INTERNAL_ERROR, "internal error")
+
+    # ------------------------------------------------------- closing logic
+
+    def _on_close_frame(self) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        self._cancel_timer("close")
+        reply = conn.acknowledge_close()
+        self.state = self.STATE_CLOSING
+        if reply:
+            self._rt.write(reply)
+        if self.is_server:
+            self._rt.close()  # the server closes TCP first (RFC 6455 7.1.1)
+        else:
+            self._start_timer(
+                "drop",
+                self.factory.serverConnectionDropTimeout,
+                self._server_drop_timeout,
+            )
+
+    def _server_drop_timeout(self) -> None:
+        self.wasNotCleanReason = (
+            "WebSocket closing handshake timeout (server did not drop TCP connection in time)"
+        )
+        self._drop(abort=True)
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection: close frame (unless failByDrop), then TCP close."""
+        if self.state == self.STATE_CLOSED:
+            return
+        self.wasNotCleanReason = f"{reason} (close code {code})"
+        conn = self._conn
+        if conn is not None:
+            frame = conn.fail(code, reason)
+            if frame and not self.factory.failByDrop:
+                self._rt.write(frame)
+        self._drop(abort=False)
+
+    def _drop(self, abort: bool) -> None:
+        self.droppedByMe = True
+        self.state = self.STATE_CLOSING if self.state != self.STATE_CLOSED else self.state
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        if abort:
+            self._rt.abort()
+        else:
+            self._rt.close()
+
+    def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
+        self._cancel_timer(name)
+        if delay and delay > 0:
+
+            def fire() -> None:
+                self._timers.pop(name, None)
+                callback()
+
+            self._timers[name] = self._rt.call_later(delay, fire)
+
+    def _cancel_timer(self, name: str) -> None:
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    # ------------------------------------------------------------ auto-ping
+
+    def _start_auto_ping(self) -> None:
+        interval = self.factory.autoPingInterval
+        if interval and interval > 0:
+            self._track_rx = True
+            self._last_rx = self._rt.now()
+            self._start_timer("ping", interval, self._auto_ping_tick)
+
+    def _auto_ping_tick(self) -> None:
+        if self.state != self.STATE_OPEN or self._conn is None:
+            return
+        factory = self.factory
+        interval = factory.autoPingInterval
+        now = self._rt.now()
+        idle = now - self._last_rx
+        if factory.autoPingRestartOnAnyTraffic and idle < interval:
+            self._start_timer("ping", interval - idle, self._auto_ping_tick)
+            return
+        if self._ping_payload is None:
+            self._ping_payload = os.urandom(factory.autoPingSize)
+            self._ping_sent_at = now
+            self._rt.write(self._conn.send_ping(self._ping_payload))
+            self._start_timer("pong", factory.autoPingTimeout, self._auto_ping_timeout)
+        self._start_timer("ping", interval, self._auto_ping_tick)
+
+    def _auto_ping_timeout(self) -> None:
+        if self.factory.autoPingRestartOnAnyTraffic and self._last_rx > self._ping_sent_at:
+            self._ping_payload = None  # the peer sent something: it is alive
+            return
+        self.wasNotCleanReason = "WebSocket auto-ping timeout (peer did not answer in time)"
+        self._drop(abort=True)
+
+    def _on_pong(self, payload: bytes) -> None:
+        if self._ping_payload is not None and payload == self._ping_payload:
+            self._ping_payload = None
+            self._cancel_timer("pong")
+        self._invoke(self.onPong, (payload,))
+
+    # -------------------------------------------------------------- opening
+
+    def _open(self, conn: Connection, early_data: bytes) -> None:
+        """The handshake succeeded: switch to frames and call ``onOpen``."""
+        self._conn = conn
+        self.state = self.STATE_OPEN
+        self._cancel_timer("open")
+        self._start_auto_ping()
+        if self.factory is not None:
+            self.factory._connection_opened(self)
+        self._invoke(self.onOpen, ())
+        if early_data:
+            conn.receive_data(early_data)
+        self._process_events()
+
+    def _open_handshake_timeout(self) -> None:
+        if self.state == self.STATE_CONNECTING:
+            self.wasNotCleanReason = (
+                "WebSocket opening handshake timeout (peer did not finish the opening "
+                "handshake in time)"
+            )
+            self._drop(abort=True)
+
+    # -------------------------------------------------------------- sending
+
+    def _send_conn(self) -> Connection:
+        conn = self._conn
+        if conn is None or self.state != self.STATE_OPEN:
+            raise Disconnected("Attempt to send on a closed protocol")
+        return conn
+
+    def sendMessage(
+        self,
+        payload: bytes,
+        isBinary: bool = False,
+        fragmentSize: int | None = None,
+        sync: bool = False,
+        doNotCompress: bool = False,
+    ) -> None:
+        """Send a whole message.  ``payload`` must be bytes (text: UTF-8 bytes)."""
+        if type(payload) is not bytes:
+            if isinstance(payload, bytearray | memoryview):
+                payload = bytes(payload)
+            else:
+                raise TypeError(
+                    f"payload must be bytes, not {type(payload).__name__}"
+                    + (" (encode text with payload.encode('utf8'))" if isinstance(payload, str)
+                       else "")
+                )
+        conn = self._send_conn()
+        if fragmentSize is None:
+            fragmentSize = self.factory.autoFragmentSize or None
+        elif fragmentSize < 1:
+            raise ValueError(f"fragmentSize must be at least 1, not {fragmentSize}")
+        self._rt.write(
+            conn.send_message(
+                payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
+            )
+        )
+
+    def sendPreparedMessage(self, preparedMsg: PreparedMessage) -> None:
+        """Send a message built once by ``factory.prepareMessage`` (for broadcasts)."""
+        conn = self._send_conn()
+        frame = preparedMsg.frame_for(conn)
+        if frame is None:
+            self.sendMessage(
+                preparedMsg.payload, preparedMsg.binary, doNotCompress=preparedMsg.doNotCompress
+            )
+        else:
+            self._rt.write(frame)
+
+    def sendPing(self, payload: bytes | None = None) -> None:
+        conn = self._send_conn()
+        self._rt.write(conn.send_ping(payload or b""))
+
+    def sendPong(self, payload: bytes | None = None) -> None:
+        conn = self._send_conn()
+        self._rt.write(conn.send_pong(payload or b""))
+
+    def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the closing handshake; a bad code or reason raises before sending."""
+        conn = self._conn
+        if self.state == self.STATE_CONNECTING:
+            self.wasNotCleanReason = "connection closed by the application during the handshake"
+            self._drop(abort=False)
+            return
+        if conn is None or self.state != self.STATE_OPEN or conn.close_sent:
+            if code is not None or reason is not None:
+                from .core.connection import build_close_payload
+
+                build_close_payload(code, reason)  # still report bad arguments
+            return
+        try:
+            frame = conn.send_close(code, reason)
+        except InvalidStateError:
+            return
+        self.state = self.STATE_CLOSING
+        self._rt.write(frame)
+        self._start_timer("close", self.factory.closeHandshakeTimeout, self._close_timeout)
+
+    def _close_timeout(self) -> None:
+        self.wasNotCleanReason = (
+            "WebSocket closing handshake timeout (peer did not finish the closing handshake in time)"
+        )
+        self._drop(abort=True)
+
+    def dropConnection(self, abort: bool = False) -> None:
+        """Close the TCP connection without a closing handshake."""
+        if self.state == self.STATE_CLOSED:
+            return
+        if self.wasNotCleanReason is None:
+            self.wasNotCleanReason = "connection dropped by the application"
+        self._drop(abort=abort)
+
+    # streaming send API
+
+    def beginMessage(self, isBinary: bool = False, doNotCompress: bool = False) -> None:
+        self._send_conn().begin_message(isBinary, compress=not doNotCompress)
+
+    def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
+        self._rt.write(self._send_conn().message_frame(payload))
+        self._after_producer_write()
+
+    def beginMessageFrame(self, length: int) -> None:
+        self._rt.write(self._send_conn().begin_message_frame(length))
+
+    def sendMessageFrameData(self, payload: bytes, sync: bool = False) -> None:
+        self._rt.write(self._send_conn().message_frame_data(payload))
+        self._after_producer_write()
+
+    def endMessage(self) -> None:
+        self._rt.write(self._send_conn().end_message())
+
+    # producers
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Let a producer stream into this connection, paused with the transport."""
+        if self._producer is not None:
+            raise RuntimeError(f"producer {self._producer!r} is registered already")
+        self._producer = producer
+        self._producer_streaming = streaming
+        if not streaming:
+            self._schedule_pull()
+        elif self._write_paused:
+            producer.pauseProducing()
+
+    def unregisterProducer(self) -> None:
+        self._producer = None
+
+    def _after_producer_write(self) -> None:
+        if self._producer is not None and not self._producer_streaming:
+            self._schedule_pull()
+
+    def _schedule_pull(self) -> None:
+        if self._producer_resume_pending or self._write_paused:
+            return
+        self._producer_resume_pending = True
+
+        def pull() -> None:
+            self._producer_resume_pending = False
+            if self._producer is not None and not self._write_paused and (
+                self.state == self.STATE_OPEN
+            ):
+                self._producer.resumeProducing()
+
+        self._rt.call_later(0, pull)

@@ -1,0 +1,209 @@
+"""The server half of the callback layer: the opening handshake and ``onConnect``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from .core.deflate import negotiate_server
+from .core.errors import HandshakeError
+from .core.handshake_server import ServerHandshake
+from .core.http import HandshakeRequest
+from .protocol import WebSocketProtocol
+from .runtime import Runtime
+from .types import ConnectionAccept, ConnectionDeny, ConnectionRequest
+
+__all__ = ["WebSocketServerProtocol"]
+
+
+def _normalise_accept(result: Any) -> tuple[str | None, list[tuple[str, str]]]:
+    """``onConnect``'s result: None, a subprotocol, (subprotocol, headers) or ConnectionAccept."""
+    headers: Any = None
+    if result is None:
+        subprotocol = None
+    elif isinstance(result, str):
+        subprotocol = result
+    elif isinstance(result, ConnectionAccept):
+        subprotocol, headers = result.subprotocol, result.headers
+    elif isinstance(result, tuple) and len(result) == 2:
+        subprotocol, headers = result
+    else:
+        raise TypeError(
+            "onConnect must return None, a subprotocol, (subprotocol, headers) or a "
+            f"ConnectionAccept, not {result!r}"
+        )
+    if subprotocol is not None and not isinstance(subprotocol, str):
+        raise TypeError(f"onConnect returned a subprotocol that is not a str: {subprotocol!r}")
+    pairs: list[tuple[str, str]] = []
+    if headers:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in items:
+            if isinstance(value, list | tuple):
+                pairs.extend((name, str(v)) for v in value)
+            else:
+                pairs.append((name, str(value)))
+    return subprotocol, pairs
+
+
+def _strip_port(host: str) -> str:
+    """``Host`` header value without its port, as Autobahn's ``request.host``."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+class WebSocketServerProtocol(WebSocketProtocol):
+    """Server protocol: subclass it and override the ``on*`` callbacks."""
+
+    is_server = True
+
+    def onConnect(self, request: ConnectionRequest) -> Any:
+        """A client asks to connect.
+
+        Return ``None`` (accept; the factory's ``protocols`` pick the
+        subprotocol), a subprotocol, ``(subprotocol, headers)`` or a
+        :class:`ConnectionAccept`, directly or from an awaitable; raise
+        :class:`ConnectionDeny` to refuse with an HTTP status.
+        """
+        return None
+
+    def _connection_made(self, rt: Runtime) -> None:
+        self._init_state(rt)
+        factory = self.factory
+        self.http_request_uri: str | None = None
+        self.http_request_path: str | None = None
+        self.http_request_params: dict[str, list[str]] = {}
+        self.http_request_host: str | None = None
+        self._request: HandshakeRequest | None = None
+        self._early: list[bytes] = []
+        self._handshake = ServerHandshake()
+        rt.set_nodelay(factory.tcpNoDelay)
+        factory._connection_made(self)
+        self._start_timer("open", factory.openHandshakeTimeout, self._open_handshake_timeout)
+
+    def _handshake_data(self, data: bytes) -> None:
+        if self._request is not None or self.state != self.STATE_CONNECTING:
+            self._early.append(data)  # frames sent before our answer: keep them
+            return
+        try:
+            request = self._handshake.receive_data(data)
+        except HandshakeError as exc:
+            self._reject(exc.status or 400, exc.reason, exc.headers)
+            return
+        if request is not None:
+            self._request = request
+            self._on_request(request)
+
+    def _reject(
+        self, status: int, reason: str, headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        self.wasNotCleanReason = f"WebSocket opening handshake failed ({status} - {reason})"
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        body = f"{status} {phrase}: {reason}\n".encode("utf-8", "replace")
+        try:
+            self._rt.write(self._handshake.reject(status, phrase, headers or [], body))
+        except Exception as exc:  # a response was already produced, or bad headers
+            self._rt.log_error("could not send the handshake error response", exc)
+        self._drop(abort=False)
+
+    def _peer_address(self, request: HandshakeRequest) -> str:
+        hops = self.factory.trustXForwardedFor
+        forwarded = request.headers.get("x-forwarded-for")
+        if hops and forwarded:
+            addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
+            if addresses:
+                return addresses[max(len(addresses) - hops, 0)]
+        return self.peer
+
+    def _on_request(self, request: HandshakeRequest) -> None:
+        factory = self.factory
+        self.peer = self._peer_address(request)
+        self.http_headers = request.headers.as_dict()
+        self.http_request_uri = request.target
+        self.http_request_path = request.path
+        self.http_request_params = request.params
+        self.http_request_host = request.host
+        self.websocket_version = request.version
+        if factory.maxConnections and factory.countConnections > factory.maxConnections:
+            self._reject(503, "maximum number of connections reached")
+            return
+        origin = request.origin
+        if not factory._origin_allowed(origin):
+            self._reject(403, f"origin {origin!r} is not allowed")
+            return
+        connection_request = ConnectionRequest(
+            peer=self.peer,
+            headers=self.http_headers,
+            host=_strip_port(request.host or ""),
+            path=request.path,
+            params=request.params,
+            version=request.version or 13,
+            origin=origin,
+            protocols=request.protocols,
+            extensions=request.extensions,
+        )
+        self._invoke(
+            self.onConnect,
+            (connection_request,),
+            on_result=self._accept,
+            on_error=self._on_connect_error,
+        )
+
+    def _on_connect_error(self, exc: BaseException) -> None:
+        if isinstance(exc, ConnectionDeny):
+            try:
+                phrase = HTTPStatus(exc.code).phrase
+            except ValueError:
+                phrase = "Denied"
+            self._reject(exc.code, exc.reason or phrase)
+            return
+        self._rt.log_error("error in onConnect; answering 500", exc)
+        self._reject(500, "internal server error")
+
+    def _accept(self, result: Any) -> None:
+        request = self._request
+        if request is None or self.state != self.STATE_CONNECTING:
+            return
+        factory = self.factory
+        try:
+            subprotocol, headers = _normalise_accept(result)
+        except TypeError as exc:
+            self._on_connect_error(exc)
+            return
+        if subprotocol is None:
+            subprotocol = next((p for p in factory.protocols if p in request.protocols), None)
+        elif subprotocol not in request.protocols:
+            self._on_connect_error(
+                ValueError(
+                    f"onConnect chose subprotocol {subprotocol!r}, which the client did not "
+                    f"offer (offered: {request.protocols!r})"
+                )
+            )
+            return
+        codec, extension_header = None, None
+        if factory.perMessageCompressionAccept is not None:
+            try:
+                codec, extension_header = negotiate_server(
+                    request.extensions, factory.perMessageCompressionAccept
+                )
+            except Exception as exc:
+                self._on_connect_error(exc)
+                return
+        all_headers = list(factory.headers.items()) + headers
+        try:
+            response = self._handshake.accept(
+                subprotocol, extension_header, all_headers, server=factory.server
+            )
+        except ValueError as exc:
+            self._on_connect_error(exc)
+            return
+        self._rt.write(response)
+        self.websocket_protocol_in_use = subprotocol
+        self.websocket_extensions_in_use = [codec] if codec is not None else []
+        early = self._handshake.trailing + b"".join(self._early)
+        self._early = []
+        self._open(factory._make_connection(True, codec), early)

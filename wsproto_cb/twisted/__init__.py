@@ -1,0 +1,175 @@
+"""wsproto_cb on Twisted: protocols and factories for ``listenTCP``/``connectTCP``,
+endpoints, and the ``listenWS``/``connectWS`` helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from twisted.internet import protocol as twisted_protocol
+from twisted.internet.interfaces import IReactorTime
+from zope.interface import implementer
+from twisted.internet.interfaces import IPushProducer
+
+from .. import client, factories, server
+from ..compress import (
+    PerMessageDeflateOffer,
+    PerMessageDeflateOfferAccept,
+    PerMessageDeflateResponse,
+    PerMessageDeflateResponseAccept,
+)
+from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
+from ._runtime import TwistedRuntime
+
+__all__ = [
+    "ConnectionAccept",
+    "ConnectionDeny",
+    "ConnectionRequest",
+    "ConnectionResponse",
+    "PerMessageDeflateOffer",
+    "PerMessageDeflateOfferAccept",
+    "PerMessageDeflateResponse",
+    "PerMessageDeflateResponseAccept",
+    "WebSocketAdapterProtocol",
+    "WebSocketClientFactory",
+    "WebSocketClientProtocol",
+    "WebSocketServerFactory",
+    "WebSocketServerProtocol",
+    "connectWS",
+    "listenWS",
+]
+
+
+def _default_reactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
+@implementer(IPushProducer)
+class WebSocketAdapterProtocol(twisted_protocol.Protocol):
+    """Twisted transport callbacks, forwarded to the runtime-neutral layer.
+
+    The protocol registers itself with its transport as a streaming producer,
+    so the transport's full write buffer pauses message delivery and reading
+    (and any producer registered with :meth:`registerProducer`).
+    """
+
+    factory: Any
+
+    def connectionMade(self) -> None:
+        clock = getattr(self.factory, "reactor", None) or _default_reactor()
+        self.transport.registerProducer(self, True)  # type: ignore[union-attr]
+        self._connection_made(TwistedRuntime(self.transport, clock))  # type: ignore[attr-defined]
+
+    def dataReceived(self, data: bytes) -> None:
+        self._data_received(data)  # type: ignore[attr-defined]
+
+    def connectionLost(self, reason: Any = twisted_protocol.connectionDone) -> None:
+        text = None
+        value = getattr(reason, "value", None)
+        if value is not None and not isinstance(
+            value, (ConnectionDoneError, ConnectionLostError)
+        ):
+            text = str(value)
+        self._connection_lost(text)  # type: ignore[attr-defined]
+
+    # IPushProducer, driven by the transport's write buffer
+    def pauseProducing(self) -> None:
+        self._writing_paused()  # type: ignore[attr-defined]
+
+    def resumeProducing(self) -> None:
+        self._writing_resumed()  # type: ignore[attr-defined]
+
+    def stopProducing(self) -> None:
+        pass
+
+
+from twisted.internet.error import ConnectionDone as ConnectionDoneError  # noqa: E402
+from twisted.internet.error import ConnectionLost as ConnectionLostError  # noqa: E402
+
+
+class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
+    """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+
+class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
+    """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+
+class WebSocketServerFactory(factories.WebSocketServerFactory, twisted_protocol.ServerFactory):
+    """A Twisted ``ServerFactory``: ``reactor.listenTCP(port, factory)``, endpoints, ``listenWS``."""
+
+    protocol: Any = WebSocketServerProtocol
+
+    def __init__(
+        self,
+        url: str | None = None,
+        protocols: Sequence[str] | None = None,
+        server: str | None = factories.WebSocketServerFactory.__init__.__defaults__[2],  # type: ignore[index]
+        headers: Mapping[str, Any] | None = None,
+        externalPort: int | None = None,
+        reactor: IReactorTime | None = None,
+    ) -> None:
+        self.reactor = reactor
+        factories.WebSocketServerFactory.__init__(
+            self, url, protocols, server, headers, externalPort
+        )
+
+
+class WebSocketClientFactory(factories.WebSocketClientFactory, twisted_protocol.ClientFactory):
+    """A Twisted ``ClientFactory``: ``reactor.connectTCP``, endpoints, ``connectWS``."""
+
+    protocol: Any = WebSocketClientProtocol
+
+    def __init__(
+        self,
+        url: str | None = None,
+        origin: str | None = None,
+        protocols: Sequence[str] | None = None,
+        useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
+        headers: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | None = None,
+        reactor: IReactorTime | None = None,
+    ) -> None:
+        self.reactor = reactor
+        factories.WebSocketClientFactory.__init__(
+            self, url, origin, protocols, useragent, headers, proxy
+        )
+
+
+def listenWS(
+    factory: WebSocketServerFactory,
+    contextFactory: Any = None,
+    backlog: int = 50,
+    interface: str = "",
+) -> Any:
+    """Listen on the factory's URL port: TLS (``contextFactory`` required) for ``wss://``."""
+    reactor: Any = factory.reactor or _default_reactor()
+    if factory.isSecure:
+        if contextFactory is None:
+            raise ValueError("a wss:// URL needs a TLS context factory (contextFactory)")
+        return reactor.listenSSL(
+            factory.port, factory, contextFactory, backlog=backlog, interface=interface
+        )
+    return reactor.listenTCP(factory.port, factory, backlog=backlog, interface=interface)
+
+
+def connectWS(
+    factory: WebSocketClientFactory,
+    contextFactory: Any = None,
+    timeout: float = 30,
+    bindAddress: Any = None,
+) -> Any:
+    """Connect to the factory's URL; ``wss://`` verifies the server's certificate
+    and host name unless another ``contextFactory`` is given."""
+    reactor: Any = factory.reactor or _default_reactor()
+    if factory.isSecure:
+        if contextFactory is None:
+            from twisted.internet.ssl import optionsForClientTLS
+
+            contextFactory = optionsForClientTLS(factory.host)
+        return reactor.connectSSL(
+            factory.host, factory.port, factory, contextFactory, timeout, bindAddress
+        )
+    return reactor.connectTCP(factory.host, factory.port, factory, timeout, bindAddress)

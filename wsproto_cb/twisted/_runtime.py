@@ -1,0 +1,124 @@
+"""The :class:`~wsproto_cb.runtime.Runtime` for Twisted transports."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime, ISSLTransport, ITCPTransport
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from ..runtime import TimerHandle
+
+__all__ = ["TwistedRuntime"]
+
+log = Logger(namespace="wsproto_cb")
+
+
+def describe_peer(transport: Any) -> str:
+    """``tcp4:host:port`` (or ``tcp6:``/``unix:``), as Autobahn names peers."""
+    try:
+        addr = transport.getPeer()
+    except Exception:
+        return "unknown"
+    kind = getattr(addr, "type", None)
+    if kind in ("TCP", "TCP6"):
+        family = "tcp6" if kind == "TCP6" or ":" in addr.host else "tcp4"
+        return f"{family}:{addr.host}:{addr.port}"
+    if hasattr(addr, "name"):
+        return f"unix:{addr.name}"
+    return str(addr)
+
+
+class _DelayedCall:
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def cancel(self) -> None:
+        if self._call.active():
+            self._call.cancel()
+
+
+class TwistedRuntime:
+    __slots__ = ("_clock", "_transport", "is_secure", "peer")
+
+    def __init__(self, transport: Any, clock: IReactorTime) -> None:
+        self._transport = transport
+        self._clock = clock
+        self.peer = describe_peer(transport)
+        self.is_secure = ISSLTransport.providedBy(transport)
+
+    def write(self, data: bytes) -> None:
+        self._transport.write(data)
+
+    def close(self) -> None:
+        self._transport.loseConnection()
+
+    def abort(self) -> None:
+        abort = getattr(self._transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        else:
+            self._transport.loseConnection()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
+        return _DelayedCall(self._clock.callLater(delay, callback))
+
+    def now(self) -> float:
+        return self._clock.seconds()
+
+    def pause_reading(self) -> None:
+        self._transport.pauseProducing()
+
+    def resume_reading(self) -> None:
+        self._transport.resumeProducing()
+
+    def set_nodelay(self, enabled: bool) -> None:
+        if ITCPTransport.providedBy(self._transport):
+            try:
+                self._transport.setTcpNoDelay(enabled)
+            except Exception:  # TLS over a non-TCP transport, or already closed
+                pass
+
+    def is_awaitable(self, value: Any) -> bool:
+        return isinstance(value, defer.Deferred) or inspect.isawaitable(value)
+
+    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> None:
+        if isinstance(value, defer.Deferred):
+            d = value
+        elif inspect.iscoroutine(value):
+            d = defer.Deferred.fromCoroutine(value)
+        else:  # an asyncio Future on the asyncio reactor, or another awaitable
+            d = defer.Deferred.fromFuture(_as_future(value))
+
+        def ok(result: Any) -> None:
+            done(True, result)
+
+        def failed(failure: Failure) -> None:
+            done(False, failure.value)
+
+        d.addCallbacks(ok, failed)
+
+    def create_future(self) -> Any:
+        return defer.Deferred()
+
+    def resolve_future(self, future: Any, value: Any) -> None:
+        if not future.called:
+            future.callback(value)
+
+    def log_error(self, message: str, exc: BaseException | None = None) -> None:
+        if exc is None:
+            log.error(message)
+        else:
+            log.failure(message, Failure(exc, type(exc), exc.__traceback__))
+
+
+def _as_future(value: Any) -> Any:
+    import asyncio
+
+    return asyncio.ensure_future(value)
