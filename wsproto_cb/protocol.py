@@ -27,20 +27,21 @@ Flow control
     When the transport's write buffer is full the connection stops
     delivering messages and stops reading, so an echo-style server cannot
     buffer without bound for a peer that does not read; a registered
-    producer is paused and resumed with the transport.
+    producer is paused and resumed with the transport, and stopped when the
+    connection is lost.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
-from .exceptions import Disconnected
+from .exceptions import Disconnected, PayloadExceededError
 from .prepared import PreparedMessage
 from .runtime import Runtime, TimerHandle
 
@@ -100,8 +101,11 @@ class WebSocketProtocol:
         self._last_rx = 0.0
         self._track_rx = False
         self._closed_called = False
+        self._sending_stream = False  # between beginMessage and endMessage
         cls = type(self)
-        if cls._uses_streaming_hooks is None:
+        # (looked up in the class's own __dict__: a value inherited from a
+        # base class that was instantiated first says nothing about this one)
+        if "_uses_streaming_hooks" not in cls.__dict__:
             cls._uses_streaming_hooks = any(
                 getattr(cls, name) is not getattr(WebSocketProtocol, name)
                 for name in _STREAMING_HOOKS
@@ -175,6 +179,12 @@ class WebSocketProtocol:
             conn is not None and conn.close_handshake_complete and not self.droppedByMe
         )
         self.state = self.STATE_CLOSED
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.stopProducing()  # as a transport tells its producer
+            except Exception as exc:
+                self._rt.log_error("error in the producer's stopProducing", exc)
         if self.factory is not None:
             self.factory._connection_closed(self)
         self._rt.resolve_future(self.is_closed, self)
@@ -186,10 +196,13 @@ class WebSocketProtocol:
             if code == CloseCode.NO_STATUS_RECEIVED:
                 self._fire_on_close(True, None, None)
             else:
-                self._fire_on_close(True, code, conn.remote_close_reason)
+                # no reason bytes -> None, as in Autobahn
+                self._fire_on_close(True, code, conn.remote_close_reason or None)
             return
-        why = self.wasNotCleanReason or reason or (
-            "peer dropped the TCP connection without previous WebSocket closing handshake"
+        why = (
+            self.wasNotCleanReason
+            or reason
+            or ("peer dropped the TCP connection without previous WebSocket closing handshake")
         )
         self._fire_on_close(False, 1006, f'connection was closed uncleanly ("{why}")')
 
@@ -228,25 +241,26 @@ class WebSocketProtocol:
 
     def _process_events(self) -> None:
         conn = self._conn
-        if self._busy or conn is None:
-            return
+        if self._busy or conn is None or self.state == self.STATE_CLOSED:
+            return  # (nothing is delivered after onClose)
         self._busy = True
         try:
             while not self._waiting and not self._write_paused:
                 event = conn.next_event()
                 if event is None:
                     break
-                kind = type(event)
+                kind = type(event)  # (cheaper than isinstance on the hot path)
                 if kind is MessageData:
-                    self._on_message_data(event)  # type: ignore[arg-type]
+                    self._on_message_data(cast(MessageData, event))
                 elif kind is Ping:
                     self._invoke(self.onPing, (event[0],))
                 elif kind is Pong:
-                    self._on_pong(event[0])  # type: ignore[arg-type]
+                    self._on_pong(cast(Pong, event).payload)
                 elif kind is CloseReceived:
                     self._on_close_frame()
                 elif kind is ConnectionFailed:
-                    self._fail(event[0], event[1])  # type: ignore[arg-type]
+                    failed = cast(ConnectionFailed, event)
+                    self._fail(failed.code, failed.reason)
         finally:
             self._busy = False
 
@@ -282,10 +296,12 @@ class WebSocketProtocol:
         self._run_steps(steps)
 
     def _run_steps(self, steps: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
-        while steps:
+        # Each step runs from the previous one's on_result: at once when it
+        # returned a plain value, when its awaitable is done otherwise.  (A
+        # loop here would run the rest while an earlier step is still awaited.)
+        if steps:
             fn, args = steps.pop(0)
-            if self._invoke(fn, args, on_result=lambda _r: self._run_steps(steps)):
-                return  # waiting: the rest runs when the awaitable is done
+            self._invoke(fn, args, on_result=lambda _r: self._run_steps(steps))
 
     def _invoke(
         self,
@@ -470,17 +486,20 @@ class WebSocketProtocol:
         sync: bool = False,
         doNotCompress: bool = False,
     ) -> None:
-        """Send a whole message.  ``payload`` must be bytes (text: UTF-8 bytes)."""
-        if type(payload) is not bytes:
-            if isinstance(payload, bytearray | memoryview):
-                payload = bytes(payload)
-            else:
-                raise TypeError(
-                    f"payload must be bytes, not {type(payload).__name__}"
-                    + (" (encode text with payload.encode('utf8'))" if isinstance(payload, str)
-                       else "")
-                )
+        """Send a whole message.  ``payload`` must be bytes (text: UTF-8 bytes).
+
+        Raises :class:`PayloadExceededError` for a payload over
+        ``maxMessagePayloadSize`` (the limit the peer most likely has too),
+        before anything is sent.
+        """
+        given: Any = payload  # checked at run time: callers are not always typed
+        if type(given) is not bytes:
+            if not isinstance(given, bytearray | memoryview):
+                hint = " (encode text with .encode('utf8'))" if isinstance(given, str) else ""
+                raise TypeError(f"payload must be bytes, not {type(given).__name__}{hint}")
+            payload = bytes(given)
         conn = self._send_conn()
+        self._check_payload_size(len(payload))
         if fragmentSize is None:
             fragmentSize = self.factory.autoFragmentSize or None
         elif fragmentSize < 1:
@@ -491,9 +510,20 @@ class WebSocketProtocol:
             )
         )
 
+    def _check_payload_size(self, size: int) -> None:
+        limit = self.factory.maxMessagePayloadSize
+        if 0 < limit < size:
+            raise PayloadExceededError(
+                f"message of {size} bytes exceeds maxMessagePayloadSize ({limit})"
+            )
+
     def sendPreparedMessage(self, preparedMsg: PreparedMessage) -> None:
         """Send a message built once by ``factory.prepareMessage`` (for broadcasts)."""
         conn = self._send_conn()
+        if self._sending_stream:
+            # the shared frame bypasses the core, which refuses this for sendMessage
+            raise InvalidStateError("a streamed message is being sent")
+        self._check_payload_size(len(preparedMsg.payload))
         frame = preparedMsg.frame_for(conn)
         if frame is None:
             self.sendMessage(
@@ -533,7 +563,8 @@ class WebSocketProtocol:
 
     def _close_timeout(self) -> None:
         self.wasNotCleanReason = (
-            "WebSocket closing handshake timeout (peer did not finish the closing handshake in time)"
+            "WebSocket closing handshake timeout "
+            "(peer did not finish the closing handshake in time)"
         )
         self._drop(abort=True)
 
@@ -549,6 +580,7 @@ class WebSocketProtocol:
 
     def beginMessage(self, isBinary: bool = False, doNotCompress: bool = False) -> None:
         self._send_conn().begin_message(isBinary, compress=not doNotCompress)
+        self._sending_stream = True
 
     def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
         self._rt.write(self._send_conn().message_frame(payload))
@@ -563,6 +595,7 @@ class WebSocketProtocol:
 
     def endMessage(self) -> None:
         self._rt.write(self._send_conn().end_message())
+        self._sending_stream = False
 
     # producers
 
@@ -591,8 +624,10 @@ class WebSocketProtocol:
 
         def pull() -> None:
             self._producer_resume_pending = False
-            if self._producer is not None and not self._write_paused and (
-                self.state == self.STATE_OPEN
+            if (
+                self._producer is not None
+                and not self._write_paused
+                and (self.state == self.STATE_OPEN)
             ):
                 self._producer.resumeProducing()
 

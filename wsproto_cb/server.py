@@ -116,7 +116,7 @@ class WebSocketServerProtocol(WebSocketProtocol):
         if hops and forwarded:
             addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
             if addresses:
-                return addresses[max(len(addresses) - hops, 0)]
+                return str(addresses[max(len(addresses) - hops, 0)])
         return self.peer
 
     def _on_request(self, request: HandshakeRequest) -> None:

@@ -42,6 +42,12 @@ def parse_url(url: str) -> WebSocketURL:
     port = port_given if port_given is not None else (443 if secure else 80)
     path = parts.path or "/"
     resource = path + ("?" + parts.query if parts.query else "")
+    if not all("!" <= ch <= "~" for ch in resource):
+        # the request line could not carry it (the handshake would refuse it later)
+        raise ValueError(
+            f"invalid WebSocket URL {url!r}: path and query must be printable ASCII "
+            "without spaces (percent-encode other characters)"
+        )
     return WebSocketURL(secure, host, port, resource, path, parse_qs(parts.query))
 
 

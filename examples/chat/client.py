@@ -56,7 +56,7 @@ async def main(url: str) -> int:
             break
         if line:
             proto.sendMessage(line.encode("utf8"))
-    wasClean, code, reason = await asyncio.wait_for(factory.closed, 10)
+    wasClean, _code, _reason = await asyncio.wait_for(factory.closed, 10)
     return 0 if wasClean else 1
 
 

@@ -14,7 +14,7 @@ from wsproto_cb.twisted import WebSocketClientFactory, WebSocketClientProtocol, 
 class EchoClientProtocol(WebSocketClientProtocol):
     def onOpen(self):
         self.expected = 3
-        self.sendMessage("Hello, world!".encode("utf8"))
+        self.sendMessage(b"Hello, world!")
         self.sendMessage(b"\x00\x01\x03\x04", isBinary=True)
         self.sendMessage(("x" * 100_000).encode("utf8"))
 

@@ -83,8 +83,10 @@ def listening_addresses(port: int) -> list[str]:
 def _is_loopback(hex_address: str) -> bool:
     if len(hex_address) == 8:  # IPv4, little-endian: 127.x.x.x ends in "7F"
         return hex_address.upper().endswith("7F")
-    return hex_address.upper() in ("00000000000000000000000001000000",
-                                   "0000000000000000FFFF00000100007F")
+    return hex_address.upper() in (
+        "00000000000000000000000001000000",
+        "0000000000000000FFFF00000100007F",
+    )
 
 
 def check_loopback(port: int) -> None:
@@ -104,20 +106,28 @@ class Processes:
     def __enter__(self) -> Processes:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         for _, proc, log in reversed(self.children):
             stop(proc)
             log.close()
 
-    def start(self, label: str, argv: Sequence[str], env: dict[str, str],
-              cwd: Path) -> subprocess.Popen[bytes]:
+    def start(
+        self, label: str, argv: Sequence[str], env: dict[str, str], cwd: Path
+    ) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{label}.log").open("wb")
         log.write((" ".join(argv) + "\n").encode())
         log.flush()
-        proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            list(argv),
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.children.append((label, proc, log))
         return proc
 
@@ -146,14 +156,20 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def wait_listening(port: int, proc: subprocess.Popen[bytes], label: str,
-                   procs: Processes, timeout: float = START_TIMEOUT) -> None:
+def wait_listening(
+    port: int,
+    proc: subprocess.Popen[bytes],
+    label: str,
+    procs: Processes,
+    timeout: float = START_TIMEOUT,
+) -> None:
     """Wait until something accepts on 127.0.0.1:``port`` (or the child dies)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AgentError(f"{label} exited with {proc.returncode} before listening:\n"
-                             + procs.log_tail(label))
+            raise AgentError(
+                f"{label} exited with {proc.returncode} before listening:\n" + procs.log_tail(label)
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1.0):
                 return
@@ -162,8 +178,7 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], label: str,
     raise AgentError(f"{label} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
 
 
-def wait_exit(proc: subprocess.Popen[bytes], label: str, procs: Processes,
-              timeout: float) -> None:
+def wait_exit(proc: subprocess.Popen[bytes], label: str, procs: Processes, timeout: float) -> None:
     """Wait for a child to finish within ``timeout``; AgentError otherwise."""
     try:
         code = proc.wait(timeout)
@@ -182,8 +197,9 @@ def _python_env() -> dict[str, str]:
     return env
 
 
-def _spec(agent: Agent, port: int, report_dir: Path, cases: Sequence[str],
-          exclude: Sequence[str]) -> dict[str, object]:
+def _spec(
+    agent: Agent, port: int, report_dir: Path, cases: Sequence[str], exclude: Sequence[str]
+) -> dict[str, object]:
     spec: dict[str, object] = {
         "outdir": str(report_dir),
         "cases": list(cases),
@@ -197,8 +213,14 @@ def _spec(agent: Agent, port: int, report_dir: Path, cases: Sequence[str],
     return spec
 
 
-def run_agent(agent: Agent, wstest: Wstest, workdir: Path, cases: Sequence[str],
-              exclude: Sequence[str], timeout: float) -> AgentRun:
+def run_agent(
+    agent: Agent,
+    wstest: Wstest,
+    workdir: Path,
+    cases: Sequence[str],
+    exclude: Sequence[str],
+    timeout: float,
+) -> AgentRun:
     """Run one agent to the end; errors end up in ``AgentRun.error``, never raised."""
     run = AgentRun(agent.name, agent.mode, agent.impl, agent.runtime)
     agent_dir = workdir / agent.name
@@ -214,25 +236,48 @@ def run_agent(agent: Agent, wstest: Wstest, workdir: Path, cases: Sequence[str],
     try:
         with Processes(agent_dir) as procs:
             if agent.mode == "fuzzingclient":
-                server = procs.start("echo_server", [
-                    sys.executable, "-m", "tests.conformance.echo_server", *ours,
-                    "--port", str(port), "--max-seconds", str(timeout + 60)],
-                    _python_env(), REPO_ROOT)
+                server = procs.start(
+                    "echo_server",
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.conformance.echo_server",
+                        *ours,
+                        "--port",
+                        str(port),
+                        "--max-seconds",
+                        str(timeout + 60),
+                    ],
+                    _python_env(),
+                    REPO_ROOT,
+                )
                 wait_listening(port, server, "echo_server", procs)
                 check_loopback(port)
                 client = procs.start("wstest", wstest_argv, wstest.environ(), agent_dir)
                 wait_exit(client, "wstest", procs, timeout)
                 if server.poll() is not None:
-                    raise AgentError("echo_server died during the run:\n"
-                                     + procs.log_tail("echo_server"))
+                    raise AgentError(
+                        "echo_server died during the run:\n" + procs.log_tail("echo_server")
+                    )
             else:
                 server = procs.start("wstest", wstest_argv, wstest.environ(), agent_dir)
                 wait_listening(port, server, "wstest", procs)
                 check_loopback(port)
-                client = procs.start("testee_client", [
-                    sys.executable, "-m", "tests.conformance.testee_client", *ours,
-                    "--url", f"ws://127.0.0.1:{port}", "--agent", agent.name],
-                    _python_env(), REPO_ROOT)
+                client = procs.start(
+                    "testee_client",
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.conformance.testee_client",
+                        *ours,
+                        "--url",
+                        f"ws://127.0.0.1:{port}",
+                        "--agent",
+                        agent.name,
+                    ],
+                    _python_env(),
+                    REPO_ROOT,
+                )
                 wait_exit(client, "testee_client", procs, timeout)
         run.cases = load_cases(report_dir, agent.name)
     except AgentError as exc:

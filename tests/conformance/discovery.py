@@ -113,12 +113,8 @@ def from_command(command: str) -> Wstest:
     if python is not None and script is not None and script.is_file() and not rest:
         pythonpath = env.get("PYTHONPATH") or _package_root(script)
         extra = {**env, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
-        return Wstest(
-            argv=(*python, str(WRAPPER)), env=extra, origin=f"WSTEST={command} (wrapped)"
-        )
-    return Wstest(
-        argv=tuple(words), env=env, loopback_enforced=False, origin=f"WSTEST={command}"
-    )
+        return Wstest(argv=(*python, str(WRAPPER)), env=extra, origin=f"WSTEST={command} (wrapped)")
+    return Wstest(argv=tuple(words), env=env, loopback_enforced=False, origin=f"WSTEST={command}")
 
 
 def cache_dir() -> Path:
@@ -162,8 +158,15 @@ def install(python27: str, target: Path) -> None:
     staging = target.with_name(target.name + f".partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     cmd = [
-        python27, "-m", "pip", "install", "--disable-pip-version-check",
-        "--no-warn-script-location", "--target", str(staging), "autobahntestsuite",
+        python27,
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-warn-script-location",
+        "--target",
+        str(staging),
+        "autobahntestsuite",
     ]
     try:
         done = subprocess.run(
@@ -191,8 +194,13 @@ def probe(wstest: Wstest) -> str:
     """Run ``wstest -a``; return its version text or raise WstestUnavailable."""
     try:
         done = subprocess.run(
-            wstest.command(["-a"]), env=wstest.environ(), capture_output=True,
-            text=True, timeout=PROBE_TIMEOUT, check=False, stdin=subprocess.DEVNULL,
+            wstest.command(["-a"]),
+            env=wstest.environ(),
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise WstestUnavailable(f"wstest ({wstest.origin}) does not start: {exc}") from exc

@@ -40,16 +40,27 @@ def _block(text: str, begin: str, end: str) -> str | None:
     stop = text.find(end, start + len(begin)) if start >= 0 else -1
     if start < 0 or stop < 0:
         return None
-    return text[start + len(begin):stop].strip("\n")
+    return text[start + len(begin) : stop].strip("\n")
 
 
 def render(generated: str, explanations: str) -> str:
     """The whole file from its two variable parts."""
-    return "\n".join([
-        TITLE, "", INTRO, "",
-        GEN_BEGIN, generated.strip("\n"), GEN_END, "",
-        EXPL_BEGIN, explanations.strip("\n"), EXPL_END, "",
-    ])
+    return "\n".join(
+        [
+            TITLE,
+            "",
+            INTRO,
+            "",
+            GEN_BEGIN,
+            generated.strip("\n"),
+            GEN_END,
+            "",
+            EXPL_BEGIN,
+            explanations.strip("\n"),
+            EXPL_END,
+            "",
+        ]
+    )
 
 
 def write(path: Path, generated: str) -> None:

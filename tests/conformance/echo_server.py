@@ -57,14 +57,15 @@ def serve_asyncio(impl: str, port: int, max_seconds: float) -> None:
 
 def serve_twisted(impl: str, port: int, max_seconds: float) -> None:
     """Serve on 127.0.0.1 with listenWS until SIGTERM/SIGINT or ``max_seconds``."""
-    from twisted.internet import reactor
+    from twisted.internet import reactor as _reactor
 
+    reactor: Any = _reactor
     ws = websocket_module(impl, "twisted")
     factory = make_factory(impl, "twisted", f"ws://127.0.0.1:{port}")
     ws.listenWS(factory, interface="127.0.0.1")
-    reactor.callLater(max_seconds, reactor.stop)  # type: ignore[attr-defined]
+    reactor.callLater(max_seconds, reactor.stop)
     print(f"echo server listening on 127.0.0.1:{port}", flush=True)
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.run()
 
 
 def main(argv: list[str] | None = None) -> int:

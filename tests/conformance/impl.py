@@ -14,8 +14,14 @@ RUNTIMES = ("asyncio", "twisted")
 
 # Where each implementation keeps the protocol/factory classes (plus connectWS
 # and listenWS on Twisted) and the permessage-deflate offer/accept classes.
-_WEBSOCKET_MODULE = {"wsproto_cb": "wsproto_cb.{runtime}", "autobahn": "autobahn.{runtime}.websocket"}
-_COMPRESS_MODULE = {"wsproto_cb": "wsproto_cb.compress", "autobahn": "autobahn.websocket.compress"}
+_WEBSOCKET_MODULE = {
+    "wsproto_cb": "wsproto_cb.{runtime}",
+    "autobahn": "autobahn.{runtime}.websocket",
+}
+_COMPRESS_MODULE = {
+    "wsproto_cb": "wsproto_cb.compress",
+    "autobahn": "autobahn.websocket.compress",
+}
 
 
 def websocket_module(impl: str, runtime: str) -> ModuleType:

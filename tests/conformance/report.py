@@ -146,8 +146,13 @@ def _with_details(case: CaseResult, path: Path) -> CaseResult:
     if case.behavior_close != "OK" and detail.get("resultClose"):
         result = f"{result} / close: {detail['resultClose']}"
     return CaseResult(
-        case.case_id, case.behavior, case.behavior_close, case.duration_ms,
-        case.remote_close_code, shorten(detail.get("description") or ""), shorten(result),
+        case.case_id,
+        case.behavior,
+        case.behavior_close,
+        case.duration_ms,
+        case.remote_close_code,
+        shorten(detail.get("description") or ""),
+        shorten(result),
     )
 
 
@@ -162,8 +167,10 @@ def text_summary(runs: Sequence[AgentRun]) -> str:
     header = f"{'group':>8} " + " ".join(f"{s:>13}" for s in STATUSES) + f" {'time ms':>9}"
     for run in runs:
         lines.append("")
-        lines.append(f"== {run.name} ({run.mode}, {run.impl}/{run.runtime}) "
-                     f"{len(run.cases)} cases in {run.duration_s:.1f}s")
+        lines.append(
+            f"== {run.name} ({run.mode}, {run.impl}/{run.runtime}) "
+            f"{len(run.cases)} cases in {run.duration_s:.1f}s"
+        )
         if run.error:
             lines.append(f"   AGENT ERROR: {run.error}")
         counts, durations = run.counts(), run.durations_by_group()
@@ -196,22 +203,32 @@ def markdown_summary(runs: Sequence[AgentRun], header_lines: Sequence[str]) -> s
     out.append("|---|---|---:|" + "---:|" * len(STATUSES) + "---:|")
     for run in runs:
         total = run.counts()["total"]
-        out.append(f"| {run.name} | {run.mode} | {len(run.cases)} | "
-                   + " | ".join(str(total[s]) for s in STATUSES)
-                   + f" | {run.duration_s:.0f} s |")
+        out.append(
+            f"| {run.name} | {run.mode} | {len(run.cases)} | "
+            + " | ".join(str(total[s]) for s in STATUSES)
+            + f" | {run.duration_s:.0f} s |"
+        )
     for run in runs:
         out += ["", f"### {run.name}", ""]
-        out.append(f"{run.mode} against {run.impl} on {run.runtime}: {len(run.cases)} cases "
-                   f"in {run.duration_s:.1f} s.")
+        out.append(
+            f"{run.mode} against {run.impl} on {run.runtime}: {len(run.cases)} cases "
+            f"in {run.duration_s:.1f} s."
+        )
         if run.error:
             out += ["", f"**Agent error:** {run.error}"]
         counts, durations = run.counts(), run.durations_by_group()
-        out += ["", "| group | " + " | ".join(STATUSES) + " | case time (ms) |",
-                "|---|" + "---:|" * (len(STATUSES) + 1)]
+        out += [
+            "",
+            "| group | " + " | ".join(STATUSES) + " | case time (ms) |",
+            "|---|" + "---:|" * (len(STATUSES) + 1),
+        ]
         for group in _groups([run]):
             row = counts[group]
-            out.append(f"| {group} | " + " | ".join(str(row[s]) for s in STATUSES)
-                       + f" | {durations.get(group, 0)} |")
+            out.append(
+                f"| {group} | "
+                + " | ".join(str(row[s]) for s in STATUSES)
+                + f" | {durations.get(group, 0)} |"
+            )
         others = [c for c in run.cases if not c.clean]
         if others:
             out += ["", "Cases that are not a clean OK:", ""]
@@ -237,9 +254,28 @@ def ratios(ours: AgentRun, reference: AgentRun) -> list[tuple[str, int, int, flo
 
 def ratio_table(ours: AgentRun, reference: AgentRun) -> str:
     """Text table of ``ratios`` (a ratio above 1 means ours is slower)."""
-    lines = [f"== durations: {ours.name} vs {reference.name} (ratio > 1: slower)",
-             f"{'group':>8} {'ours ms':>9} {'ref ms':>9} {'ratio':>7}"]
+    lines = [
+        f"== durations: {ours.name} vs {reference.name} (ratio > 1: slower)",
+        f"{'group':>8} {'ours ms':>9} {'ref ms':>9} {'ratio':>7}",
+    ]
+    if reference.error:
+        lines.insert(1, f"   reference agent error: {reference.error.splitlines()[0]}")
     for group, mine, theirs, ratio in ratios(ours, reference):
         shown = f"{ratio:.2f}" if ratio is not None else "-"
         lines.append(f"{group:>8} {mine:>9} {theirs:>9} {shown:>7}")
     return "\n".join(lines)
+
+
+def markdown_ratios(comparisons: Sequence[tuple[AgentRun, AgentRun]]) -> str:
+    """Markdown duration tables for ``--compare-autobahn`` ("" when none ran)."""
+    out: list[str] = []
+    for ours, reference in comparisons:
+        out += ["", f"### Durations: {ours.name} against {reference.name}", ""]
+        out.append("Summed case durations as wstest measured them; ratio above 1: ours slower.")
+        if reference.error:
+            out += ["", f"Reference agent error: {shorten(reference.error)}"]
+        out += ["", "| group | ours (ms) | reference (ms) | ratio |", "|---|---:|---:|---:|"]
+        for group, mine, theirs, ratio in ratios(ours, reference):
+            shown = f"{ratio:.2f}" if ratio is not None else "-"
+            out.append(f"| {group} | {mine} | {theirs} | {shown} |")
+    return "\n".join(out)

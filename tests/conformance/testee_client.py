@@ -83,7 +83,12 @@ def run_asyncio(impl: str, base_url: str, agent: str, timeout: float) -> int:
         loop = asyncio.get_running_loop()
         closed: asyncio.Future[list[bytes]] = loop.create_future()
         factory = make_factory(impl, "asyncio", url, echo)
-        factory.on_closed = lambda received: closed.done() or closed.set_result(received)
+
+        def on_closed(received: list[bytes]) -> None:
+            if not closed.done():
+                closed.set_result(received)
+
+        factory.on_closed = on_closed
         transport, _ = await loop.create_connection(factory, host, port)
         try:
             return await asyncio.wait_for(asyncio.shield(closed), timeout)
@@ -108,7 +113,12 @@ def run_twisted(impl: str, base_url: str, agent: str, timeout: float) -> int:
     def connect(url: str, echo: bool) -> defer.Deferred[list[bytes]]:
         closed: defer.Deferred[list[bytes]] = defer.Deferred()
         factory = make_factory(impl, "twisted", url, echo)
-        factory.on_closed = lambda received: closed.called or closed.callback(received)
+
+        def on_closed(received: list[bytes]) -> None:
+            if not closed.called:
+                closed.callback(received)
+
+        factory.on_closed = on_closed
         connector = ws.connectWS(factory)
 
         def timed_out(result: object, seconds: float) -> list[bytes]:

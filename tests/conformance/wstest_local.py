@@ -21,12 +21,17 @@ from __future__ import absolute_import, print_function
 
 import sys
 
+MYPY = False
+if MYPY:  # the type comments' names; Python 2.7 may lack the typing module
+    from typing import Any, List  # noqa: F401
+
 LOOPBACK = "127.0.0.1"
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 _WEB_PORT_FLAGS = ("-u", "--webport")  # "-u 8080", "-u8080", "--webport=8080"
 
 
 def _loopback(interface):
+    # type: (str) -> str
     """Return the interface to bind: the given one if loopback, else 127.0.0.1."""
     if interface in _LOOPBACK_NAMES:
         return interface
@@ -34,14 +39,17 @@ def _loopback(interface):
 
 
 def force_loopback(reactor):
+    # type: (Any) -> None
     """Patch ``reactor`` so that every TCP/TLS listener binds loopback only."""
     listen_tcp = reactor.listenTCP
     listen_ssl = reactor.listenSSL
 
     def listenTCP(port, factory, backlog=50, interface=""):
+        # type: (int, Any, int, str) -> Any
         return listen_tcp(port, factory, backlog, _loopback(interface))
 
     def listenSSL(port, factory, contextFactory, backlog=50, interface=""):
+        # type: (int, Any, Any, int, str) -> Any
         return listen_ssl(port, factory, contextFactory, backlog, _loopback(interface))
 
     reactor.listenTCP = listenTCP
@@ -49,6 +57,7 @@ def force_loopback(reactor):
 
 
 def with_web_port_off(argv):
+    # type: (List[str]) -> List[str]
     """Return wstest arguments with ``-u 0`` added unless a web port is given."""
     if any(arg.startswith(_WEB_PORT_FLAGS) for arg in argv):
         return list(argv)
@@ -56,9 +65,10 @@ def with_web_port_off(argv):
 
 
 def main():
+    # type: () -> Any
     """Patch the reactor wstest installed on import, then run wstest."""
     # Importing wstest installs the reactor (autobahntestsuite.choosereactor).
-    from autobahntestsuite import wstest
+    from autobahntestsuite import wstest  # type: ignore[import-not-found]
     from twisted.internet import reactor
 
     force_loopback(reactor)

@@ -31,6 +31,11 @@ def feed(conn: Connection, data: bytes) -> list[Event]:
     return conn.events()
 
 
+def state(conn: Connection) -> ConnectionState:
+    """The state, read through a call so that mypy does not narrow it between calls."""
+    return conn.state
+
+
 def unmask_close(wire: bytes) -> bytes:
     """The payload of the single (client-masked) close frame ``wire``."""
     header = parse_header(wire, 0)
@@ -47,7 +52,7 @@ def test_valid_close_codes_are_accepted(code: int) -> None:
     server = Connection(is_server=True)
     assert feed(server, close_frame(code, b"bye")) == [CloseReceived(code, "bye")]
     assert server.remote_close_code == code and server.remote_close_reason == "bye"
-    assert server.state is ConnectionState.CLOSING
+    assert state(server) is ConnectionState.CLOSING
 
 
 @pytest.mark.parametrize("code", INVALID_CODES)
@@ -91,7 +96,7 @@ def test_acknowledge_sends_1000_by_default() -> None:
     feed(server, close_frame(4001, b"app reason"))
     assert server.acknowledge_close() == b"\x88\x02\x03\xe8"
     assert server.local_close_code == 1000
-    assert server.state is ConnectionState.CLOSED
+    assert state(server) is ConnectionState.CLOSED
     assert server.close_handshake_complete
 
 
@@ -128,18 +133,18 @@ def test_acknowledge_without_received_close_raises() -> None:
 
 def test_peer_closes_first() -> None:
     server = Connection(is_server=True)
-    assert server.state is ConnectionState.OPEN
+    assert state(server) is ConnectionState.OPEN
     wire = masked(0x1, b"last") + close_frame(1000) + masked(0x1, b"after close")
     events = feed(server, wire)
     assert events[-1] == CloseReceived(1000, "")
     assert [type(e) for e in events] == [MessageData, CloseReceived]  # nothing after close
-    assert server.state is ConnectionState.CLOSING
+    assert state(server) is ConnectionState.CLOSING
     assert server.close_received and not server.close_sent
     assert feed(server, masked(0x9, b"more")) == []
     # data may still be sent before the acknowledgement
     assert server.send_message(b"reply") == b"\x81\x05reply"
     assert server.acknowledge_close() == b"\x88\x02\x03\xe8"
-    assert server.state is ConnectionState.CLOSED
+    assert state(server) is ConnectionState.CLOSED
     assert server.close_handshake_complete
     assert server.acknowledge_close() == b""  # idempotent
 
@@ -147,14 +152,14 @@ def test_peer_closes_first() -> None:
 def test_we_close_first() -> None:
     server = Connection(is_server=True)
     assert server.send_close(1001, "going") == b"\x88\x07\x03\xe9going"
-    assert server.state is ConnectionState.CLOSING
+    assert state(server) is ConnectionState.CLOSING
     assert server.local_close_code == 1001 and server.local_close_reason == "going"
     # the peer's data is still delivered until its close arrives
     events = feed(server, masked(0x1, b"in flight") + masked(0x9, b"p"))
     assert events == [MessageData(b"in flight", False, True, True, True, True, 9), Ping(b"p")]
-    assert not server.close_handshake_complete
+    assert (server.close_sent, server.close_received) == (True, False)
     assert feed(server, close_frame(1001)) == [CloseReceived(1001, "")]
-    assert server.state is ConnectionState.CLOSED
+    assert state(server) is ConnectionState.CLOSED
     assert server.close_handshake_complete
     assert server.acknowledge_close() == b""
 
@@ -222,7 +227,7 @@ def test_send_close_validates_before_changing_anything(
     server = Connection(is_server=True)
     with pytest.raises(error):
         server.send_close(code, reason)  # type: ignore[arg-type]
-    assert not server.close_sent and server.state is ConnectionState.OPEN
+    assert not server.close_sent and state(server) is ConnectionState.OPEN
     assert server.local_close_code is None
     assert server.send_message(b"still open") == b"\x81\x0astill open"
 
@@ -248,7 +253,7 @@ def test_build_close_payload_without_code() -> None:
 def test_fail_sends_close_and_stops_parsing() -> None:
     server = Connection(is_server=True)
     assert server.fail(1011, "oops") == b"\x88\x06\x03\xf3oops"
-    assert server.state is ConnectionState.CLOSED
+    assert state(server) is ConnectionState.CLOSED
     assert server.failed is not None and server.failed.code == 1011
     assert server.close_sent and server.local_close_code == 1011
     assert not server.close_handshake_complete
@@ -262,7 +267,7 @@ def test_fail_after_send_close_sends_nothing() -> None:
     server = Connection(is_server=True)
     server.send_close(1000)
     assert server.fail(1002, "late") == b""
-    assert server.state is ConnectionState.CLOSED
+    assert state(server) is ConnectionState.CLOSED
     assert server.failed is not None
 
 
@@ -301,4 +306,4 @@ def test_fail_mid_streamed_frame_sends_nothing() -> None:
     server.begin_message_frame(10)
     server.message_frame_data(b"12345")
     assert server.fail(1011, "bye") == b""
-    assert server.state is ConnectionState.CLOSED and server.failed is not None
+    assert state(server) is ConnectionState.CLOSED and server.failed is not None

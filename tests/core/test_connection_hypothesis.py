@@ -8,6 +8,7 @@ one ConnectionFailed, and nothing after it.
 
 from __future__ import annotations
 
+import itertools
 import random
 import zlib
 from typing import Any
@@ -29,12 +30,13 @@ from wsproto_cb.core.frames import FrameHeader, build_frame_header, parse_header
 from wsproto_cb.core.masking import apply_mask
 
 SETTINGS = settings(
-    max_examples=120,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-_TEXT_PATTERN = "aκόσμε€𝄞 ".encode()
+# ASCII and 2-, 3- and 4-byte UTF-8 sequences
+_TEXT_PATTERN = "a\u03ba\u1f79\u03c3\u03bc\u03b5\u20ac\U0001d11e ".encode()
 
 
 def payload_of(size: int, is_binary: bool, seed: int) -> bytes:
@@ -129,7 +131,7 @@ def parse(receiver: Connection, chunks: list[bytes]) -> list[tuple[str, Any]]:
 
 def cut(wire: bytes, points: list[int]) -> list[bytes]:
     bounds = sorted({p % (len(wire) + 1) for p in points} | {0, len(wire)})
-    return [wire[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [wire[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @SETTINGS

@@ -43,7 +43,7 @@ from typing import Protocol
 from .codes import CloseCode, Opcode, is_valid_close_code
 from .errors import InvalidStateError, ProtocolError
 from .events import CloseReceived, ConnectionFailed, Event, MessageData, Ping, Pong
-from .frames import MaskKeySource, build_frame, build_frame_header, parse_header
+from .frames import MaskKeySource, build_frame, build_frame_header, read_header
 from .masking import apply_mask
 
 __all__ = [
@@ -66,6 +66,13 @@ _PACK_CODE = struct.Struct("!H").pack
 
 _RSV1 = 0x4
 _COMPACT_THRESHOLD = 64 * 1024
+# Plain ints on the hot path: comparing with an IntEnum member costs a lookup.
+_CONTINUATION = 0x0
+_BINARY = 0x2
+# Payloads up to this size are sliced out of the receive buffer; larger ones
+# are read through a memoryview, which avoids the copy but costs more to set up.
+_SLICE_MAX = 2048
+_new_tuple = tuple.__new__
 
 
 class ConnectionState(enum.Enum):
@@ -205,7 +212,11 @@ class Connection:
             self._pending_failure = None
             return failure
         try:
-            return self._parse_event()
+            # Optimisation (benchmarks/core.py): the payload of a frame that
+            # has begun is handled here, without a further call level.
+            if self._frame_remaining >= 0:
+                return self._continue_data_frame()
+            return self._parse_frame()
         except ProtocolError as exc:
             return self._stop_with(exc)
 
@@ -223,43 +234,39 @@ class Connection:
         self.failed = exc
         return ConnectionFailed(exc.code, exc.reason)
 
-    def _parse_event(self) -> Event | None:
-        while True:
-            if self._frame_remaining >= 0:
-                event = self._continue_data_frame()
-                if event is None and self._frame_remaining > 0:
-                    return None
-                if event is not None:
-                    return event
-                continue
-            header = parse_header(self._buf, self._pos)
-            if header is None:
+    def _parse_frame(self) -> Event | None:
+        """Read the next frame header: a control frame's event, or the start of a data frame."""
+        header = read_header(self._buf, self._pos)
+        if header is None:
+            return None
+        fin, rsv, opcode, length, mask, size = header
+        if mask is None:
+            if self.require_incoming_mask:
+                raise ProtocolError(1002, "unmasked frame from a client")
+        elif not self.accept_incoming_mask:
+            raise ProtocolError(1002, "masked frame from a server")
+        if opcode >= 0x8:
+            if rsv:
+                raise ProtocolError(1002, "RSV bit set on a control frame")
+            end = self._pos + size + length
+            if len(self._buf) < end:
                 return None
-            fin, rsv, opcode, length, mask, size = header
-            if mask is None:
-                if self.require_incoming_mask:
-                    raise ProtocolError(1002, "unmasked frame from a client")
-            elif not self.accept_incoming_mask:
-                raise ProtocolError(1002, "masked frame from a server")
-            if opcode >= 0x8:
-                if rsv:
-                    raise ProtocolError(1002, "RSV bit set on a control frame")
-                end = self._pos + size + length
-                if len(self._buf) < end:
-                    return None
-                payload = bytes(self._buf[self._pos + size : end])
-                self._pos = end
-                if mask is not None:
-                    payload = apply_mask(payload, mask)
-                return self._control_frame(opcode, payload)
-            self._start_data_frame(fin, rsv, opcode, length)
-            self._pos += size
-            self._frame_mask = mask
-            self._frame_phase = 0
-            self._frame_started = False
+            payload = bytes(self._buf[self._pos + size : end])
+            self._pos = end
+            if mask is not None:
+                payload = apply_mask(payload, mask)
+            return self._control_frame(opcode, payload)
+        self._start_data_frame(fin, rsv, opcode, length)
+        self._pos += size
+        self._frame_mask = mask
+        self._frame_phase = 0
+        self._frame_started = False
+        # A data frame always yields an event once its payload (possibly
+        # empty) is buffered, so there is nothing to loop for.
+        return self._continue_data_frame()
 
     def _start_data_frame(self, fin: bool, rsv: int, opcode: int, length: int) -> None:
-        if opcode == Opcode.CONTINUATION:
+        if opcode == _CONTINUATION:
             if not self._msg_active:
                 raise ProtocolError(1002, "continuation frame without a message to continue")
             if rsv:
@@ -267,17 +274,15 @@ class Connection:
         else:
             if self._msg_active:
                 raise ProtocolError(1002, "new message started before the last one ended")
-            if rsv & ~_RSV1 or (rsv and self.codec is None):
+            if rsv and (rsv & ~_RSV1 or self.codec is None):
                 raise ProtocolError(1002, "RSV bit set without a negotiated extension")
             self._msg_active = True
-            self._msg_binary = opcode == Opcode.BINARY
+            self._msg_binary = opcode == _BINARY
             self._msg_compressed = bool(rsv)
             self._msg_size = 0
             self._msg_first = True
             if self._msg_compressed and self.codec is not None:
                 self.codec.start_decompress_message()
-            if not self._msg_binary:
-                self._utf8.reset()
         if self.max_frame_size and length > self.max_frame_size:
             raise ProtocolError(1009, f"frame of {length} bytes exceeds {self.max_frame_size}")
         if (
@@ -298,19 +303,30 @@ class Connection:
         remaining = self._frame_remaining
         buf = self._buf
         pos = self._pos
-        n = min(len(buf) - pos, remaining)
-        if n <= 0 and remaining > 0:
-            return None
+        n = len(buf) - pos
+        if n >= remaining:
+            n = remaining
+        elif n <= 0:
+            return None  # the payload's next bytes have not arrived
         end = pos + n
-        if pos == 0 and end == len(buf) and isinstance(buf, bytes):
-            chunk = buf
+        # Optimisation (benchmarks/core.py): copy each payload byte at most
+        # once; a whole ``bytes`` buffer is used as it is.
+        whole = pos == 0 and end == len(buf) and type(buf) is bytes
+        mask = self._frame_mask
+        if mask is not None:
+            if whole or n <= _SLICE_MAX:
+                src: bytes | bytearray | memoryview = buf if whole else buf[pos:end]
+            else:
+                src = memoryview(buf)[pos:end]
+            chunk = apply_mask(src, mask, self._frame_phase)
+            self._frame_phase = (self._frame_phase + n) & 3
+        elif whole:
+            chunk = buf  # type: ignore[assignment]  # whole and bytes
+        elif type(buf) is bytes:
+            chunk = buf[pos:end]
         else:
             chunk = bytes(memoryview(buf)[pos:end])
         self._pos = end
-        mask = self._frame_mask
-        if mask is not None:
-            chunk = apply_mask(chunk, mask, self._frame_phase)
-            self._frame_phase = (self._frame_phase + n) & 3
         remaining -= n
         frame_end = remaining == 0
         message_end = frame_end and self._frame_fin
@@ -323,31 +339,51 @@ class Connection:
                 return None
         else:
             self._msg_size += n
-        if not self._msg_binary and self.validate_utf8:
-            try:
-                self._utf8.decode(chunk, message_end)
-            except UnicodeDecodeError:
-                raise ProtocolError(1007, "invalid UTF-8 in a text message") from None
-            # Fix (tests): CPython's incremental decoder keeps ED A0..BF (the
-            # start of a UTF-16 surrogate, never valid) pending until a third
-            # byte arrives; fail fast now, as for every other invalid prefix.
-            if not message_end and chunk and 0xA0 <= chunk[-1] <= 0xBF:
-                pending = self._utf8.getstate()[0]
-                if len(pending) == 2 and pending[0] == 0xED:
-                    raise ProtocolError(1007, "invalid UTF-8 in a text message")
         message_start = self._msg_first
+        if not self._msg_binary and self.validate_utf8:
+            if message_start and message_end:
+                # Optimisation (benchmarks/core.py): a message in one piece
+                # is checked in one call, and ASCII needs no decoding.
+                if not chunk.isascii():
+                    try:
+                        chunk.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise ProtocolError(1007, "invalid UTF-8 in a text message") from None
+            else:
+                self._check_utf8_part(chunk, message_start, message_end)
         self._msg_first = False
         if message_end:
             self._msg_active = False
-        return MessageData(
-            chunk,
-            self._msg_binary,
-            message_start,
-            message_end,
-            frame_start,
-            frame_end,
-            self._frame_length,
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (hot path)
+        return _new_tuple(
+            MessageData,
+            (
+                chunk,
+                self._msg_binary,
+                message_start,
+                message_end,
+                frame_start,
+                frame_end,
+                self._frame_length,
+            ),
         )
+
+    def _check_utf8_part(self, chunk: bytes, message_start: bool, message_end: bool) -> None:
+        """Validate one piece of a text message that arrives in several pieces."""
+        if message_start:
+            # Optimisation: reset here, not per message (two Python-level calls).
+            self._utf8.reset()
+        try:
+            self._utf8.decode(chunk, message_end)
+        except UnicodeDecodeError:
+            raise ProtocolError(1007, "invalid UTF-8 in a text message") from None
+        # Fix (tests): CPython's incremental decoder keeps ED A0..BF (the
+        # start of a UTF-16 surrogate, never valid) pending until a third
+        # byte arrives; fail fast now, as for every other invalid prefix.
+        if not message_end and chunk and 0xA0 <= chunk[-1] <= 0xBF:
+            pending = self._utf8.getstate()[0]
+            if len(pending) == 2 and pending[0] == 0xED:
+                raise ProtocolError(1007, "invalid UTF-8 in a text message")
 
     def _decompress(self, chunk: bytes, message_end: bool) -> bytes:
         codec = self.codec

@@ -284,8 +284,9 @@ class PerMessageDeflate(PerMessageCompress):
             # (zlib aligns and appends it); RFC 7692 7.2.1 drops those 4 bytes.
             payload = compressor.flush(zlib.Z_SYNC_FLUSH)[:-4]
         else:
-            # Nothing went in.  zlib would answer a second sync flush with
-            # nothing at all, so send the empty stored block of RFC 7692
+            # Nothing went in.  zlib answers a sync flush that directly
+            # follows another with no output at all, so send the empty
+            # stored block of RFC 7692
             # 7.2.3.6 ("00" once the tail is stripped) and leave the
             # compressor untouched, as "00" + tail leaves the peer's window.
             payload = _EMPTY_MESSAGE
@@ -314,7 +315,10 @@ class PerMessageDeflate(PerMessageCompress):
         ``max_length`` is how many more bytes this message may decompress to
         (0: no limit).  Exceeding it raises ``ProtocolError(1009)`` after at
         most ``max_length + 1`` bytes of output; corrupt input raises
-        ``ProtocolError(1007)``.
+        ``ProtocolError(1007)``.  Since 0 means "no limit", a caller whose
+        budget is used up cannot say "nothing more"; the codec's own
+        ``max_message_size`` (checked here too, counted across the frames of
+        each message) has no such gap.
         """
         return self._inflate(data, max_length)
 

@@ -19,10 +19,12 @@ from .masking import apply_mask
 __all__ = [
     "Frame",
     "FrameHeader",
+    "HeaderFields",
     "MaskKeySource",
     "build_frame",
     "build_frame_header",
     "parse_header",
+    "read_header",
 ]
 
 _PACK_H = struct.Struct("!BBH").pack
@@ -55,6 +57,10 @@ class Frame(NamedTuple):
     rsv3: bool = False
 
 
+#: The fields of :class:`FrameHeader` as a plain tuple.
+HeaderFields = tuple[bool, int, int, int, bytes | None, int]
+
+
 def parse_header(buf: bytes | bytearray, pos: int) -> FrameHeader | None:
     """Read the frame header starting at ``buf[pos]``.
 
@@ -62,6 +68,17 @@ def parse_header(buf: bytes | bytearray, pos: int) -> FrameHeader | None:
     :class:`ProtocolError` (1002) for reserved opcodes, non-minimal or
     oversized length encodings and malformed control frames; RSV bits and
     masking rules depend on the connection and are checked there.
+    """
+    fields = read_header(buf, pos)
+    return None if fields is None else FrameHeader._make(fields)
+
+
+def read_header(buf: bytes | bytearray, pos: int) -> HeaderFields | None:
+    """:func:`parse_header` returning a plain tuple.
+
+    Optimisation (benchmarks/core.py): the connection calls this once per
+    received frame, and building a tuple costs a fraction of building a
+    ``NamedTuple`` through its Python-level ``__new__``.
     """
     avail = len(buf) - pos
     if avail < 2:
@@ -89,19 +106,21 @@ def parse_header(buf: bytes | bytearray, pos: int) -> FrameHeader | None:
             raise ProtocolError(1002, "non-minimal 64-bit frame length")
     if opcode not in _KNOWN_OPCODES:
         raise ProtocolError(1002, f"reserved opcode 0x{opcode:x}")
-    fin = bool(b0 & 0x80)
+    fin = b0 >= 0x80
     if opcode >= 0x8:
         if not fin:
             raise ProtocolError(1002, "fragmented control frame")
         if length > 125:
             raise ProtocolError(1002, "control frame payload over 125 bytes")
-    mask: bytes | None = None
-    if b1 & 0x80:
-        if avail < size + 4:
-            return None
-        mask = bytes(buf[pos + size : pos + size + 4])
-        size += 4
-    return FrameHeader(fin, (b0 >> 4) & 0x07, opcode, length, mask, size)
+    if b1 < 0x80:
+        return (fin, (b0 >> 4) & 0x07, opcode, length, None, size)
+    if avail < size + 4:
+        return None
+    start = pos + size
+    mask = buf[start : start + 4]
+    if type(mask) is not bytes:  # a bytearray (or memoryview) slice
+        mask = bytes(mask)
+    return (fin, (b0 >> 4) & 0x07, opcode, length, mask, size + 4)
 
 
 def build_frame_header(

@@ -7,9 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twisted.internet import protocol as twisted_protocol
-from twisted.internet.interfaces import IReactorTime
-from zope.interface import implementer
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import (
+    IHandshakeListener,
+    IPushProducer,
+    IReactorTime,
+    ISSLTransport,
+)
+from zope.interface import implementer  # type: ignore[import-untyped]
 
 from .. import client, factories, server
 from ..compress import (
@@ -46,21 +51,29 @@ def _default_reactor() -> Any:
     return reactor
 
 
-@implementer(IPushProducer)
+@implementer(IPushProducer, IHandshakeListener)
 class WebSocketAdapterProtocol(twisted_protocol.Protocol):
     """Twisted transport callbacks, forwarded to the runtime-neutral layer.
 
     The protocol registers itself with its transport as a streaming producer,
     so the transport's full write buffer pauses message delivery and reading
-    (and any producer registered with :meth:`registerProducer`).
+    (and any producer registered with :meth:`registerProducer`).  Over TLS
+    it registers once the TLS handshake is done: until then Twisted's TLS
+    layer buffers our writes and pauses its producer, and pausing reading
+    in answer would stall the TLS handshake for good.
     """
 
     factory: Any
 
     def connectionMade(self) -> None:
         clock = getattr(self.factory, "reactor", None) or _default_reactor()
-        self.transport.registerProducer(self, True)  # type: ignore[union-attr]
+        if not ISSLTransport.providedBy(self.transport):
+            self.transport.registerProducer(self, True)  # type: ignore[union-attr]
         self._connection_made(TwistedRuntime(self.transport, clock))  # type: ignore[attr-defined]
+
+    def handshakeCompleted(self) -> None:
+        """The TLS handshake is done (IHandshakeListener)."""
+        self.transport.registerProducer(self, True)  # type: ignore[union-attr]
 
     def dataReceived(self, data: bytes) -> None:
         self._data_received(data)  # type: ignore[attr-defined]
@@ -68,9 +81,7 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
     def connectionLost(self, reason: Any = twisted_protocol.connectionDone) -> None:
         text = None
         value = getattr(reason, "value", None)
-        if value is not None and not isinstance(
-            value, (ConnectionDoneError, ConnectionLostError)
-        ):
+        if value is not None and not isinstance(value, ConnectionDone | ConnectionLost):
             text = str(value)
         self._connection_lost(text)  # type: ignore[attr-defined]
 
@@ -85,10 +96,6 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
         pass
 
 
-from twisted.internet.error import ConnectionDone as ConnectionDoneError  # noqa: E402
-from twisted.internet.error import ConnectionLost as ConnectionLostError  # noqa: E402
-
-
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
@@ -98,7 +105,8 @@ class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientPr
 
 
 class WebSocketServerFactory(factories.WebSocketServerFactory, twisted_protocol.ServerFactory):
-    """A Twisted ``ServerFactory``: ``reactor.listenTCP(port, factory)``, endpoints, ``listenWS``."""
+    """A Twisted ``ServerFactory``: ``reactor.listenTCP(port, factory)``, endpoints,
+    ``listenWS``."""
 
     protocol: Any = WebSocketServerProtocol
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -49,7 +50,7 @@ class TwistedRuntime:
 
     def __init__(self, transport: Any, clock: IReactorTime) -> None:
         self._transport = transport
-        self._clock = clock
+        self._clock: Any = clock  # (zope interfaces do not type-check as classes)
         self.peer = describe_peer(transport)
         self.is_secure = ISSLTransport.providedBy(transport)
 
@@ -57,6 +58,9 @@ class TwistedRuntime:
         self._transport.write(data)
 
     def close(self) -> None:
+        # Over TLS, loseConnection waits for the producer (our protocol) to be
+        # unregistered before it shuts TLS down; we write nothing more anyway.
+        self._transport.unregisterProducer()
         self._transport.loseConnection()
 
     def abort(self) -> None:
@@ -70,7 +74,7 @@ class TwistedRuntime:
         return _DelayedCall(self._clock.callLater(delay, callback))
 
     def now(self) -> float:
-        return self._clock.seconds()
+        return float(self._clock.seconds())
 
     def pause_reading(self) -> None:
         self._transport.pauseProducing()
@@ -80,10 +84,9 @@ class TwistedRuntime:
 
     def set_nodelay(self, enabled: bool) -> None:
         if ITCPTransport.providedBy(self._transport):
-            try:
+            # (TLS over a non-TCP transport, or already closed)
+            with contextlib.suppress(Exception):
                 self._transport.setTcpNoDelay(enabled)
-            except Exception:  # TLS over a non-TCP transport, or already closed
-                pass
 
     def is_awaitable(self, value: Any) -> bool:
         return isinstance(value, defer.Deferred) or inspect.isawaitable(value)
@@ -115,7 +118,8 @@ class TwistedRuntime:
         if exc is None:
             log.error(message)
         else:
-            log.failure(message, Failure(exc, type(exc), exc.__traceback__))
+            failure = Failure(exc, type(exc), exc.__traceback__)  # type: ignore[no-untyped-call]
+            log.failure(message, failure)
 
 
 def _as_future(value: Any) -> Any:

@@ -1,0 +1,300 @@
+"""Flow control: a slow reader bounds the server's memory; producers pause and resume.
+
+Kernel socket buffers on loopback autotune to many MiB, which would hide
+user-space buffering; the tests pin them to 64 KiB (SO_RCVBUF/SO_SNDBUF)
+so a full pipe shows up in the transports within a few messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from typing import Any
+
+import pytest
+
+from .harness import (
+    Recorder,
+    RuntimeHarness,
+    pause_transport_reading,
+    resume_transport_reading,
+    set_socket_buffer,
+    track_opened,
+    write_buffer_size,
+)
+
+KiB = 1024
+SOCKET_BUFFER = 64 * KiB
+#: what a transport may hold once full: its high-water mark (64 KiB on both
+#: runtimes) plus the one write that crossed it, plus slack
+BUFFER_BOUND = 64 * KiB + 64 * KiB + 16 * KiB
+
+
+def small_socket_buffers(transport: Any) -> None:
+    set_socket_buffer(transport, socket.SO_RCVBUF, SOCKET_BUFFER)
+    set_socket_buffer(transport, socket.SO_SNDBUF, SOCKET_BUFFER)
+
+
+def numbered(i: int, size: int) -> bytes:
+    return struct.pack("!I", i) + bytes([i % 251]) * (size - 4)
+
+
+async def wait_until_stalled(read_count: Any, interval: float = 0.1) -> int:
+    """Wait until ``read_count()`` stops changing; the stalled value."""
+    last = -1
+    for _ in range(50):
+        await asyncio.sleep(interval)
+        now = read_count()
+        if now == last:
+            return now  # type: ignore[no-any-return]
+        last = now
+    raise AssertionError("never stalled")
+
+
+@pytest.mark.asyncio_task
+async def test_slow_reader_bounds_server_buffer(runtime: RuntimeHarness) -> None:
+    count = 100
+    size = 64 * KiB
+    stats = {"received": 0, "max_buffer": 0}
+
+    class Server(Recorder):
+        def onOpen(self) -> None:
+            small_socket_buffers(self.transport)
+            super().onOpen()
+
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            stats["received"] += 1
+            self.sendMessage(payload, isBinary)
+            stats["max_buffer"] = max(stats["max_buffer"], write_buffer_size(self.transport))
+
+    class Client(Recorder):
+        def onOpen(self) -> None:
+            small_socket_buffers(self.transport)
+            pause_transport_reading(self.transport)
+            super().onOpen()
+
+    factory = runtime.server_factory(Server)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Client), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    for i in range(count):
+        client.sendMessage(numbered(i, size), True)
+
+    stalled_at = await wait_until_stalled(lambda: stats["received"])
+    # the server stopped reading: it echoed a few messages, then waited
+    assert stalled_at < count // 2, stalled_at
+    assert write_buffer_size(server.transport) <= BUFFER_BOUND
+    assert stats["max_buffer"] <= BUFFER_BOUND, stats
+
+    resume_transport_reading(client.transport)
+    for i in range(count):
+        payload, is_binary = await runtime.wait(client.messages.get())
+        assert is_binary and payload == numbered(i, size)
+    assert stats["received"] == count
+    assert stats["max_buffer"] <= BUFFER_BOUND, stats
+    client.sendClose(1000)
+    assert await runtime.wait(server.closed) == (True, 1000, None)
+
+
+@pytest.mark.asyncio_task
+async def test_slow_async_reader_applies_backpressure(runtime: RuntimeHarness) -> None:
+    """No transport fiddling: a client whose async onMessage waits stops reading,
+    and the server, its writes piling up, stops reading from it in turn.
+
+    The client sends small requests (its own write buffer never fills); the
+    server answers each with 64 KiB.
+    """
+    count = 60
+    size = 64 * KiB
+    received = {"server": 0}
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    class Server(Recorder):
+        def onOpen(self) -> None:
+            small_socket_buffers(self.transport)
+            super().onOpen()
+
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            received["server"] += 1
+            self.sendMessage(numbered(int(payload), size), True)
+
+    client_side = runtime.client_name
+
+    class Client(Recorder):
+        def onOpen(self) -> None:
+            small_socket_buffers(self.transport)
+            super().onOpen()
+
+        def onMessage(self, payload: bytes, isBinary: bool) -> Any:
+            super().onMessage(payload, isBinary)
+            if gate.done():
+                return None
+            if client_side == "asyncio":
+                return asyncio.shield(gate)
+            from twisted.internet.defer import Deferred
+
+            return Deferred.fromFuture(asyncio.shield(gate))
+
+    factory = runtime.server_factory(Server)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Client), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    for i in range(count):
+        client.sendMessage(str(i).encode())
+    stalled_at = await wait_until_stalled(lambda: received["server"])
+    assert stalled_at < count // 2
+    assert client.messages.qsize() == 1  # the first answer, still being "handled"
+    assert write_buffer_size(server.transport) <= BUFFER_BOUND
+    gate.set_result(None)
+    got = [(await runtime.wait(client.messages.get()))[0] for _ in range(count)]
+    assert got == [numbered(i, size) for i in range(count)]
+
+
+class PushProducer:
+    """Streams one binary message of ``total`` bytes in ``chunk`` pieces, one frame."""
+
+    def __init__(self, proto: Any, total: int, chunk: int) -> None:
+        self.proto = proto
+        self.total = total
+        self.chunk = chunk
+        self.sent = 0
+        self.paused = False
+        self.pauses = 0
+        self.resumes = 0
+        self.stopped = False
+        self.max_buffer = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data(self, offset: int, size: int) -> bytes:
+        return bytes((offset + k) % 256 for k in range(size))
+
+    def start(self) -> None:
+        self.proto.registerProducer(self, True)
+        self.proto.beginMessage(isBinary=True)
+        self.proto.beginMessageFrame(self.total)
+        self.pump()
+
+    def pump(self) -> None:
+        while not self.paused and self.sent < self.total:
+            size = min(self.chunk, self.total - self.sent)
+            self.proto.sendMessageFrameData(self.data(self.sent, size))
+            self.sent += size
+            self.max_buffer = max(self.max_buffer, write_buffer_size(self.proto.transport))
+        if self.sent == self.total and not self.done.done():
+            self.proto.endMessage()
+            self.proto.unregisterProducer()
+            self.done.set_result(None)
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+        self.pauses += 1
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        self.resumes += 1
+        self.pump()
+
+    def stopProducing(self) -> None:
+        self.stopped = True
+
+
+class FrameSizes(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[int] = []
+
+    def onOpen(self) -> None:
+        small_socket_buffers(self.transport)
+        super().onOpen()
+
+    def onMessageFrameBegin(self, length: int) -> Any:
+        self.frames.append(length)
+        return super().onMessageFrameBegin(length)  # type: ignore[misc]
+
+
+@pytest.mark.asyncio_task
+async def test_push_producer_paused_when_transport_full(runtime: RuntimeHarness) -> None:
+    total, chunk = 2 * 1024 * KiB, 16 * KiB
+    factory = runtime.server_factory(Recorder)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(FrameSizes), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    small_socket_buffers(server.transport)
+    producer = PushProducer(server, total, chunk)
+    producer.start()
+    assert producer.paused and producer.sent < total  # the transport filled up
+    await runtime.wait(producer.done)
+    payload, is_binary = await runtime.wait(client.messages.get())
+    assert is_binary and payload == producer.data(0, total)
+    assert client.frames == [total, 0]  # one streamed frame, then the empty final one
+    assert producer.pauses >= 1 and producer.resumes >= 1
+    assert producer.max_buffer <= BUFFER_BOUND
+    # the connection is usable afterwards
+    server.sendMessage(b"after")
+    assert await runtime.wait(client.messages.get()) == (b"after", False)
+
+
+@pytest.mark.asyncio_task
+async def test_push_producer_stopped_when_connection_lost(runtime: RuntimeHarness) -> None:
+    factory = runtime.server_factory(Recorder)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(FrameSizes), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    small_socket_buffers(server.transport)
+    pause_transport_reading(client.transport)
+    producer = PushProducer(server, 8 * 1024 * KiB, 16 * KiB)
+    producer.start()
+    assert producer.paused
+    client.dropConnection(abort=True)
+    await runtime.wait(server.closed)
+    assert producer.stopped
+
+
+class PullProducer:
+    """Sends one frame per resumeProducing (a non-streaming producer)."""
+
+    def __init__(self, proto: Any, frames: int) -> None:
+        self.proto = proto
+        self.frames = frames
+        self.sent = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def resumeProducing(self) -> None:
+        if self.sent == 0:
+            self.proto.beginMessage()
+        self.proto.sendMessageFrame(f"part {self.sent};".encode())
+        self.sent += 1
+        if self.sent == self.frames:
+            self.proto.unregisterProducer()
+            self.proto.endMessage()
+            self.done.set_result(None)
+
+    def stopProducing(self) -> None:
+        pass
+
+
+@pytest.mark.asyncio_task
+async def test_pull_producer(runtime: RuntimeHarness) -> None:
+    factory = runtime.server_factory(Recorder)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(FrameSizes), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    producer = PullProducer(server, 20)
+    server.registerProducer(producer, False)
+    with pytest.raises(RuntimeError, match="registered already"):
+        server.registerProducer(PullProducer(server, 1), False)
+    await runtime.wait(producer.done)
+    expected = "".join(f"part {i};" for i in range(20)).encode()
+    assert await runtime.wait(client.messages.get()) == (expected, False)
+    assert len(client.frames) == 21

@@ -1,0 +1,345 @@
+"""The opening handshake over real sockets: deny, limits, origins, subprotocols, info."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from wsproto_cb.types import ConnectionAccept, ConnectionDeny
+
+from .harness import RawServerPeer, Recorder, RuntimeHarness, captured_errors, track_opened
+
+
+def local_port(proto: Any) -> int:
+    """The client's own port, from its transport (either runtime)."""
+    transport = proto.transport
+    if isinstance(transport, asyncio.BaseTransport):
+        return int(transport.get_extra_info("sockname")[1])
+    return int(transport.getHost().port)
+
+
+async def refused(runtime: RuntimeHarness, client: Any) -> tuple[bool, int | None, str]:
+    result = await runtime.wait(client.closed)
+    assert not client.opened.done()
+    return result  # type: ignore[no-any-return]
+
+
+@pytest.mark.asyncio_task
+async def test_connection_deny(runtime_pair: RuntimeHarness) -> None:
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> None:
+            raise ConnectionDeny(403, "nope")
+
+    port = await runtime_pair.listen(runtime_pair.server_factory(Server))
+    client = await runtime_pair.connect(runtime_pair.client_factory(Recorder), port)
+    was_clean, code, reason = await refused(runtime_pair, client)
+    assert (was_clean, code) == (False, 1006)
+    assert "403" in reason
+    assert client.handshake_error is not None
+    assert client.handshake_error.status == 403
+
+
+@pytest.mark.asyncio_task
+async def test_max_connections(runtime: RuntimeHarness) -> None:
+    factory = runtime.server_factory(Recorder, maxConnections=1)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    first = await runtime.connect(runtime.client_factory(Recorder), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(first.opened)
+    second = await runtime.connect(runtime.client_factory(Recorder), port)
+    await refused(runtime, second)
+    assert second.handshake_error.status == 503
+    # the refused connection is forgotten; the open one still counts
+    await asyncio.sleep(0.05)
+    assert factory.countConnections == 1
+    first.sendClose(1000)
+    await runtime.wait(server.closed)
+    assert factory.countConnections == 0
+    third = await runtime.connect(runtime.client_factory(Recorder), port)
+    await runtime.wait(third.opened)
+    assert factory.countConnections == 1
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://good.example", True),
+        ("https://chat.other.example", True),
+        ("https://evil.example", False),
+        ("http://good.example", False),
+        (None, True),  # non-browser clients send no Origin
+    ],
+)
+async def test_allowed_origins(runtime: RuntimeHarness, origin: str | None, allowed: bool) -> None:
+    factory = runtime.server_factory(
+        Recorder, allowedOrigins=["https://good.example", "https://*.other.example"]
+    )
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder, origin=origin), port)
+    if allowed:
+        await runtime.wait(client.opened)
+    else:
+        await refused(runtime, client)
+        assert client.handshake_error.status == 403
+
+
+@pytest.mark.asyncio_task
+async def test_null_origin(runtime: RuntimeHarness) -> None:
+    factory = runtime.server_factory(Recorder, allowNullOrigin=False)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder, origin="null"), port)
+    await refused(runtime, client)
+    assert client.handshake_error.status == 403
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize(
+    ("server_protocols", "offered", "expected"),
+    [
+        (["chat.v2", "chat.v1"], ["chat.v1", "chat.v2"], "chat.v2"),  # server's preference
+        (["chat.v2", "chat.v1"], ["chat.v1"], "chat.v1"),
+        (["chat.v2"], ["other"], None),
+        ([], ["chat.v1"], None),
+        (["chat.v1"], [], None),
+    ],
+)
+async def test_subprotocol_from_factory(
+    runtime: RuntimeHarness, server_protocols: list[str], offered: list[str], expected: str | None
+) -> None:
+    factory = runtime.server_factory(Recorder, protocols=server_protocols)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder, protocols=offered), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    assert server.websocket_protocol_in_use == expected
+    assert client.websocket_protocol_in_use == expected
+
+
+@pytest.mark.asyncio_task
+async def test_subprotocol_and_headers_from_on_connect(runtime: RuntimeHarness) -> None:
+    responses: list[Any] = []
+
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> Any:
+            assert request.protocols == ["a", "b", "c"]
+            return ConnectionAccept("b", {"X-Chosen": "b", "X-Multi": ["1", "2"]})
+
+    class Client(Recorder):
+        def onConnect(self, response: Any) -> None:
+            responses.append(response)
+
+    factory = runtime.server_factory(Server, protocols=["a"])
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Client, protocols=["a", "b", "c"]), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    assert server.websocket_protocol_in_use == client.websocket_protocol_in_use == "b"
+    (response,) = responses
+    assert response.protocol == "b"
+    assert response.headers["x-chosen"] == "b"
+    assert response.headers["x-multi"] == "1, 2"
+    assert response.peer == client.peer
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize("form", ["str", "tuple"])
+async def test_on_connect_result_forms(runtime: RuntimeHarness, form: str) -> None:
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> Any:
+            return "p2" if form == "str" else ("p2", {"X-Form": form})
+
+    factory = runtime.server_factory(Server)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder, protocols=["p1", "p2"]), port)
+    await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    assert client.websocket_protocol_in_use == "p2"
+    assert client.http_headers.get("x-form") == (None if form == "str" else form)
+
+
+@pytest.mark.asyncio_task
+async def test_on_connect_choosing_unoffered_subprotocol(runtime: RuntimeHarness) -> None:
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> str:
+            return "not-offered"
+
+    port = await runtime.listen(runtime.server_factory(Server))
+    with captured_errors() as errors:
+        client = await runtime.connect(runtime.client_factory(Recorder, protocols=["p1"]), port)
+        await refused(runtime, client)
+    assert client.handshake_error.status == 500
+    assert len(errors) == 1
+    assert "not-offered" in str(errors[0].exc)
+    assert "not-offered" in errors[0].traceback
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize(
+    ("status_line", "extra", "status"),
+    [
+        ("HTTP/1.1 101 Switching Protocols", "Sec-WebSocket-Protocol: not-offered\r\n", 101),
+        ("HTTP/1.1 101 Switching Protocols", "Sec-WebSocket-Extensions: unknown-ext\r\n", None),
+        ("HTTP/1.1 200 OK", "", 200),
+    ],
+    ids=["unoffered-subprotocol", "unoffered-extension", "not-101"],
+)
+async def test_client_refuses_bad_response(
+    runtime: RuntimeHarness, status_line: str, extra: str, status: int | None
+) -> None:
+    async def answer(peer: RawServerPeer) -> None:
+        await peer.accept(extra, status_line)
+        await peer.reader.read()  # until the client closes
+
+    port = await runtime.raw_server(answer)
+    client = await runtime.connect(runtime.client_factory(Recorder, protocols=["p1"]), port)
+    was_clean, code, reason = await refused(runtime, client)
+    assert (was_clean, code) == (False, 1006)
+    assert "upgrade failed" in reason
+    assert client.handshake_error is not None
+    if status is not None:  # (extension negotiation reports status 0)
+        assert client.handshake_error.status == status
+
+
+@pytest.mark.asyncio_task
+async def test_connection_info(runtime_pair: RuntimeHarness) -> None:
+    requests: list[Any] = []
+
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> None:
+            requests.append(request)
+
+    factory = runtime_pair.server_factory(Server)
+    servers = track_opened(factory)
+    port = await runtime_pair.listen(factory)
+    client_factory = runtime_pair.client_factory(
+        Recorder,
+        url="ws://127.0.0.1/chat/room?a=1&a=2&b=x",
+        origin="https://app.example",
+        headers={"X-Token": "secret"},
+    )
+    client = await runtime_pair.connect(client_factory, port)
+    server = await runtime_pair.wait(servers.get())
+    await runtime_pair.wait(client.opened)
+
+    assert server.peer == f"tcp4:127.0.0.1:{local_port(client)}"
+    assert client.peer == f"tcp4:127.0.0.1:{port}"
+    assert server.http_request_path == "/chat/room"
+    assert server.http_request_uri == "/chat/room?a=1&a=2&b=x"
+    assert server.http_request_params == {"a": ["1", "2"], "b": ["x"]}
+    assert server.http_request_host == f"127.0.0.1:{port}"
+    assert server.http_headers["x-token"] == "secret"
+    assert server.http_headers["origin"] == "https://app.example"
+    assert server.http_headers["user-agent"].startswith("wsproto_cb/")
+    assert server.websocket_version == client.websocket_version == 13
+    assert server.websocket_protocol_in_use is None
+    assert client.http_headers["upgrade"].lower() == "websocket"
+    assert client.http_headers["server"].startswith("wsproto_cb/")
+
+    (request,) = requests
+    assert request.peer == server.peer
+    assert request.host == "127.0.0.1"
+    assert request.path == "/chat/room"
+    assert request.params == {"a": ["1", "2"], "b": ["x"]}
+    assert request.origin == "https://app.example"
+    assert request.version == 13
+    assert request.protocols == []
+    assert request.headers["x-token"] == "secret"
+
+
+@pytest.mark.asyncio_task
+async def test_bad_request_gets_400(runtime: RuntimeHarness) -> None:
+    server_closed = asyncio.get_running_loop().create_future()
+
+    class Server(Recorder):
+        def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+            server_closed.set_result((wasClean, code, reason))
+
+    port = await runtime.listen(runtime.server_factory(Server))
+    peer = await runtime.raw(port)
+    peer.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # no Upgrade
+    head = await runtime.wait(peer.reader.readuntil(b"\r\n\r\n"))
+    assert head.startswith(b"HTTP/1.1 4")
+    assert await peer.closed_within(2)
+    was_clean, code, reason = await runtime.wait(server_closed)
+    assert (was_clean, code) == (False, 1006)
+    assert "opening handshake failed" in reason
+
+
+@pytest.mark.asyncio_task
+async def test_on_connecting_changes_the_request(runtime_pair: RuntimeHarness) -> None:
+    from wsproto_cb.types import ConnectingRequest
+
+    details: list[Any] = []
+    requests: list[Any] = []
+
+    class Client(Recorder):
+        async def onConnecting(self, transport_details: Any) -> Any:
+            details.append(transport_details)
+            return ConnectingRequest(
+                host="public.example",
+                port=8443,
+                resource="/other?via=connecting",
+                headers={"X-From": "onConnecting"},
+                origin="https://origin.example",
+                protocols=["late"],
+            )
+
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> None:
+            requests.append(request)
+
+    factory = runtime_pair.server_factory(Server, protocols=["late"])
+    servers = track_opened(factory)
+    port = await runtime_pair.listen(factory)
+    client = await runtime_pair.connect(runtime_pair.client_factory(Client), port)
+    server = await runtime_pair.wait(servers.get())
+    await runtime_pair.wait(client.opened)
+    (detail,) = details
+    assert detail.peer == f"tcp4:127.0.0.1:{port}" and detail.is_secure is False
+    (request,) = requests
+    assert request.host == "public.example"
+    assert server.http_request_host == "public.example:8443"
+    assert request.path == "/other" and request.params == {"via": ["connecting"]}
+    assert request.headers["x-from"] == "onConnecting"
+    assert request.origin == "https://origin.example"
+    assert server.websocket_protocol_in_use == client.websocket_protocol_in_use == "late"
+
+
+@pytest.mark.asyncio_task
+async def test_on_connecting_bad_result(runtime: RuntimeHarness) -> None:
+    class Client(Recorder):
+        def onConnecting(self, transport_details: Any) -> Any:
+            return {"resource": "/"}
+
+    port = await runtime.listen(runtime.server_factory(Recorder))
+    with captured_errors() as errors:
+        client = await runtime.connect(runtime.client_factory(Client), port)
+        was_clean, code, reason = await refused(runtime, client)
+    assert (was_clean, code) == (False, 1006)
+    assert "onConnecting" in reason
+    (error,) = errors
+    assert isinstance(error.exc, TypeError)
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize(("hops", "expected"), [(0, None), (1, "10.0.0.2"), (2, "10.0.0.1")])
+async def test_trust_x_forwarded_for(
+    runtime: RuntimeHarness, hops: int, expected: str | None
+) -> None:
+    factory = runtime.server_factory(Recorder, trustXForwardedFor=hops)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    peer = await runtime.raw(port)
+    await peer.handshake(headers=("X-Forwarded-For: 192.0.2.7, 10.0.0.1, 10.0.0.2",))
+    server = await runtime.wait(servers.get())
+    if expected is None:
+        assert server.peer.startswith("tcp4:127.0.0.1:")
+    else:
+        assert server.peer == expected
