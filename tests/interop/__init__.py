@@ -1,0 +1,1 @@
+"""wsproto_cb against other WebSocket implementations (see conftest.py)."""
