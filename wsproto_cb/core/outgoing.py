@@ -1,0 +1,197 @@
+"""The sending half of :class:`~wsproto_cb.core.connection.Connection`.
+
+Whole messages, the frame-by-frame streaming API and control frames, all
+returned as bytes for the caller to write.  :class:`OutgoingFrames` is a
+base class of ``Connection`` rather than a separate object so the hot send
+path costs no extra call; it uses only the attributes declared below.
+"""
+
+from __future__ import annotations
+
+from .codec import MessageCodec
+from .codes import Opcode
+from .errors import InvalidStateError
+from .frames import MaskKeySource, build_frame, build_frame_header
+from .masking import apply_mask
+
+__all__ = ["OutgoingFrames"]
+
+_RSV1 = 0x4
+
+
+class OutgoingFrames:
+    """Builds the frames one side sends; state lives on the ``Connection``."""
+
+    close_sent: bool
+    codec: MessageCodec | None
+    mask_outgoing: bool
+    apply_outgoing_mask: bool
+    _masks: MaskKeySource
+    _out_active: bool
+    _out_opcode: int
+    _out_compressed: bool
+    _out_frame_remaining: int
+    _out_frame_mask: bytes | None
+    _out_frame_phase: int
+
+    def _init_outgoing(self) -> None:
+        self._masks = MaskKeySource()
+        self._out_active = False
+        self._out_opcode = 0
+        self._out_compressed = False
+        self._out_frame_remaining = 0
+        self._out_frame_mask = None
+        self._out_frame_phase = 0
+
+    def _check_can_send(self) -> None:
+        if self.close_sent:
+            raise InvalidStateError("cannot send after a close frame was sent")
+
+    def _check_can_send_control(self) -> None:
+        # Fix (tests): a control frame may go between the frames of a
+        # message, never inside the payload begun by begin_message_frame.
+        self._check_can_send()
+        if self._out_frame_remaining:
+            raise InvalidStateError(
+                f"{self._out_frame_remaining} bytes of the current frame are still due"
+            )
+
+    def _next_mask(self) -> bytes | None:
+        return self._masks.next_key() if self.mask_outgoing else None
+
+    def _frame(self, opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes:
+        if not self.mask_outgoing:
+            return build_frame(opcode, payload, fin=fin, rsv=rsv)
+        mask = self._masks.next_key()
+        if not self.apply_outgoing_mask:
+            return build_frame_header(opcode, len(payload), fin=fin, rsv=rsv, mask=mask) + payload
+        return build_frame(opcode, payload, fin=fin, rsv=rsv, mask=mask)
+
+    def send_ping(self, payload: bytes = b"") -> bytes:
+        self._check_can_send_control()
+        if len(payload) > 125:
+            raise ValueError(f"ping payload is {len(payload)} bytes; at most 125 fit")
+        return self._frame(Opcode.PING, payload)
+
+    def send_pong(self, payload: bytes = b"") -> bytes:
+        self._check_can_send_control()
+        if len(payload) > 125:
+            raise ValueError(f"pong payload is {len(payload)} bytes; at most 125 fit")
+        return self._frame(Opcode.PONG, payload)
+
+    def send_message(
+        self,
+        data: bytes,
+        is_binary: bool = False,
+        *,
+        fragment_size: int | None = None,
+        compress: bool = True,
+    ) -> bytes:
+        """A whole message, split into frames of ``fragment_size`` if given."""
+        self._check_can_send()
+        if self._out_active:
+            raise InvalidStateError("a streamed message is being sent")
+        opcode = Opcode.BINARY if is_binary else Opcode.TEXT
+        codec = self.codec if compress else None
+        if codec is None:
+            if fragment_size is None or len(data) <= fragment_size:
+                return self._frame(opcode, data)
+            return self._fragments(opcode, data, fragment_size, 0)
+        codec.start_compress_message()
+        payload = codec.compress_message_data(data) + codec.end_compress_message()
+        if fragment_size is None or len(payload) <= fragment_size:
+            return self._frame(opcode, payload, rsv=_RSV1)
+        return self._fragments(opcode, payload, fragment_size, _RSV1)
+
+    def _fragments(self, opcode: int, data: bytes, size: int, rsv: int) -> bytes:
+        if size < 1:
+            raise ValueError("fragment size must be at least 1")
+        view = memoryview(data)
+        last = len(data) - size
+        parts = []
+        for start in range(0, len(data), size):
+            parts.append(
+                self._frame(opcode, bytes(view[start : start + size]), start >= last, rsv)
+            )
+            opcode = Opcode.CONTINUATION
+            rsv = 0
+        return b"".join(parts)
+
+    # streaming: begin_message, message_frame / begin_message_frame +
+    # message_frame_data, end_message
+
+    def begin_message(self, is_binary: bool = False, *, compress: bool = True) -> None:
+        """Start a message sent frame by frame (see :meth:`message_frame`)."""
+        self._check_can_send()
+        if self._out_active:
+            raise InvalidStateError("a streamed message is being sent already")
+        self._out_active = True
+        self._out_opcode = Opcode.BINARY if is_binary else Opcode.TEXT
+        self._out_compressed = compress and self.codec is not None
+        self._out_frame_remaining = 0
+        if self._out_compressed and self.codec is not None:
+            self.codec.start_compress_message()
+
+    def _check_streaming(self) -> None:
+        self._check_can_send()
+        if not self._out_active:
+            raise InvalidStateError("no message was begun")
+        if self._out_frame_remaining:
+            raise InvalidStateError(
+                f"{self._out_frame_remaining} bytes of the current frame are still due"
+            )
+
+    def _take_opcode_rsv(self) -> tuple[int, int]:
+        opcode = self._out_opcode
+        rsv = _RSV1 if self._out_compressed and opcode != Opcode.CONTINUATION else 0
+        self._out_opcode = Opcode.CONTINUATION
+        return opcode, rsv
+
+    def message_frame(self, data: bytes, fin: bool = False) -> bytes:
+        """One frame of the begun message (``fin`` ends it)."""
+        self._check_streaming()
+        if self._out_compressed and self.codec is not None:
+            data = self.codec.compress_message_data(data)
+            if fin:
+                data += self.codec.end_compress_message()
+        opcode, rsv = self._take_opcode_rsv()
+        if fin:
+            self._out_active = False
+        return self._frame(opcode, data, fin, rsv)
+
+    def end_message(self) -> bytes:
+        """End the begun message with an empty final frame."""
+        return self.message_frame(b"", fin=True)
+
+    def begin_message_frame(self, length: int) -> bytes:
+        """Header of a frame whose ``length`` payload bytes follow in pieces.
+
+        The payload goes out as it is given, so a message streamed this way
+        cannot be compressed.
+        """
+        self._check_streaming()
+        if self._out_compressed:
+            raise InvalidStateError("a compressed message cannot be streamed inside a frame")
+        if length < 0:
+            raise ValueError("frame length must not be negative")
+        opcode, rsv = self._take_opcode_rsv()
+        mask = self._next_mask()
+        self._out_frame_mask = mask if self.apply_outgoing_mask else None
+        self._out_frame_phase = 0
+        self._out_frame_remaining = length
+        return build_frame_header(opcode, length, fin=False, rsv=rsv, mask=mask)
+
+    def message_frame_data(self, data: bytes) -> bytes:
+        """Payload bytes of the frame begun with :meth:`begin_message_frame`."""
+        self._check_can_send()
+        if len(data) > self._out_frame_remaining:
+            raise ValueError(
+                f"{len(data)} bytes given but only {self._out_frame_remaining} are due"
+            )
+        self._out_frame_remaining -= len(data)
+        mask = self._out_frame_mask
+        if mask is None:
+            return bytes(data)
+        out = apply_mask(data, mask, self._out_frame_phase)
+        self._out_frame_phase = (self._out_frame_phase + len(data)) & 3
+        return out
