@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from . import __version__
+from .core.codes import CloseCode
 from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
 from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
@@ -88,6 +89,34 @@ class WebSocketFactory:
         self._connections.discard(proto)
         self._open_connections.discard(proto)
 
+    def closeAllConnections(
+        self,
+        code: int | None = CloseCode.GOING_AWAY,
+        reason: str | None = "going away",
+        abort: bool = False,
+    ) -> list[Any]:
+        """Start closing every connection; return their ``is_closed`` futures/Deferreds.
+
+        Open connections get a close frame with ``code`` and ``reason`` and drop
+        themselves after ``closeHandshakeTimeout`` if the peer never answers;
+        connections still in the opening handshake are dropped.  ``abort=True``
+        drops every connection at once, without a closing handshake.  Graceful
+        shutdown (:mod:`wsproto_cb.shutdown`) is built on this.
+        """
+        waits = []
+        for proto in list(self._connections):
+            waits.append(proto.is_closed)
+            if abort:
+                proto.wasNotCleanReason = proto.wasNotCleanReason or "aborted at shutdown"
+                proto.dropConnection(abort=True)
+            elif proto.state == proto.STATE_OPEN:
+                proto.sendClose(code, reason)
+            elif proto.state == proto.STATE_CONNECTING:
+                proto.wasNotCleanReason = "server going away during the opening handshake"
+                proto.dropConnection()
+            # (a closing connection is bounded by its own timers already)
+        return waits
+
     def prepareMessage(
         self, payload: bytes, isBinary: bool = False, doNotCompress: bool = False
     ) -> PreparedMessage:
@@ -128,6 +157,13 @@ class WebSocketServerFactory(WebSocketFactory):
 
     _option_specs = SERVER_OPTIONS
     isServer = True
+
+    #: Close every connection with 1001 when the process is told to stop: on
+    #: Twisted from a ``before shutdown`` reactor trigger added when the
+    #: factory starts listening, on asyncio from SIGINT/SIGTERM handlers
+    #: installed on the first connection (see :mod:`wsproto_cb.shutdown`).
+    #: Set it to False to handle shutdown yourself.
+    gracefulShutdown: bool = True
 
     def __init__(
         self,

@@ -95,6 +95,18 @@ class WebSocketServerProtocol(WebSocketProtocol):
             self._request = request
             self._on_request(request)
 
+    def _receive_parsed_request(self, request: HandshakeRequest) -> None:
+        """Start from a request another HTTP server already parsed (Twisted Web's
+        :class:`~wsproto_cb.twisted.resource.WebSocketResource`): the same
+        validation, ``onConnect`` and response as for a request read here."""
+        try:
+            self._handshake.receive_request(request)
+        except HandshakeError as exc:
+            self._reject(exc.status or 400, exc.reason, exc.headers)
+            return
+        self._request = request
+        self._on_request(request)
+
     def _reject(
         self, status: int, reason: str, headers: list[tuple[str, str]] | None = None
     ) -> None:

@@ -15,7 +15,9 @@ from ..compress import (
     PerMessageDeflateResponseAccept,
 )
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
+from . import _shutdown
 from ._runtime import AsyncioRuntime
+from ._shutdown import install_signal_handlers, shutdown
 
 __all__ = [
     "ConnectionAccept",
@@ -31,6 +33,8 @@ __all__ = [
     "WebSocketClientProtocol",
     "WebSocketServerFactory",
     "WebSocketServerProtocol",
+    "install_signal_handlers",
+    "shutdown",
 ]
 
 
@@ -94,6 +98,7 @@ class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFact
     """``loop.create_server(factory, host, port)``."""
 
     protocol: Any = WebSocketServerProtocol
+    _shutdown_loop: asyncio.AbstractEventLoop | None = None
 
     def __init__(
         self,
@@ -108,6 +113,19 @@ class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFact
         factories.WebSocketServerFactory.__init__(
             self, url, protocols, server, headers, externalPort
         )
+
+    def __call__(self) -> Any:
+        if self.gracefulShutdown:
+            # The first moment we run inside the serving loop: register for
+            # SIGINT/SIGTERM graceful shutdown (see wsproto_cb.shutdown).
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # built by hand, outside a loop
+                loop = None
+            if loop is not self._shutdown_loop and loop is not None:
+                self._shutdown_loop = loop
+                _shutdown.watch(self, loop)
+        return super().__call__()
 
 
 class WebSocketClientFactory(_AsyncioFactoryMixin, factories.WebSocketClientFactory):

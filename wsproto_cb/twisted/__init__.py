@@ -24,7 +24,9 @@ from ..compress import (
     PerMessageDeflateResponseAccept,
 )
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
+from . import _shutdown
 from ._runtime import TwistedRuntime
+from ._shutdown import shutdown
 
 __all__ = [
     "ConnectionAccept",
@@ -38,11 +40,22 @@ __all__ = [
     "WebSocketAdapterProtocol",
     "WebSocketClientFactory",
     "WebSocketClientProtocol",
+    "WebSocketResource",
     "WebSocketServerFactory",
     "WebSocketServerProtocol",
     "connectWS",
     "listenWS",
+    "shutdown",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # WebSocketResource pulls in twisted.web: imported on first use only.
+    if name == "WebSocketResource":
+        from .resource import WebSocketResource
+
+        return WebSocketResource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _default_reactor() -> Any:
@@ -123,6 +136,14 @@ class WebSocketServerFactory(factories.WebSocketServerFactory, twisted_protocol.
         factories.WebSocketServerFactory.__init__(
             self, url, protocols, server, headers, externalPort
         )
+
+    def startFactory(self) -> None:
+        """The first port listens: make reactor shutdown close our connections (1001)."""
+        if self.gracefulShutdown:
+            _shutdown.add_shutdown_trigger(self)
+
+    def stopFactory(self) -> None:
+        _shutdown.remove_shutdown_trigger(self)
 
 
 class WebSocketClientFactory(factories.WebSocketClientFactory, twisted_protocol.ClientFactory):

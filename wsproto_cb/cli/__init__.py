@@ -1,0 +1,174 @@
+"""``wsproto-cb`` (and ``python -m wsproto_cb``): serve a protocol class, or talk to a server.
+
+::
+
+    wsproto-cb serve                              # echo on ws://127.0.0.1:9000 (asyncio)
+    wsproto-cb serve myapp:Chat --runtime twisted --port 8000
+    wsproto-cb connect ws://127.0.0.1:9000        # stdin lines out, messages to stdout
+
+Problems the user can fix (a bad URL, a refused connection, a failed
+handshake, a ``MODULE:CLASS`` that names no protocol) end the command with
+one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import __version__
+from ..protocol_loader import DEFAULT_PROTOCOL
+from .errors import CommandError
+from .flags import PROTOCOL_FLAGS, flag_help, seconds
+
+__all__ = ["CommandError", "build_parser", "main"]
+
+PROG = "wsproto-cb"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="WebSocket server and client from the command line (wsproto_cb).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve a WebSocket protocol class (default: echo)",
+        description=(
+            "Serve MODULE:CLASS until Ctrl-C or SIGTERM, which close every connection "
+            "with 1001 (going away), wait for the closing handshakes and exit 0. "
+            "MODULE is imported from the current directory or sys.path; CLASS derives "
+            "from the chosen runtime's WebSocketServerProtocol or from the runtime-neutral "
+            "wsproto_cb.server.WebSocketServerProtocol."
+        ),
+    )
+    serve.add_argument(
+        "protocol",
+        nargs="?",
+        default=DEFAULT_PROTOCOL,
+        metavar="MODULE:CLASS",
+        help=f"server protocol class (default: {DEFAULT_PROTOCOL})",
+    )
+    serve.add_argument(
+        "--runtime",
+        choices=("asyncio", "twisted"),
+        default="asyncio",
+        help="event loop to serve on (%(default)s)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=9000, help="port to listen on, 0 = any free (%(default)s)"
+    )
+    _add_common(serve, server=True)
+    serve.add_argument("--certfile", help="serve TLS (wss://) with this PEM certificate (chain)")
+    serve.add_argument("--keyfile", help="PEM private key for --certfile (if not in it)")
+    serve.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="accept browsers from this Origin only ('*' wildcard); repeatable",
+    )
+    for spec in PROTOCOL_FLAGS:
+        serve.add_argument(
+            f"--{spec.flag}",
+            type=_argparse_type(spec.parse),
+            metavar="SECONDS" if spec.parse is seconds else "N",
+            help=flag_help(spec).replace("%", "%%"),
+        )
+    serve.add_argument(
+        "-v", "--verbose", action="store_true", help="print each connection opened and closed"
+    )
+
+    connect = commands.add_parser(
+        "connect",
+        help="connect to a WebSocket server: stdin lines out, messages to stdout",
+        description=(
+            "Send each line of stdin as a text message and print each message received "
+            "(text as is, binary as hex). At the end of input wait --grace seconds for "
+            "replies, close with 1000 and exit 0. Ctrl-C closes at once."
+        ),
+    )
+    connect.add_argument("url", metavar="URL", help="ws:// or wss:// URL")
+    _add_common(connect, server=False)
+    connect.add_argument(
+        "--cafile", help="verify the server's certificate against this CA bundle (PEM)"
+    )
+    connect.add_argument("--origin", help="send this Origin header")
+    connect.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="extra request header; repeatable",
+    )
+    connect.add_argument(
+        "--grace",
+        type=_argparse_type(seconds),
+        default=0.5,
+        metavar="SECONDS",
+        help="at the end of input, wait this long for replies before closing (%(default)s)",
+    )
+    connect.add_argument(
+        "--timeout",
+        type=_argparse_type(seconds),
+        default=10.0,
+        metavar="SECONDS",
+        help="give up connecting (TCP, TLS and handshake) after this long (%(default)s)",
+    )
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser, server: bool) -> None:
+    parser.add_argument(
+        "--subprotocol",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "speak this subprotocol when a client offers it; repeatable, in order of preference"
+            if server
+            else "offer this subprotocol; repeatable"
+        ),
+    )
+    parser.add_argument(
+        "--compress",
+        action="store_true",
+        help="accept permessage-deflate" if server else "offer permessage-deflate",
+    )
+
+
+def _argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A parser whose ValueError message argparse shows as is."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            from .serve import serve
+
+            return serve(args)
+        from .connect import connect
+
+        return connect(args)
+    except CommandError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:  # a second Ctrl-C: give up waiting
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,223 @@
+"""``wsproto-cb serve``: one protocol class on asyncio or Twisted, with graceful shutdown.
+
+Both runtimes behave the same: the first SIGINT/SIGTERM stops listening,
+closes every connection with 1001, waits for the closing handshakes (at
+most about ``--close-handshake-timeout``) and exits 0; a second one gives
+up waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import signal
+import ssl
+import sys
+from typing import Any
+
+from ..protocol_loader import ProtocolSpecError, load_protocol
+from .errors import CommandError
+from .flags import PROTOCOL_FLAGS, protocol_options
+
+__all__ = ["serve"]
+
+PREFIX = "wsproto-cb serve"
+
+
+def serve(args: argparse.Namespace) -> int:
+    if (args.keyfile or args.certfile) and not args.certfile:
+        raise CommandError("--keyfile needs --certfile", status=2)
+    try:
+        protocol = load_protocol(args.protocol, args.runtime)
+    except ProtocolSpecError as exc:
+        raise CommandError(str(exc), status=2) from None
+    if args.verbose:
+        protocol = _logging_connections(protocol)
+    if args.runtime == "twisted":
+        return _serve_twisted(args, protocol)
+    return _serve_asyncio(args, protocol)
+
+
+def _logging_connections(protocol: type) -> type:
+    """``protocol`` with a stderr line for each connection opened and closed."""
+
+    class Logged(protocol):  # type: ignore[misc]
+        def onOpen(self) -> Any:
+            print(f"{PREFIX}: open {self.peer}", file=sys.stderr, flush=True)
+            return super().onOpen()
+
+        def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
+            print(
+                f"{PREFIX}: closed {self.peer} (code {code}, clean: {wasClean})",
+                file=sys.stderr,
+                flush=True,
+            )
+            return super().onClose(wasClean, code, reason)
+
+    Logged.__name__, Logged.__qualname__ = protocol.__name__, protocol.__qualname__
+    Logged.__module__ = protocol.__module__
+    return Logged
+
+
+def _configure(factory: Any, args: argparse.Namespace, protocol: type) -> None:
+    values = {spec.flag: getattr(args, spec.flag.replace("-", "_")) for spec in PROTOCOL_FLAGS}
+    try:
+        factory.setProtocolOptions(**protocol_options(values, args.allowed_origin, args.compress))
+    except (TypeError, ValueError) as exc:
+        raise CommandError(str(exc), status=2) from None
+    factory.protocol = protocol
+
+
+def _url(args: argparse.Namespace, port: int) -> str:
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return f"{'wss' if args.certfile else 'ws'}://{host}:{port}"
+
+
+def _announce(args: argparse.Namespace, port: int) -> None:
+    print(
+        f"{PREFIX}: {args.protocol} on {_url(args, port)} ({args.runtime}); "
+        "Ctrl-C or SIGTERM to stop",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _stopping(count: int) -> None:
+    print(
+        f"{PREFIX}: stopping, closing {count} connection(s) with 1001",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _factory_args(args: argparse.Namespace) -> tuple[str, list[str]]:
+    for name in args.subprotocol:
+        if not name:
+            raise CommandError("--subprotocol must not be empty", status=2)
+    return _url(args, args.port), list(args.subprotocol)
+
+
+# ---------------------------------------------------------------- asyncio
+
+
+def _serve_asyncio(args: argparse.Namespace, protocol: type) -> int:
+    from ..asyncio import WebSocketServerFactory
+
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    url, subprotocols = _factory_args(args)
+    try:
+        factory = WebSocketServerFactory(url, protocols=subprotocols)
+    except (TypeError, ValueError) as exc:
+        raise CommandError(str(exc), status=2) from None
+    _configure(factory, args, protocol)
+    factory.gracefulShutdown = False  # (done below, after we stop listening)
+    context = None
+    if args.certfile:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(args.certfile, args.keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise CommandError(f"cannot load the certificate: {exc}") from None
+    return asyncio.run(_run_asyncio(args, factory, context))
+
+
+async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> int:
+    from ..asyncio import shutdown
+
+    loop = asyncio.get_running_loop()
+    try:
+        server = await loop.create_server(factory, args.host, args.port, ssl=context)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    _announce(args, server.sockets[0].getsockname()[1])
+    try:
+        await stop.wait()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)  # a second signal: give up waiting
+    server.close()
+    _stopping(factory.countConnections)
+    await shutdown(factory)
+    return 0
+
+
+# ---------------------------------------------------------------- Twisted
+
+
+def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
+    from twisted.internet import defer
+    from twisted.logger import LogLevel
+
+    from ..twisted import WebSocketServerFactory, shutdown
+
+    # (Twisted's reactor, endpoints and loggers are not typed for mypy)
+    reactor: Any = importlib.import_module("twisted.internet.reactor")
+    endpoints: Any = importlib.import_module("twisted.internet.endpoints")
+    logger: Any = importlib.import_module("twisted.logger")
+    level = LogLevel.info if args.verbose else LogLevel.warn
+    observer = logger.FilteringLogObserver(
+        logger.textFileLogObserver(sys.stderr),
+        [logger.LogLevelFilterPredicate(defaultLogLevel=level)],
+    )
+    logger.globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
+    quote = endpoints.quoteStringArgument
+
+    url, subprotocols = _factory_args(args)
+    try:
+        factory = WebSocketServerFactory(url, protocols=subprotocols)
+    except (TypeError, ValueError) as exc:
+        raise CommandError(str(exc), status=2) from None
+    _configure(factory, args, protocol)
+    factory.gracefulShutdown = False  # (done below, after we stop listening)
+
+    description = f"tcp:{args.port}:interface={quote(args.host)}"
+    if args.certfile:
+        description = (
+            f"ssl:{args.port}:interface={quote(args.host)}"
+            f":certKey={quote(args.certfile)}"
+            f":privateKey={quote(args.keyfile or args.certfile)}"
+        )
+    try:
+        endpoint = endpoints.serverFromString(reactor, description)
+    except Exception as exc:
+        raise CommandError(f"cannot load the certificate: {exc}") from None
+
+    outcome: dict[str, Any] = {"status": 0}
+    ports: list[Any] = []
+
+    def listening(port: Any) -> None:
+        ports.append(port)
+        _announce(args, port.getHost().port)
+
+    def failed(failure: Any) -> None:
+        outcome["error"] = f"cannot listen on {args.host}:{args.port}: {failure.value}"
+        reactor.stop()
+
+    def stopping() -> defer.Deferred[None] | None:
+        if not ports:
+            return None  # (never listened)
+        _stopping(factory.countConnections)
+        d: defer.Deferred[Any] = defer.gatherResults(
+            [defer.maybeDeferred(port.stopListening) for port in ports]
+        )
+        d.addBoth(lambda _: shutdown(factory))
+        return d
+
+    reactor.addSystemEventTrigger("before", "shutdown", stopping)
+    reactor.callWhenRunning(lambda: endpoint.listen(factory).addCallbacks(listening, failed))
+    reactor.run()
+    if "error" in outcome:
+        raise CommandError(outcome["error"])
+    return int(outcome["status"])

@@ -1,0 +1,257 @@
+"""``twistd wsproto_cb``: a WebSocket server from the command line.
+
+The plugin (``twisted/plugins/wsproto_cb_plugin.py``) names this module
+lazily, so ``twistd --help`` imports nothing of wsproto_cb.  Every command
+line problem (an endpoint string Twisted cannot parse, a ``--protocol`` that
+names no server protocol, a bad option value) is a ``UsageError``: twistd
+prints the usage and one line saying what is wrong, never a traceback.
+
+On shutdown (SIGTERM, SIGINT, ``twistd`` stopping) the service stops
+listening, closes every WebSocket connection with 1001 and waits for the
+closing handshakes, at most about ``--close-handshake-timeout``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any, ClassVar
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python import usage
+
+from ..cli.flags import PROTOCOL_FLAGS, ProtocolFlag, flag_help, protocol_options
+from ..protocol_loader import DEFAULT_PROTOCOL, ProtocolSpecError, load_protocol
+from . import WebSocketServerFactory
+from ._shutdown import graceful_exit, shutdown
+
+__all__ = ["Options", "WebSocketService", "makeService"]
+
+log = Logger(namespace="wsproto_cb")
+
+# (not typed for mypy: used through Any)
+_endpoints: Any = importlib.import_module("twisted.internet.endpoints")
+_internet: Any = importlib.import_module("twisted.application.internet")
+
+DEFAULT_LISTEN = "tcp:9000:interface=127.0.0.1"
+DEFAULT_WS_PATH = "/ws"
+
+
+EXAMPLES = """
+Examples:
+  twistd -n wsproto_cb --listen tcp:9000:interface=127.0.0.1
+  twistd -n wsproto_cb --listen tcp:9000 --protocol myapp.server:ChatProtocol
+  twistd -n wsproto_cb --listen ssl:9443:privateKey=key.pem:certKey=cert.pem
+  twistd -n wsproto_cb --listen tcp:8080 --static ./public --ws-path /ws
+  twistd wsproto_cb ...    (without -n: daemonize, log to twistd.log)
+"""
+
+
+def _named(spec: ProtocolFlag) -> Any:
+    """The flag's parser, with the flag named in its error (Twisted's message does not)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return spec.parse(text)
+        except ValueError as exc:
+            raise ValueError(f"--{spec.flag}: {exc}") from None
+
+    return parse
+
+
+class Options(usage.Options):
+    synopsis = "[wsproto_cb options]"
+    longdesc = f"""\
+Serve WebSocket connections with a wsproto_cb server protocol class.  Without
+--protocol it echoes every message ({DEFAULT_PROTOCOL}).  --protocol takes
+MODULE:CLASS: MODULE is imported from the current directory or sys.path, and
+CLASS derives from wsproto_cb.twisted.WebSocketServerProtocol (or from the
+runtime-neutral wsproto_cb.server.WebSocketServerProtocol).  On SIGTERM or
+SIGINT every connection is closed with 1001 (going away) before the process
+exits."""
+
+    optFlags: ClassVar[list[list[Any]]] = [
+        ["compress", "c", "Accept permessage-deflate (RFC 7692) when a client offers it."],
+    ]
+
+    optParameters: ClassVar[list[list[Any]]] = [
+        [
+            "protocol",
+            "p",
+            DEFAULT_PROTOCOL,
+            "Server protocol class, as MODULE:CLASS.",
+        ],
+        [
+            "url",
+            "u",
+            None,
+            "WebSocket URL the server is reached at (ws:// or wss://). [default: ws://localhost]",
+        ],
+        [
+            "static",
+            "s",
+            None,
+            "Serve the files of this directory over HTTP, with the WebSocket at --ws-path.",
+        ],
+        [
+            "ws-path",
+            None,
+            None,
+            f"Path of the WebSocket when --static is given. [default: {DEFAULT_WS_PATH}]",
+        ],
+        *([spec.flag, None, None, flag_help(spec), _named(spec)] for spec in PROTOCOL_FLAGS),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self["listen"] = []
+        self["subprotocols"] = []
+        self["allowed-origins"] = []
+
+    def getUsage(self, width: int | None = None) -> str:
+        return str(super().getUsage(width)) + EXAMPLES
+
+    # (the option help is the method's __doc__, printed as is: one line each)
+
+    def opt_listen(self, description: str) -> None:
+        self["listen"].append(description)
+
+    opt_listen.__doc__ = (
+        "Listen on this Twisted endpoint: tcp:PORT:interface=ADDR, "
+        "ssl:PORT:privateKey=KEY:certKey=CERT, unix:PATH ...  Repeat to listen on several. "
+        f"[default: {DEFAULT_LISTEN}]"
+    )
+    opt_l = opt_listen
+
+    def opt_subprotocol(self, name: str) -> None:
+        self["subprotocols"].append(name)
+
+    opt_subprotocol.__doc__ = (
+        "Speak this WebSocket subprotocol when a client offers it.  "
+        "Repeat for several, in order of preference."
+    )
+
+    def opt_allowed_origin(self, pattern: str) -> None:
+        self["allowed-origins"].append(pattern)
+
+    opt_allowed_origin.__doc__ = (
+        "Accept browsers from this Origin only ('*' is a wildcard, as in "
+        "https://*.example.com).  Repeat for several. [default: any origin]"
+    )
+
+    def postOptions(self) -> None:
+        """Check everything now: a mistake is a usage error, not a traceback at startup."""
+        from twisted.internet import reactor
+
+        descriptions = self["listen"] or [DEFAULT_LISTEN]
+        endpoints = []
+        for description in descriptions:
+            try:
+                endpoints.append(_endpoints.serverFromString(reactor, description))
+            except Exception as exc:
+                raise usage.UsageError(f"--listen {description!r}: {_describe(exc)}") from None
+        self["endpoints"] = list(zip(descriptions, endpoints, strict=True))
+        try:
+            protocol = load_protocol(self["protocol"], "twisted")
+        except ProtocolSpecError as exc:
+            raise usage.UsageError(f"--protocol: {exc}") from None
+        if self["static"] is not None and not os.path.isdir(self["static"]):
+            raise usage.UsageError(f"--static: {self['static']!r} is not a directory")
+        if self["ws-path"] is not None and self["static"] is None:
+            raise usage.UsageError("--ws-path needs --static (without it every path is WebSocket)")
+        path = self["ws-path"] or DEFAULT_WS_PATH
+        segments = [s for s in path.split("/") if s]
+        if not path.startswith("/") or not segments:
+            raise usage.UsageError(f"--ws-path must be a path below /, like /ws, not {path!r}")
+        self["ws-segments"] = segments
+        try:
+            factory = WebSocketServerFactory(self["url"], protocols=self["subprotocols"])
+            factory.setProtocolOptions(
+                **protocol_options(self, self["allowed-origins"], self["compress"])
+            )
+        except (TypeError, ValueError) as exc:
+            raise usage.UsageError(str(exc)) from None
+        factory.protocol = protocol
+        factory.gracefulShutdown = False  # WebSocketService does it, in order
+        self["factory"] = factory
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class WebSocketService(service.MultiService):
+    """Listens on every endpoint; on stop, stops listening, then closes every
+    connection with 1001 and waits (bounded by ``closeHandshakeTimeout``)."""
+
+    def __init__(self, factory: WebSocketServerFactory, summary: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.factory = factory
+        self.summary = summary
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        log.info("wsproto_cb: {summary}", summary=self.summary)
+
+    def stopService(self) -> defer.Deferred[None]:
+        stopped: defer.Deferred[Any] = defer.maybeDeferred(super().stopService)
+
+        def close_connections(_: Any) -> defer.Deferred[None]:
+            count = self.factory.countConnections
+            if count:
+                log.info(
+                    "wsproto_cb: closing {count} WebSocket connection(s) with 1001", count=count
+                )
+            return shutdown(self.factory)
+
+        def exit_0(_: Any) -> None:
+            from twisted.internet import reactor
+
+            graceful_exit(reactor)
+
+        stopped.addCallback(close_connections)
+        stopped.addCallback(exit_0)
+        return stopped
+
+
+def makeService(options: Options) -> WebSocketService:
+    factory: WebSocketServerFactory = options["factory"]
+    site: Any = factory
+    where = "every path"
+    if options["static"] is not None:
+        site, where = _static_site(factory, options["static"], options["ws-segments"])
+    summary = (
+        f"{factory.protocol.__module__}.{factory.protocol.__qualname__} "
+        f"on {', '.join(d for d, _ in options['endpoints'])} (WebSocket at {where})"
+    )
+    top = WebSocketService(factory, summary)
+    for description, endpoint in options["endpoints"]:
+        listener: Any = _internet.StreamServerEndpointService(endpoint, site)
+        listener._raiseSynchronously = True  # a busy port fails startup, as strports does
+        listener.setName(description)
+        listener.setServiceParent(top)
+    return top
+
+
+def _static_site(factory: WebSocketServerFactory, directory: str, segments: list[str]) -> Any:
+    """A Site serving ``directory``, with the WebSocket at ``/seg/ments``."""
+    from .resource import WebSocketResource
+
+    web: Any = importlib.import_module("twisted.web.server")
+    Resource: Any = importlib.import_module("twisted.web.resource").Resource
+    File: Any = importlib.import_module("twisted.web.static").File
+    root = File(os.path.abspath(directory))
+    parent: Any = root
+    for segment in segments[:-1]:
+        name = segment.encode("utf-8")
+        child = parent.children.get(name)
+        if child is None:
+            child = Resource()
+            parent.putChild(name, child)
+        parent = child
+    parent.putChild(segments[-1].encode("utf-8"), WebSocketResource(factory))
+    where = "/" + "/".join(segments) + f", files from {os.path.abspath(directory)}"
+    return web.Site(root), where
