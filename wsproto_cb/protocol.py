@@ -41,9 +41,8 @@ from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
-from .exceptions import Disconnected, PayloadExceededError
-from .prepared import PreparedMessage
 from .runtime import Runtime, TimerHandle
+from .sending import MessageSending
 
 __all__ = ["WebSocketProtocol"]
 
@@ -57,7 +56,7 @@ _STREAMING_HOOKS = (
 )
 
 
-class WebSocketProtocol:
+class WebSocketProtocol(MessageSending):
     """Callbacks and sending, common to servers and clients (see module docs)."""
 
     STATE_CLOSED = 0
@@ -470,75 +469,7 @@ class WebSocketProtocol:
             )
             self._drop(abort=True)
 
-    # -------------------------------------------------------------- sending
-
-    def _send_conn(self) -> Connection:
-        conn = self._conn
-        if conn is None or self.state != self.STATE_OPEN:
-            raise Disconnected("Attempt to send on a closed protocol")
-        return conn
-
-    def sendMessage(
-        self,
-        payload: bytes,
-        isBinary: bool = False,
-        fragmentSize: int | None = None,
-        sync: bool = False,
-        doNotCompress: bool = False,
-    ) -> None:
-        """Send a whole message.  ``payload`` must be bytes (text: UTF-8 bytes).
-
-        Raises :class:`PayloadExceededError` for a payload over
-        ``maxMessagePayloadSize`` (the limit the peer most likely has too),
-        before anything is sent.
-        """
-        given: Any = payload  # checked at run time: callers are not always typed
-        if type(given) is not bytes:
-            if not isinstance(given, bytearray | memoryview):
-                hint = " (encode text with .encode('utf8'))" if isinstance(given, str) else ""
-                raise TypeError(f"payload must be bytes, not {type(given).__name__}{hint}")
-            payload = bytes(given)
-        conn = self._send_conn()
-        self._check_payload_size(len(payload))
-        if fragmentSize is None:
-            fragmentSize = self.factory.autoFragmentSize or None
-        elif fragmentSize < 1:
-            raise ValueError(f"fragmentSize must be at least 1, not {fragmentSize}")
-        self._rt.write(
-            conn.send_message(
-                payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
-            )
-        )
-
-    def _check_payload_size(self, size: int) -> None:
-        limit = self.factory.maxMessagePayloadSize
-        if 0 < limit < size:
-            raise PayloadExceededError(
-                f"message of {size} bytes exceeds maxMessagePayloadSize ({limit})"
-            )
-
-    def sendPreparedMessage(self, preparedMsg: PreparedMessage) -> None:
-        """Send a message built once by ``factory.prepareMessage`` (for broadcasts)."""
-        conn = self._send_conn()
-        if self._sending_stream:
-            # the shared frame bypasses the core, which refuses this for sendMessage
-            raise InvalidStateError("a streamed message is being sent")
-        self._check_payload_size(len(preparedMsg.payload))
-        frame = preparedMsg.frame_for(conn)
-        if frame is None:
-            self.sendMessage(
-                preparedMsg.payload, preparedMsg.binary, doNotCompress=preparedMsg.doNotCompress
-            )
-        else:
-            self._rt.write(frame)
-
-    def sendPing(self, payload: bytes | None = None) -> None:
-        conn = self._send_conn()
-        self._rt.write(conn.send_ping(payload or b""))
-
-    def sendPong(self, payload: bytes | None = None) -> None:
-        conn = self._send_conn()
-        self._rt.write(conn.send_pong(payload or b""))
+    # -------------------------------------------------------------- closing (local)
 
     def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
         """Start the closing handshake; a bad code or reason raises before sending."""
@@ -577,58 +508,3 @@ class WebSocketProtocol:
         self._drop(abort=abort)
 
     # streaming send API
-
-    def beginMessage(self, isBinary: bool = False, doNotCompress: bool = False) -> None:
-        self._send_conn().begin_message(isBinary, compress=not doNotCompress)
-        self._sending_stream = True
-
-    def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
-        self._rt.write(self._send_conn().message_frame(payload))
-        self._after_producer_write()
-
-    def beginMessageFrame(self, length: int) -> None:
-        self._rt.write(self._send_conn().begin_message_frame(length))
-
-    def sendMessageFrameData(self, payload: bytes, sync: bool = False) -> None:
-        self._rt.write(self._send_conn().message_frame_data(payload))
-        self._after_producer_write()
-
-    def endMessage(self) -> None:
-        self._rt.write(self._send_conn().end_message())
-        self._sending_stream = False
-
-    # producers
-
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        """Let a producer stream into this connection, paused with the transport."""
-        if self._producer is not None:
-            raise RuntimeError(f"producer {self._producer!r} is registered already")
-        self._producer = producer
-        self._producer_streaming = streaming
-        if not streaming:
-            self._schedule_pull()
-        elif self._write_paused:
-            producer.pauseProducing()
-
-    def unregisterProducer(self) -> None:
-        self._producer = None
-
-    def _after_producer_write(self) -> None:
-        if self._producer is not None and not self._producer_streaming:
-            self._schedule_pull()
-
-    def _schedule_pull(self) -> None:
-        if self._producer_resume_pending or self._write_paused:
-            return
-        self._producer_resume_pending = True
-
-        def pull() -> None:
-            self._producer_resume_pending = False
-            if (
-                self._producer is not None
-                and not self._write_paused
-                and (self.state == self.STATE_OPEN)
-            ):
-                self._producer.resumeProducing()
-
-        self._rt.call_later(0, pull)
