@@ -124,31 +124,29 @@ class WebSocketFactory:
         return PreparedMessage(payload, isBinary, doNotCompress)
 
     def _make_connection(self, is_server: bool, codec: MessageCodec | None) -> Connection:
+        """The sans-I/O connection for a finished handshake, set up from the options."""
         options: Any = self
         if is_server:
-            return Connection(
-                True,
-                codec=codec,
-                max_frame_size=options.maxFramePayloadSize,
-                max_message_size=options.maxMessagePayloadSize,
-                mask_outgoing=options.maskServerFrames,
-                require_incoming_mask=options.requireMaskedClientFrames,
-                accept_incoming_mask=True,
-                apply_outgoing_mask=options.applyMask,
-                validate_utf8=options.utf8validateIncoming,
-                echo_close_code_reason=options.echoCloseCodeReason,
-            )
+            masking = {
+                "mask_outgoing": options.maskServerFrames,
+                "require_incoming_mask": options.requireMaskedClientFrames,
+                "accept_incoming_mask": True,
+            }
+        else:
+            masking = {
+                "mask_outgoing": options.maskClientFrames,
+                "require_incoming_mask": False,
+                "accept_incoming_mask": options.acceptMaskedServerFrames,
+            }
         return Connection(
-            False,
+            is_server,
             codec=codec,
             max_frame_size=options.maxFramePayloadSize,
             max_message_size=options.maxMessagePayloadSize,
-            mask_outgoing=options.maskClientFrames,
-            require_incoming_mask=False,
-            accept_incoming_mask=options.acceptMaskedServerFrames,
             apply_outgoing_mask=options.applyMask,
             validate_utf8=options.utf8validateIncoming,
             echo_close_code_reason=options.echoCloseCodeReason,
+            **masking,
         )
 
 

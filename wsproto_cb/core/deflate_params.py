@@ -101,6 +101,30 @@ def _check_max_message_size(value: object) -> None:
         raise ValueError("max_message_size must be None or >= 0")
 
 
+def _check_codec_settings(
+    no_context_takeover: bool | None,
+    window_bits: int | None,
+    mem_level: int | None,
+    max_message_size: int | None,
+    *,
+    peer: str,
+    peer_requires_no_context_takeover: bool,
+    peer_max_window_bits: tuple[str, int],
+) -> None:
+    """Check an accept's own codec settings against what the peer demanded."""
+    if no_context_takeover is not None:
+        _check_bool("no_context_takeover", no_context_takeover)
+        if peer_requires_no_context_takeover and not no_context_takeover:
+            raise ValueError(f"no_context_takeover=False: the {peer} requested it")
+    if window_bits is not None:
+        _check_bits("window_bits", window_bits, zero_ok=False)
+        name, limit = peer_max_window_bits
+        if limit and window_bits > limit:
+            raise ValueError(f"window_bits={window_bits} exceeds the {peer}'s {name}={limit}")
+    _check_mem_level(mem_level)
+    _check_max_message_size(max_message_size)
+
+
 def _pairs(params: ExtensionParams, status: int) -> list[tuple[str, str | None]]:
     """Both accepted parameter shapes as ``[(name, value_or_None)]``."""
     pairs: list[tuple[str, str | None]] = []
@@ -293,19 +317,15 @@ class PerMessageDeflateOfferAccept(PerMessageCompressOfferAccept):
                     f"request_max_window_bits={request_max_window_bits} exceeds the"
                     f" client's client_max_window_bits={hint}"
                 )
-        if no_context_takeover is not None:
-            _check_bool("no_context_takeover", no_context_takeover)
-            if offer.request_no_context_takeover and not no_context_takeover:
-                raise ValueError("no_context_takeover=False: the client requested it")
-        if window_bits is not None:
-            _check_bits("window_bits", window_bits, zero_ok=False)
-            if offer.request_max_window_bits and window_bits > offer.request_max_window_bits:
-                raise ValueError(
-                    f"window_bits={window_bits} exceeds the client's"
-                    f" server_max_window_bits={offer.request_max_window_bits}"
-                )
-        _check_mem_level(mem_level)
-        _check_max_message_size(max_message_size)
+        _check_codec_settings(
+            no_context_takeover,
+            window_bits,
+            mem_level,
+            max_message_size,
+            peer="client",
+            peer_requires_no_context_takeover=offer.request_no_context_takeover,
+            peer_max_window_bits=("server_max_window_bits", offer.request_max_window_bits),
+        )
         self.offer = offer
         self.request_no_context_takeover = request_no_context_takeover
         self.request_max_window_bits = request_max_window_bits
@@ -437,19 +457,15 @@ class PerMessageDeflateResponseAccept(PerMessageCompressResponseAccept):
             raise TypeError(
                 f"response must be a PerMessageDeflateResponse, not {type(response).__name__}"
             )
-        if no_context_takeover is not None:
-            _check_bool("no_context_takeover", no_context_takeover)
-            if response.client_no_context_takeover and not no_context_takeover:
-                raise ValueError("no_context_takeover=False: the server requested it")
-        if window_bits is not None:
-            _check_bits("window_bits", window_bits, zero_ok=False)
-            if response.client_max_window_bits and window_bits > response.client_max_window_bits:
-                raise ValueError(
-                    f"window_bits={window_bits} exceeds the server's"
-                    f" client_max_window_bits={response.client_max_window_bits}"
-                )
-        _check_mem_level(mem_level)
-        _check_max_message_size(max_message_size)
+        _check_codec_settings(
+            no_context_takeover,
+            window_bits,
+            mem_level,
+            max_message_size,
+            peer="server",
+            peer_requires_no_context_takeover=response.client_no_context_takeover,
+            peer_max_window_bits=("client_max_window_bits", response.client_max_window_bits),
+        )
         self.response = response
         self.no_context_takeover = no_context_takeover
         self.window_bits = window_bits
