@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from . import __version__
+from . import broadcast as _broadcast
 from .core.codes import CloseCode
 from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
@@ -197,6 +198,22 @@ class WebSocketServerFactory(WebSocketFactory):
             self.server = server
         self.headers = _check_headers(headers)
         self.externalPort = externalPort if externalPort is not None else parsed.port
+
+    def _connection_closed(self, proto: Any) -> None:
+        super()._connection_closed(proto)
+        _broadcast.forget_connection(self, proto)
+
+    def broadcast(
+        self, payload: bytes, isBinary: bool = False, group: str | None = None, exclude: Any = None
+    ) -> int:
+        """Send a message to every open connection, or to ``group``'s members, but not to
+        ``exclude`` (a protocol or several); how many it was written to.
+
+        The frame is built once; slow connections are skipped or closed, never
+        waited for (``broadcastQueueLimit``, ``broadcastOverflow``; see
+        :mod:`wsproto_cb.broadcast`).
+        """
+        return _broadcast.broadcast(self, payload, isBinary, group, exclude)
 
     def _origin_allowed(self, origin: str | None) -> bool:
         if origin is None:

@@ -104,6 +104,15 @@ def _version(name: str, value: Any) -> int:
     return 13
 
 
+def _one_of(*choices: str) -> Validator:
+    def check(name: str, value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"option {name} must be one of {', '.join(choices)}, not {value!r}")
+        return str(value)
+
+    return check
+
+
 def _ignored_str(name: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise TypeError(f"option {name} must be a str, not {value!r}")
@@ -148,6 +157,10 @@ SERVER_OPTIONS: dict[str, OptionSpec] = {
     "allowNullOrigin": OptionSpec(True, _bool),
     "maxConnections": OptionSpec(0, _int_at_least(0)),
     "trustXForwardedFor": OptionSpec(0, _int_at_least(0)),
+    # broadcast (wsproto_cb.broadcast): bytes queued per connection, and what
+    # happens to a connection over that bound
+    "broadcastQueueLimit": OptionSpec(1024 * 1024, _int_at_least(1)),
+    "broadcastOverflow": OptionSpec("drop", _one_of("drop", "close", "close-try-again")),
 }
 
 CLIENT_OPTIONS: dict[str, OptionSpec] = {

@@ -30,6 +30,9 @@ class Runtime(Protocol):
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer."""
 
+    def write_buffer_size(self) -> int:
+        """Bytes written but still queued in user space (not yet given to the kernel)."""
+
     def close(self) -> None:
         """Close the transport after queued bytes are written."""
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from . import broadcast as _broadcast
 from .core.deflate import negotiate_server
 from .core.errors import HandshakeError
 from .core.handshake_server import ServerHandshake
@@ -57,6 +58,24 @@ class WebSocketServerProtocol(WebSocketProtocol):
     """Server protocol: subclass it and override the ``on*`` callbacks."""
 
     is_server = True
+
+    #: broadcast messages not written to this connection because its queue
+    #: was full (see :mod:`wsproto_cb.broadcast`)
+    broadcastDropped: int = 0
+
+    def joinGroup(self, name: str) -> None:
+        """Receive the factory's broadcasts to group ``name`` (until closed or left)."""
+        _broadcast.join_group(self, name)
+
+    def leaveGroup(self, name: str) -> None:
+        _broadcast.leave_group(self, name)
+
+    def broadcast(self, payload: bytes, isBinary: bool = False, group: str | None = None) -> int:
+        """``factory.broadcast`` to everyone (or ``group``) but this connection."""
+        return _broadcast.broadcast(self.factory, payload, isBinary, group, exclude=self)
+
+    def onBroadcastDropped(self, count: int) -> None:
+        """A broadcast message was not written here (queue full); ``count`` so far."""
 
     def onConnect(self, request: ConnectionRequest) -> Any:
         """A client asks to connect.

@@ -41,6 +41,9 @@ class AsyncioRuntime:
         if not self._transport.is_closing():
             self._transport.write(data)
 
+    def write_buffer_size(self) -> int:
+        return int(self._transport.get_write_buffer_size())
+
     def close(self) -> None:
         self._transport.close()
 

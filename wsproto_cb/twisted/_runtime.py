@@ -18,6 +18,11 @@ __all__ = ["TwistedRuntime"]
 
 log = Logger(namespace="wsproto_cb")
 
+try:  # (needs pyOpenSSL, which plain-TCP users may not have)
+    from twisted.protocols.tls import TLSMemoryBIOProtocol as _TLSWrapper
+except ImportError:  # pragma: no cover
+    _TLSWrapper = None  # type: ignore[assignment,misc]
+
 
 def describe_peer(transport: Any) -> str:
     """``tcp4:host:port`` (or ``tcp6:``/``unix:``), as Autobahn names peers."""
@@ -56,6 +61,9 @@ class TwistedRuntime:
 
     def write(self, data: bytes) -> None:
         self._transport.write(data)
+
+    def write_buffer_size(self) -> int:
+        return _queued_bytes(self._transport)
 
     def close(self) -> None:
         # Over TLS, loseConnection waits for the producer (our protocol) to be
@@ -120,6 +128,29 @@ class TwistedRuntime:
         else:
             failure = Failure(exc, type(exc), exc.__traceback__)  # type: ignore[no-untyped-call]
             log.failure(message, failure)
+
+
+def _queued_bytes(transport: Any) -> int:
+    """Bytes a Twisted transport holds, looking through TLS wrappers.
+
+    Twisted has no public call for this.  A ``FileDescriptor`` (TCP, UNIX)
+    keeps them in ``dataBuffer``/``_tempDataBuffer``; the TLS wrapper holds
+    cleartext in ``_appSendBuffer`` (until its handshake is done) and in its
+    small-write aggregator, and passes the rest, encrypted, to the transport
+    it wraps.
+    """
+    total = 0
+    for _ in range(4):  # wrapper depth, bounded
+        if _TLSWrapper is None or not isinstance(transport, _TLSWrapper):
+            break
+        total += sum(len(chunk) for chunk in transport._appSendBuffer)
+        aggregated = getattr(getattr(transport, "_aggregator", None), "_buffer", None) or ()
+        total += sum(len(chunk) for chunk in aggregated)
+        transport = transport.transport
+    data = getattr(transport, "dataBuffer", None)
+    if data is None:
+        return total  # (an unknown transport: only what the wrappers hold)
+    return total + len(data) - int(transport.offset) + int(transport._tempDataLen)
 
 
 def _as_future(value: Any) -> Any:
