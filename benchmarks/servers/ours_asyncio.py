@@ -1,0 +1,34 @@
+"""wsproto_cb echo server on asyncio (``--loop uvloop`` for uvloop)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import _common
+
+from wsproto_cb.asyncio import WebSocketServerFactory, WebSocketServerProtocol
+from wsproto_cb.compress import accept_deflate_offer
+
+
+class Echo(WebSocketServerProtocol):
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.sendMessage(payload, isBinary)
+
+
+async def start(args: argparse.Namespace) -> int:
+    factory = WebSocketServerFactory()
+    factory.protocol = Echo
+    factory.setProtocolOptions(
+        autoPingInterval=0,
+        maxMessagePayloadSize=_common.MAX_MESSAGE,
+        maxFramePayloadSize=_common.MAX_MESSAGE,
+        perMessageCompressionAccept=accept_deflate_offer if args.compress else None,
+    )
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(factory, _common.HOST, args.port)
+    return int(server.sockets[0].getsockname()[1])
+
+
+if __name__ == "__main__":
+    _common.run_asyncio(start, _common.parse_args(__doc__))

@@ -1,0 +1,37 @@
+"""wsproto_cb echo server on Twisted's epoll reactor."""
+
+from __future__ import annotations
+
+import argparse
+
+from twisted.internet import epollreactor
+
+epollreactor.install()
+
+import _common  # noqa: E402
+from twisted.internet import reactor  # noqa: E402
+
+from wsproto_cb.compress import accept_deflate_offer  # noqa: E402
+from wsproto_cb.twisted import WebSocketServerFactory, WebSocketServerProtocol  # noqa: E402
+
+
+class Echo(WebSocketServerProtocol):
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.sendMessage(payload, isBinary)
+
+
+def listen(args: argparse.Namespace) -> int:
+    factory = WebSocketServerFactory()
+    factory.protocol = Echo
+    factory.setProtocolOptions(
+        autoPingInterval=0,
+        maxMessagePayloadSize=_common.MAX_MESSAGE,
+        maxFramePayloadSize=_common.MAX_MESSAGE,
+        perMessageCompressionAccept=accept_deflate_offer if args.compress else None,
+    )
+    port = reactor.listenTCP(args.port, factory, backlog=128, interface=_common.HOST)  # type: ignore[attr-defined]
+    return int(port.getHost().port)
+
+
+if __name__ == "__main__":
+    _common.run_twisted(listen, _common.parse_args(__doc__, loops=False))
