@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,7 +39,26 @@ __all__ = [
 ]
 
 
-class WebSocketAdapterProtocol(asyncio.Protocol):
+class _ReadBuffer(threading.local):
+    """One receive buffer per thread, shared by every connection.
+
+    asyncio fills it and calls ``buffer_updated`` at once, which copies the
+    bytes out before any callback runs, so connections never see each
+    other's data.  Reading into a reused buffer avoids CPython's
+    ``recv(256 KiB)`` per read, whose fresh allocation glibc serves with
+    mmap/munmap: that cost 2-3x CPU per small message (docs/performance.md).
+    """
+
+    def __init__(self) -> None:
+        self.buffer = bytearray(_READ_SIZE)
+        self.view = memoryview(self.buffer)
+
+
+_READ_SIZE = 64 * 1024
+_read_buffer = _ReadBuffer()
+
+
+class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
     """asyncio transport callbacks, forwarded to the runtime-neutral layer."""
 
     factory: Any
@@ -48,6 +68,13 @@ class WebSocketAdapterProtocol(asyncio.Protocol):
         self.transport = transport
         loop = asyncio.get_running_loop()
         self._connection_made(AsyncioRuntime(transport, loop))  # type: ignore[attr-defined,arg-type]
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _read_buffer.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # through data_received, so subclasses that override it still see every read
+        self.data_received(bytes(_read_buffer.view[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         self._data_received(data)  # type: ignore[attr-defined]
