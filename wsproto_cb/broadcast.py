@@ -46,8 +46,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from .core.codes import CloseCode
-from .exceptions import PayloadExceededError
 from .protocol import WebSocketProtocol
+from .sending import checked_payload
 
 __all__ = [
     "GroupRegistry",
@@ -150,16 +150,7 @@ def broadcast(
     exclude: Any = None,
 ) -> int:
     """Write a message to the factory's open connections (or a group's); how many got it."""
-    given: Any = payload
-    if type(given) is not bytes:
-        if not isinstance(given, bytearray | memoryview):
-            raise TypeError(f"payload must be bytes, not {type(given).__name__}")
-        payload = bytes(given)
-    limit = factory.maxMessagePayloadSize
-    if 0 < limit < len(payload):
-        raise PayloadExceededError(
-            f"message of {len(payload)} bytes exceeds maxMessagePayloadSize ({limit})"
-        )
+    payload = checked_payload(payload, factory.maxMessagePayloadSize)
     if group is None:
         recipients: Iterable[Any] = list(factory._open_connections)
     else:

@@ -17,7 +17,26 @@ from .exceptions import Disconnected, PayloadExceededError
 from .prepared import PreparedMessage
 from .runtime import Runtime
 
-__all__ = ["MessageSending"]
+__all__ = ["MessageSending", "checked_payload"]
+
+
+def checked_payload(payload: Any, limit: int) -> bytes:
+    """``payload`` as bytes, or a clear error for a wrong type or a size over ``limit``."""
+    if type(payload) is not bytes:
+        if not isinstance(payload, bytearray | memoryview):
+            hint = " (encode text with .encode('utf8'))" if isinstance(payload, str) else ""
+            raise TypeError(f"payload must be bytes, not {type(payload).__name__}{hint}")
+        payload = bytes(payload)
+    data: bytes = payload
+    _check_size(len(data), limit)
+    return data
+
+
+def _check_size(size: int, limit: int) -> None:
+    if 0 < limit < size:
+        raise PayloadExceededError(
+            f"message of {size} bytes exceeds maxMessagePayloadSize ({limit})"
+        )
 
 
 class MessageSending:
@@ -55,14 +74,8 @@ class MessageSending:
         ``maxMessagePayloadSize`` (the limit the peer most likely has too),
         before anything is sent.
         """
-        given: Any = payload  # checked at run time: callers are not always typed
-        if type(given) is not bytes:
-            if not isinstance(given, bytearray | memoryview):
-                hint = " (encode text with .encode('utf8'))" if isinstance(given, str) else ""
-                raise TypeError(f"payload must be bytes, not {type(given).__name__}{hint}")
-            payload = bytes(given)
+        payload = checked_payload(payload, self.factory.maxMessagePayloadSize)
         conn = self._send_conn()
-        self._check_payload_size(len(payload))
         if fragmentSize is None:
             fragmentSize = self.factory.autoFragmentSize or None
         elif fragmentSize < 1:
@@ -74,11 +87,7 @@ class MessageSending:
         )
 
     def _check_payload_size(self, size: int) -> None:
-        limit = self.factory.maxMessagePayloadSize
-        if 0 < limit < size:
-            raise PayloadExceededError(
-                f"message of {size} bytes exceeds maxMessagePayloadSize ({limit})"
-            )
+        _check_size(size, self.factory.maxMessagePayloadSize)
 
     def sendPreparedMessage(self, preparedMsg: PreparedMessage) -> None:
         """Send a message built once by ``factory.prepareMessage`` (for broadcasts)."""
