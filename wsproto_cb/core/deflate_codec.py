@@ -259,6 +259,41 @@ class PerMessageDeflate(PerMessageCompress):
             )
         return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits, self.mem_level)
 
+    @property
+    def shared_frame_key(self) -> tuple[object, ...] | None:
+        """What our compressed messages depend on, or None if they depend on history.
+
+        With no context takeover on our side every message is compressed by
+        a fresh compressor built from the class, the window bits and the
+        memLevel alone, so codecs with equal keys turn a message into the
+        same bytes and one compressed frame can serve them all (broadcast).
+        With context takeover the output depends on earlier messages: None.
+        """
+        # (spelled out rather than through the local_* properties: this is
+        # asked once per broadcast recipient)
+        if self._is_server:
+            if not self.server_no_context_takeover:
+                return None
+            return (type(self), self.server_max_window_bits, self.mem_level)
+        if not self.client_no_context_takeover:
+            return None
+        return (type(self), self.client_max_window_bits, self.mem_level)
+
+    def compress_whole_message(self, data: bytes) -> bytes:
+        """The payload of ``data`` compressed as one message from a fresh compressor.
+
+        Byte for byte what ``start_compress_message()`` +
+        ``compress_message_data(data)`` + ``end_compress_message()`` give
+        without context takeover, but without touching this codec's state,
+        so it may be called on any codec with the same :attr:`shared_frame_key`.
+        """
+        if not data:
+            return _EMPTY_MESSAGE
+        compressor = self._new_compressor()
+        head = compressor.compress(data)
+        # The sync flush ends with 00 00 ff ff, dropped (RFC 7692 7.2.1).
+        return head + compressor.flush(zlib.Z_SYNC_FLUSH)[:-4]
+
     def start_compress_message(self) -> None:
         """Begin an outgoing message (creates the compressor if needed)."""
         if self._compressor is None or self.local_no_context_takeover:
