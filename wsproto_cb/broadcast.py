@@ -11,8 +11,11 @@ call that leaves out the sender.
 One frame per message
     The frame is built once (a :class:`~wsproto_cb.prepared.PreparedMessage`)
     and the same bytes object is written to every recipient that can take it
-    as is; a connection that compresses the message (its deflate context is
-    its own) falls back to a normal send of the payload.
+    as is: every uncompressed connection, and every compressing connection
+    whose negotiated deflate parameters allow a no-context-takeover frame to
+    be shared (one compressed frame per parameter set).  A connection that
+    keeps its deflate context between messages falls back to a normal send
+    of the payload (docs/compression.md, "Broadcast and compression").
 
 Slow consumers
     Broadcasting never waits for anyone.  Before writing to a connection it
@@ -36,8 +39,10 @@ Slow consumers
     take a whole message either; it is counted the same way but never closed.
 
 The registry lives on the factory and holds only open connections, so it
-costs nothing for a server that never uses groups.  Broadcast across
-processes is not part of this module.
+costs nothing for a server that never uses groups.  It tells the factory's
+backplane when a group gets its first member or loses its last, so that
+other processes' broadcasts reach this one only for groups it has members
+of (see :mod:`wsproto_cb.backplane`).
 """
 
 from __future__ import annotations
@@ -73,28 +78,39 @@ class GroupRegistry:
         self._groups: dict[str, set[Any]] = {}
         self._memberships: dict[Any, set[str]] = {}
 
-    def join(self, proto: Any, name: str) -> None:
+    def join(self, proto: Any, name: str) -> bool:
+        """Add a member; whether the group is new (its first member)."""
         if not isinstance(name, str):
             raise TypeError(f"group name must be a str, not {type(name).__name__}")
-        self._groups.setdefault(name, set()).add(proto)
+        members = self._groups.get(name)
+        created = members is None
+        if members is None:
+            members = self._groups[name] = set()
+        members.add(proto)
         self._memberships.setdefault(proto, set()).add(name)
+        return created
 
-    def leave(self, proto: Any, name: str) -> None:
+    def leave(self, proto: Any, name: str) -> bool:
+        """Remove a member; whether the group is now gone (that was its last member)."""
+        removed = False
         members = self._groups.get(name)
         if members is not None:
             members.discard(proto)
             if not members:
                 del self._groups[name]
+                removed = True
         names = self._memberships.get(proto)
         if names is not None:
             names.discard(name)
             if not names:
                 del self._memberships[proto]
+        return removed
 
-    def forget(self, proto: Any) -> None:
-        """Take a connection out of every group it is in."""
-        for name in list(self._memberships.get(proto, ())):
-            self.leave(proto, name)
+    def forget(self, proto: Any) -> list[str]:
+        """Take a connection out of every group it is in; the groups that are now gone."""
+        return [
+            name for name in list(self._memberships.get(proto, ())) if self.leave(proto, name)
+        ]
 
     def members(self, name: str) -> frozenset[Any]:
         return frozenset(self._groups.get(name, ()))
@@ -116,20 +132,24 @@ def registry_of(factory: Any) -> GroupRegistry:
 
 
 def join_group(proto: Any, name: str) -> None:
-    if proto.factory is None or proto.state == proto.STATE_CLOSED:
+    factory = proto.factory
+    if factory is None or proto.state == proto.STATE_CLOSED:
         return  # a closed connection would never be forgotten again
-    registry_of(proto.factory).join(proto, name)
+    if registry_of(factory).join(proto, name):
+        factory.backplane.subscribe(name)
 
 
 def leave_group(proto: Any, name: str) -> None:
-    if proto.factory is not None:
-        registry_of(proto.factory).leave(proto, name)
+    factory = proto.factory
+    if factory is not None and registry_of(factory).leave(proto, name):
+        factory.backplane.unsubscribe(name)
 
 
 def forget_connection(factory: Any, proto: Any) -> None:
     registry: GroupRegistry | None = getattr(factory, "_broadcast_groups", None)
     if registry is not None:
-        registry.forget(proto)
+        for name in registry.forget(proto):
+            factory.backplane.unsubscribe(name)
 
 
 def _excluded(exclude: Any) -> frozenset[Any]:

@@ -8,12 +8,15 @@ Option names and constructor arguments are Autobahn|Python's (see
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from . import __version__
 from . import broadcast as _broadcast
+from .backplane.base import Backplane, LocalBackplane
+from .backplane.io import BackplaneIO
 from .core.codes import CloseCode
 from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
@@ -173,6 +176,8 @@ class WebSocketServerFactory(WebSocketFactory):
         externalPort: int | None = None,
     ) -> None:
         self._init_factory()
+        self._backplane: Backplane = LocalBackplane()
+        self._backplane.attach(self)
         self.setSessionParameters(url, protocols, server, headers, externalPort)
 
     def setSessionParameters(
@@ -199,21 +204,91 @@ class WebSocketServerFactory(WebSocketFactory):
         self.headers = _check_headers(headers)
         self.externalPort = externalPort if externalPort is not None else parsed.port
 
+    def _connection_opened(self, proto: Any) -> None:
+        super()._connection_opened(proto)
+        if len(self._open_connections) == 1:
+            self._backplane.subscribe(None)
+
     def _connection_closed(self, proto: Any) -> None:
+        was_open = proto in self._open_connections
         super()._connection_closed(proto)
         _broadcast.forget_connection(self, proto)
+        if was_open and not self._open_connections:
+            self._backplane.unsubscribe(None)
 
     def broadcast(
         self, payload: bytes, isBinary: bool = False, group: str | None = None, exclude: Any = None
     ) -> int:
         """Send a message to every open connection, or to ``group``'s members, but not to
-        ``exclude`` (a protocol or several); how many it was written to.
+        ``exclude`` (a protocol or several); how many local connections it was written to.
 
         The frame is built once; slow connections are skipped or closed, never
         waited for (``broadcastQueueLimit``, ``broadcastOverflow``; see
-        :mod:`wsproto_cb.broadcast`).
+        :mod:`wsproto_cb.broadcast`).  The backplane (:meth:`setBackplane`)
+        then carries the message to the other nodes' members.
         """
-        return _broadcast.broadcast(self, payload, isBinary, group, exclude)
+        return self._broadcast_everywhere(payload, isBinary, group, exclude)
+
+    def _broadcast_everywhere(
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any
+    ) -> int:
+        # (``protocol.broadcast`` calls this, not :meth:`broadcast`, which
+        # Autobahn programs often redefine on their factory with their own
+        # signature.)  The local send checks the payload before it is published.
+        sent = _broadcast.broadcast(self, payload, isBinary, group, exclude)
+        self._backplane.publish(group, payload, isBinary)
+        return sent
+
+    # ---------------------------------------------------------------- backplane
+
+    @property
+    def backplane(self) -> Backplane:
+        """Where broadcasts go beyond this process (default: nowhere, :class:`LocalBackplane`)."""
+        return self._backplane
+
+    def setBackplane(self, backplane: Backplane) -> None:
+        """Carry broadcasts to other nodes through ``backplane`` (e.g. a ``RedisBackplane``)."""
+        if not isinstance(backplane, Backplane):
+            raise TypeError(f"expected a Backplane, not {type(backplane).__name__}")
+        if backplane is self._backplane:
+            return
+        old, self._backplane = self._backplane, backplane
+        old.detach()
+        backplane.attach(self)
+        if self._open_connections:
+            backplane.subscribe(None)
+        for name in _broadcast.registry_of(self).names():
+            backplane.subscribe(name)
+
+    def _backplane_io(self) -> BackplaneIO | None:
+        """The runtime's I/O for the backplane; the asyncio and Twisted factories provide it."""
+        return None
+
+    def _backplane_deliver(self, group: str | None, payload: bytes, isBinary: bool) -> None:
+        """Another node's broadcast: to this node's members (the sender is not here)."""
+        _broadcast.broadcast(self, payload, isBinary, group)
+
+    def onBackplaneLost(self, reason: str) -> None:
+        """The backplane cannot reach its peers; local broadcasts go on.  Override to react."""
+        self._backplane_log("warning", f"backplane lost ({reason}); broadcasting locally only")
+
+    def onBackplaneRestored(self) -> None:
+        """The backplane is up again after :meth:`onBackplaneLost`."""
+        self._backplane_log("info", "backplane restored")
+
+    def onBackplaneGap(self, group: str | None, node: str, missed: int) -> None:
+        """``missed`` messages from publisher ``node`` to ``group`` never arrived."""
+        where = "every connection" if group is None else f"group {group!r}"
+        self._backplane_log(
+            "warning", f"backplane: {missed} message(s) from node {node} to {where} were lost"
+        )
+
+    def _backplane_log(self, level: str, message: str) -> None:
+        io = self._backplane_io()
+        if io is not None:
+            io.log(level, message)
+        else:
+            getattr(logging.getLogger("wsproto_cb.backplane"), level)(message)
 
     def _origin_allowed(self, origin: str | None) -> bool:
         if origin is None:

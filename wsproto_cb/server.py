@@ -72,7 +72,7 @@ class WebSocketServerProtocol(WebSocketProtocol):
 
     def broadcast(self, payload: bytes, isBinary: bool = False, group: str | None = None) -> int:
         """``factory.broadcast`` to everyone (or ``group``) but this connection."""
-        return _broadcast.broadcast(self.factory, payload, isBinary, group, exclude=self)
+        return int(self.factory._broadcast_everywhere(payload, isBinary, group, self))
 
     def onBroadcastDropped(self, count: int) -> None:
         """A broadcast message was not written here (queue full); ``count`` so far."""

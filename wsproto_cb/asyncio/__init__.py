@@ -17,6 +17,7 @@ from ..compress import (
 )
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
 from . import _shutdown
+from ._backplane_io import AsyncioBackplaneIO
 from ._runtime import AsyncioRuntime
 from ._shutdown import install_signal_handlers, shutdown
 
@@ -140,6 +141,18 @@ class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFact
         factories.WebSocketServerFactory.__init__(
             self, url, protocols, server, headers, externalPort
         )
+
+    def _backplane_io(self) -> AsyncioBackplaneIO | None:
+        try:
+            loop = self.loop
+        except RuntimeError:  # no loop yet: the backplane starts on first use
+            return None
+        io = self._backplane_io_cache
+        if io is None or io.loop is not loop:
+            io = self._backplane_io_cache = AsyncioBackplaneIO(loop)
+        return io
+
+    _backplane_io_cache: AsyncioBackplaneIO | None = None
 
     def __call__(self) -> Any:
         if self.gracefulShutdown:

@@ -25,6 +25,7 @@ from ..compress import (
 )
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
 from . import _shutdown
+from ._backplane_io import TwistedBackplaneIO
 from ._runtime import TwistedRuntime
 from ._shutdown import shutdown
 
@@ -136,6 +137,13 @@ class WebSocketServerFactory(factories.WebSocketServerFactory, twisted_protocol.
         factories.WebSocketServerFactory.__init__(
             self, url, protocols, server, headers, externalPort
         )
+
+    def _backplane_io(self) -> TwistedBackplaneIO:
+        if self._backplane_io_cache is None:
+            self._backplane_io_cache = TwistedBackplaneIO(self.reactor or _default_reactor())
+        return self._backplane_io_cache
+
+    _backplane_io_cache: TwistedBackplaneIO | None = None
 
     def startFactory(self) -> None:
         """The first port listens: make reactor shutdown close our connections (1001)."""

@@ -1,0 +1,71 @@
+"""asyncio side of :class:`wsproto_cb.backplane.io.BackplaneIO`: TCP, timers, logging."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..backplane.io import StreamHandler
+from ..runtime import TimerHandle
+
+__all__ = ["AsyncioBackplaneIO"]
+
+_log = logging.getLogger("wsproto_cb.backplane")
+
+
+class _StreamProtocol(asyncio.Protocol):
+    def __init__(self, handler: StreamHandler) -> None:
+        self._handler = handler
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._handler.connection_made(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._handler.data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        self._handler.connection_lost(str(exc) if exc else "connection closed by Redis")
+
+    # Stream
+    def write(self, data: bytes) -> None:
+        if self._transport is not None:
+            self._transport.write(data)
+
+    def buffered(self) -> int:
+        return self._transport.get_write_buffer_size() if self._transport is not None else 0
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+
+class AsyncioBackplaneIO:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._connecting: set[asyncio.Task[Any]] = set()
+
+    def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
+        async def connect() -> None:
+            try:
+                await asyncio.wait_for(
+                    self.loop.create_connection(lambda: _StreamProtocol(handler), host, port),
+                    timeout,
+                )
+            except (TimeoutError, OSError) as exc:
+                reason = str(exc) or f"no connection within {timeout:g} s"
+                handler.connection_lost(f"cannot connect: {reason}")
+
+        task = self.loop.create_task(connect())
+        self._connecting.add(task)  # (kept until done: never a dropped task)
+        task.add_done_callback(self._connecting.discard)
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
+        return self.loop.call_later(delay, callback)
+
+    def log(self, level: str, message: str) -> None:
+        getattr(_log, level)(message)

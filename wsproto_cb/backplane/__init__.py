@@ -1,0 +1,40 @@
+"""Broadcast across processes and machines: the backplane a server factory publishes to.
+
+::
+
+    from wsproto_cb.backplane import RedisBackplane
+    factory.setBackplane(RedisBackplane("redis://127.0.0.1:6379/0"))
+
+Every factory has a backplane; the default, :class:`LocalBackplane`, keeps
+broadcasts inside the process.  :class:`RedisBackplane` carries them to every
+other factory on the same Redis.  See docs/scale-out.md for the delivery
+promise and how to run it across machines.
+"""
+
+from __future__ import annotations
+
+from .address import RedisAddress, parse_redis_url
+from .base import Backplane, LocalBackplane
+from .redis import BackplaneStats, RedisBackplane
+
+__all__ = [
+    "Backplane",
+    "BackplaneStats",
+    "LocalBackplane",
+    "RedisAddress",
+    "RedisBackplane",
+    "backplane_from_url",
+    "parse_redis_url",
+]
+
+
+def backplane_from_url(url: str) -> Backplane:
+    """``memory://`` -> :class:`LocalBackplane`, ``redis://...`` -> :class:`RedisBackplane`."""
+    if not isinstance(url, str):
+        raise TypeError(f"backplane URL must be a str, not {type(url).__name__}")
+    scheme = url.partition("://")[0].lower()
+    if scheme == "memory":
+        return LocalBackplane()
+    if scheme in ("redis", "rediss"):
+        return RedisBackplane(url)
+    raise ValueError(f"unknown backplane URL {url!r} (use redis://HOST:PORT/DB or memory://)")

@@ -1,0 +1,80 @@
+"""Twisted side of :class:`wsproto_cb.backplane.io.BackplaneIO`: TCP, timers, logging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import protocol
+from twisted.logger import Logger
+
+from ..backplane.io import StreamHandler
+from ..runtime import TimerHandle
+from ._runtime import _queued_bytes
+
+__all__ = ["TwistedBackplaneIO"]
+
+_log = Logger(namespace="wsproto_cb.backplane")
+
+
+class _StreamProtocol(protocol.Protocol):
+    def __init__(self, handler: StreamHandler) -> None:
+        self._handler = handler
+
+    def connectionMade(self) -> None:
+        self._handler.connection_made(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._handler.data_received(data)
+
+    def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
+        self._handler.connection_lost(reason.getErrorMessage())
+
+    # Stream
+    # (``transport`` is typed through zope.interface, which mypy cannot follow.)
+    def write(self, data: bytes) -> None:
+        transport: Any = self.transport
+        transport.write(data)
+
+    def buffered(self) -> int:
+        return _queued_bytes(self.transport)
+
+    def abort(self) -> None:
+        transport: Any = self.transport
+        transport.abortConnection()
+
+
+class _Timer:
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def cancel(self) -> None:
+        if self._call.active():
+            self._call.cancel()
+
+
+class TwistedBackplaneIO:
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+
+    def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
+        from twisted.internet.endpoints import HostnameEndpoint
+
+        endpoint = HostnameEndpoint(self.reactor, host, port, timeout=timeout)
+        factory: Any = protocol.Factory.forProtocol(lambda: _StreamProtocol(handler))
+        connecting = endpoint.connect(factory)
+
+        def failed(failure: Any) -> None:
+            handler.connection_lost(f"cannot connect: {failure.getErrorMessage()}")
+
+        connecting.addErrback(failed)
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
+        return _Timer(self.reactor.callLater(delay, callback))
+
+    def log(self, level: str, message: str) -> None:
+        {"info": _log.info, "warning": _log.warn, "error": _log.error}[level](
+            "{message}", message=message
+        )
