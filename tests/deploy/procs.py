@@ -8,6 +8,7 @@ port it got).
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import signal
@@ -208,3 +209,39 @@ def close_code_after(client: Any, action: Any, timeout: float = TIMEOUT) -> tupl
 
 def python(*args: str) -> list[str]:
     return [sys.executable, *args]
+
+
+# ------------------------------------------------------------- worker processes
+
+
+def pid_running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (an exited child nobody reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # (no /proc here)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def wait_gone(pids: Sequence[int], timeout: float = TIMEOUT) -> list[int]:
+    """The ``pids`` still running after ``timeout`` seconds (empty when all are gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [pid for pid in pids if pid_running(pid)]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.05)
+
+
+def kill_pids(pids: Sequence[int]) -> None:
+    """SIGKILL whatever of ``pids`` is still running (cleanup after a failed test)."""
+    for pid in pids:
+        if pid_running(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

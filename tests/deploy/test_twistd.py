@@ -52,6 +52,10 @@ OPTIONS = (
     "--close-handshake-timeout",
     "--max-connections",
     "--trust-x-forwarded-for",
+    "--broadcast-queue-limit",
+    "--broadcast-overflow",
+    "--workers",
+    "--backplane",
 )
 
 

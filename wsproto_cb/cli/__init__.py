@@ -21,7 +21,7 @@ from typing import Any
 from .. import __version__
 from ..protocol_loader import DEFAULT_PROTOCOL
 from .errors import CommandError
-from .flags import PROTOCOL_FLAGS, flag_help, seconds
+from .flags import PROTOCOL_FLAGS, flag_help, seconds, workers
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -78,9 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
         serve.add_argument(
             f"--{spec.flag}",
             type=_argparse_type(spec.parse),
-            metavar="SECONDS" if spec.parse is seconds else "N",
+            metavar=spec.metavar,
             help=flag_help(spec).replace("%", "%%"),
         )
+    serve.add_argument(
+        "--workers",
+        type=_argparse_type(workers),
+        default=1,
+        metavar="N",
+        help=(
+            "run N worker processes, all listening on --port (SO_REUSEPORT); SIGTERM "
+            "to this parent stops them all (%(default)s)"
+        ),
+    )
+    serve.add_argument(
+        "--backplane",
+        metavar="URL",
+        help=(
+            "deliver broadcasts across processes through this backplane: redis://HOST:PORT/DB "
+            "(needed with --workers > 1), or memory:// (this process only)"
+        ),
+    )
     serve.add_argument(
         "-v", "--verbose", action="store_true", help="print each connection opened and closed"
     )
@@ -167,8 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return connect(args)
     except CommandError as exc:
-        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        # (one write: the workers of --workers share this stderr)
+        sys.stderr.write(f"{PROG} {args.command}: error: {exc}\n")
         return exc.status
     except KeyboardInterrupt:  # a second Ctrl-C: give up waiting
-        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        sys.stderr.write(f"{PROG} {args.command}: interrupted\n")
         return 130

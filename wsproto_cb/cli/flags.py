@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from ..options import SERVER_OPTIONS
 
-__all__ = ["PROTOCOL_FLAGS", "ProtocolFlag", "protocol_options"]
+__all__ = ["PROTOCOL_FLAGS", "ProtocolFlag", "protocol_options", "workers"]
 
 
 def seconds(text: str) -> float:
@@ -33,11 +33,35 @@ def count(text: str) -> int:
     return value
 
 
+def positive(text: str) -> int:
+    """A whole number >= 1."""
+    value = count(text)
+    if value < 1:
+        raise ValueError(f"{text!r} must be >= 1")
+    return value
+
+
+def workers(text: str) -> int:
+    """A number of worker processes (>= 1)."""
+    return positive(text)
+
+
+OVERFLOW_CHOICES = ("drop", "close", "close-try-again")
+
+
+def overflow(text: str) -> str:
+    """What a broadcast does to a connection over ``broadcastQueueLimit``."""
+    if text not in OVERFLOW_CHOICES:
+        raise ValueError(f"{text!r} is not one of {', '.join(OVERFLOW_CHOICES)}")
+    return text
+
+
 class ProtocolFlag(NamedTuple):
     flag: str  # "max-message-size"
     option: str  # the setProtocolOptions name
     parse: Callable[[str], Any]
     help: str
+    metavar: str = "N"
 
     @property
     def default(self) -> Any:
@@ -50,27 +74,35 @@ PROTOCOL_FLAGS: tuple[ProtocolFlag, ...] = (
         "maxMessagePayloadSize",
         count,
         "Largest message in bytes, 0 = no limit.",
+        "BYTES",
     ),
     ProtocolFlag(
-        "max-frame-size", "maxFramePayloadSize", count, "Largest frame in bytes, 0 = no limit."
+        "max-frame-size",
+        "maxFramePayloadSize",
+        count,
+        "Largest frame in bytes, 0 = no limit.",
+        "BYTES",
     ),
     ProtocolFlag(
         "auto-ping-interval",
         "autoPingInterval",
         seconds,
         "Ping an idle client after this many seconds, 0 = never.",
+        "SECONDS",
     ),
     ProtocolFlag(
         "auto-ping-timeout",
         "autoPingTimeout",
         seconds,
         "Drop a client that does not answer a ping within this many seconds.",
+        "SECONDS",
     ),
     ProtocolFlag(
         "open-handshake-timeout",
         "openHandshakeTimeout",
         seconds,
         "Drop a client that has not finished the opening handshake after this many seconds.",
+        "SECONDS",
     ),
     ProtocolFlag(
         "close-handshake-timeout",
@@ -78,6 +110,7 @@ PROTOCOL_FLAGS: tuple[ProtocolFlag, ...] = (
         seconds,
         "Drop a client that has not answered our close frame after this many seconds "
         "(also bounds the wait at shutdown).",
+        "SECONDS",
     ),
     ProtocolFlag(
         "max-connections",
@@ -90,6 +123,22 @@ PROTOCOL_FLAGS: tuple[ProtocolFlag, ...] = (
         "trustXForwardedFor",
         count,
         "Take the peer address from X-Forwarded-For, trusting this many proxies, 0 = never.",
+    ),
+    ProtocolFlag(
+        "broadcast-queue-limit",
+        "broadcastQueueLimit",
+        positive,
+        "A broadcast skips a connection (a slow reader) when the bytes queued to it "
+        "plus the message would pass this many.",
+        "BYTES",
+    ),
+    ProtocolFlag(
+        "broadcast-overflow",
+        "broadcastOverflow",
+        overflow,
+        "What a broadcast does to a connection over --broadcast-queue-limit: drop the "
+        "message, close with 1008, or close-try-again with 1013.",
+        "|".join(OVERFLOW_CHOICES),
     ),
 )
 

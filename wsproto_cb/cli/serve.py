@@ -4,6 +4,12 @@ Both runtimes behave the same: the first SIGINT/SIGTERM stops listening,
 closes every connection with 1001, waits for the closing handshakes (at
 most about ``--close-handshake-timeout``) and exits 0; a second one gives
 up waiting.
+
+With ``--workers N`` (N > 1) this process checks the command line, then
+becomes the parent of N copies of itself (:func:`wsproto_cb.workers.run_workers`).
+Each copy is a worker: it listens on the same ``--port`` with SO_REUSEPORT,
+ignores SIGINT (a terminal's Ctrl-C reaches the parent, which sends SIGTERM
+to every worker) and stops on SIGTERM exactly as a single process does.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import signal
 import ssl
 import sys
 from typing import Any
 
 from ..protocol_loader import ProtocolSpecError, load_protocol
+from ..workers import current_worker, die_with_parent, run_workers, warn_without_backplane
 from .errors import CommandError
 from .flags import PROTOCOL_FLAGS, protocol_options
 
@@ -29,10 +37,19 @@ PREFIX = "wsproto-cb serve"
 def serve(args: argparse.Namespace) -> int:
     if (args.keyfile or args.certfile) and not args.certfile:
         raise CommandError("--keyfile needs --certfile", status=2)
+    if args.workers > 1 and args.port == 0:
+        raise CommandError("--workers needs a fixed --port (not 0)", status=2)
     try:
         protocol = load_protocol(args.protocol, args.runtime)
     except ProtocolSpecError as exc:
         raise CommandError(str(exc), status=2) from None
+    if args.backplane is not None:
+        _backplane(args.backplane)  # (checked here, before any worker starts)
+    if args.workers > 1:
+        if current_worker() is None:
+            return run_workers(args.workers, prefix=PREFIX)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
+        die_with_parent()
     if args.verbose:
         protocol = _logging_connections(protocol)
     if args.runtime == "twisted":
@@ -40,25 +57,49 @@ def serve(args: argparse.Namespace) -> int:
     return _serve_asyncio(args, protocol)
 
 
+def _say(text: str) -> None:
+    """One line on stderr, in one write (workers share the parent's stderr)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
 def _logging_connections(protocol: type) -> type:
     """``protocol`` with a stderr line for each connection opened and closed."""
 
     class Logged(protocol):  # type: ignore[misc]
         def onOpen(self) -> Any:
-            print(f"{PREFIX}: open {self.peer}", file=sys.stderr, flush=True)
+            _say(f"{_prefix()}: open {self.peer}")
             return super().onOpen()
 
         def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
-            print(
-                f"{PREFIX}: closed {self.peer} (code {code}, clean: {wasClean})",
-                file=sys.stderr,
-                flush=True,
-            )
+            _say(f"{_prefix()}: closed {self.peer} (code {code}, clean: {wasClean})")
             return super().onClose(wasClean, code, reason)
 
     Logged.__name__, Logged.__qualname__ = protocol.__name__, protocol.__qualname__
     Logged.__module__ = protocol.__module__
     return Logged
+
+
+def _worker_mode(args: argparse.Namespace) -> bool:
+    return args.workers > 1 and current_worker() is not None
+
+
+def _prefix() -> str:
+    worker = current_worker()
+    if worker is None:
+        return PREFIX
+    return f"{PREFIX}: worker {worker[0]}/{worker[1]} (pid {os.getpid()})"
+
+
+def _backplane(url: str) -> Any:
+    try:
+        from ..backplane import backplane_from_url
+    except ImportError as exc:
+        raise CommandError(f"--backplane: not available ({exc})", status=2) from None
+    try:
+        return backplane_from_url(url)
+    except ValueError as exc:
+        raise CommandError(f"--backplane: {exc}", status=2) from None
 
 
 def _configure(factory: Any, args: argparse.Namespace, protocol: type) -> None:
@@ -68,6 +109,14 @@ def _configure(factory: Any, args: argparse.Namespace, protocol: type) -> None:
     except (TypeError, ValueError) as exc:
         raise CommandError(str(exc), status=2) from None
     factory.protocol = protocol
+    if args.backplane is not None:
+        factory.setBackplane(_backplane(args.backplane))
+    if args.workers > 1:
+        warn_without_backplane(factory, _warn)
+
+
+def _warn(text: str) -> None:
+    _say(f"{_prefix()}: warning: {text}")
 
 
 def _url(args: argparse.Namespace, port: int) -> str:
@@ -76,20 +125,14 @@ def _url(args: argparse.Namespace, port: int) -> str:
 
 
 def _announce(args: argparse.Namespace, port: int) -> None:
-    print(
-        f"{PREFIX}: {args.protocol} on {_url(args, port)} ({args.runtime}); "
-        "Ctrl-C or SIGTERM to stop",
-        file=sys.stderr,
-        flush=True,
+    _say(
+        f"{_prefix()}: {args.protocol} on {_url(args, port)} ({args.runtime}); "
+        "Ctrl-C or SIGTERM to stop"
     )
 
 
 def _stopping(count: int) -> None:
-    print(
-        f"{PREFIX}: stopping, closing {count} connection(s) with 1001",
-        file=sys.stderr,
-        flush=True,
-    )
+    _say(f"{_prefix()}: stopping, closing {count} connection(s) with 1001")
 
 
 def _factory_args(args: argparse.Namespace) -> tuple[str, list[str]]:
@@ -132,13 +175,15 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
 
     loop = asyncio.get_running_loop()
     try:
-        server = await loop.create_server(factory, args.host, args.port, ssl=context)
-    except OSError as exc:
-        raise CommandError(
-            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
-        ) from None
+        server = await loop.create_server(
+            factory, args.host, args.port, ssl=context, reuse_port=_worker_mode(args) or None
+        )
+    except (OSError, ValueError) as exc:  # (ValueError: no SO_REUSEPORT here)
+        text = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {text}") from None
     stop = asyncio.Event()
-    signals = (signal.SIGINT, signal.SIGTERM)
+    # (a worker ignores SIGINT: its parent sends SIGTERM)
+    signals = (signal.SIGTERM,) if _worker_mode(args) else (signal.SIGINT, signal.SIGTERM)
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     _announce(args, server.sockets[0].getsockname()[1])
@@ -193,6 +238,10 @@ def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
         endpoint = endpoints.serverFromString(reactor, description)
     except Exception as exc:
         raise CommandError(f"cannot load the certificate: {exc}") from None
+    if _worker_mode(args):
+        from ..twisted.reuseport import reuse_port_endpoint
+
+        endpoint = reuse_port_endpoint(reactor, endpoint)
 
     outcome: dict[str, Any] = {"status": 0}
     ports: list[Any] = []

@@ -9,12 +9,22 @@ prints the usage and one line saying what is wrong, never a traceback.
 On shutdown (SIGTERM, SIGINT, ``twistd`` stopping) the service stops
 listening, closes every WebSocket connection with 1001 and waits for the
 closing handshakes, at most about ``--close-handshake-timeout``.
+
+With ``--workers N`` (N > 1) twistd is only the parent
+(:class:`~wsproto_cb.twisted.workers.WorkerSupervisor`): it runs N workers, ``python -m
+wsproto_cb.twisted.tap`` with the same options (not twistd: one pidfile,
+one log), which listen on the same ``tcp:``/``ssl:`` ports with SO_REUSEPORT
+(:mod:`wsproto_cb.twisted.reuseport`).  Their output goes to twistd's log;
+stopping twistd sends SIGTERM to each, which then stops as described above.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import signal
+import sys
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from twisted.application import service
@@ -22,12 +32,14 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python import usage
 
-from ..cli.flags import PROTOCOL_FLAGS, ProtocolFlag, flag_help, protocol_options
+from ..cli.flags import PROTOCOL_FLAGS, ProtocolFlag, flag_help, protocol_options, workers
 from ..protocol_loader import DEFAULT_PROTOCOL, ProtocolSpecError, load_protocol
+from ..workers import current_worker, die_with_parent, warn_without_backplane
 from . import WebSocketServerFactory
 from ._shutdown import graceful_exit, shutdown
+from .workers import WORKER_MODULE, WorkerSupervisor
 
-__all__ = ["Options", "WebSocketService", "makeService"]
+__all__ = ["Options", "WebSocketService", "WorkerSupervisor", "main", "makeService"]
 
 log = Logger(namespace="wsproto_cb")
 
@@ -45,20 +57,25 @@ Examples:
   twistd -n wsproto_cb --listen tcp:9000 --protocol myapp.server:ChatProtocol
   twistd -n wsproto_cb --listen ssl:9443:privateKey=key.pem:certKey=cert.pem
   twistd -n wsproto_cb --listen tcp:8080 --static ./public --ws-path /ws
+  twistd -n wsproto_cb --listen tcp:9000 --workers 4 --backplane redis://127.0.0.1:6379/0
   twistd wsproto_cb ...    (without -n: daemonize, log to twistd.log)
 """
 
 
-def _named(spec: ProtocolFlag) -> Any:
-    """The flag's parser, with the flag named in its error (Twisted's message does not)."""
+def _named(flag: str, parse: Any) -> Any:
+    """``parse``, with the flag named in its error (Twisted's message does not)."""
 
-    def parse(text: str) -> Any:
+    def named(text: str) -> Any:
         try:
-            return spec.parse(text)
+            return parse(text)
         except ValueError as exc:
-            raise ValueError(f"--{spec.flag}: {exc}") from None
+            raise ValueError(f"--{flag}: {exc}") from None
 
-    return parse
+    return named
+
+
+def _flag(spec: ProtocolFlag) -> list[Any]:
+    return [spec.flag, None, None, flag_help(spec), _named(spec.flag, spec.parse)]
 
 
 class Options(usage.Options):
@@ -101,7 +118,22 @@ exits."""
             None,
             f"Path of the WebSocket when --static is given. [default: {DEFAULT_WS_PATH}]",
         ],
-        *([spec.flag, None, None, flag_help(spec), _named(spec)] for spec in PROTOCOL_FLAGS),
+        [
+            "workers",
+            None,
+            1,
+            "Run N worker processes listening on the same tcp:/ssl: ports (SO_REUSEPORT); "
+            "twistd itself only starts, restarts and stops them.",
+            _named("workers", workers),
+        ],
+        [
+            "backplane",
+            None,
+            None,
+            "Deliver broadcasts across processes through this backplane: "
+            "redis://HOST:PORT/DB (needed with --workers > 1), or memory://.",
+        ],
+        *(_flag(spec) for spec in PROTOCOL_FLAGS),
     ]
 
     def __init__(self) -> None:
@@ -112,6 +144,11 @@ exits."""
 
     def getUsage(self, width: int | None = None) -> str:
         return str(super().getUsage(width)) + EXAMPLES
+
+    def parseOptions(self, options: Sequence[str] | None = None) -> None:
+        # (kept for the workers, which parse the same options again)
+        self["argv"] = list(sys.argv[1:] if options is None else options)
+        super().parseOptions(options)  # type: ignore[no-untyped-call]
 
     # (the option help is the method's __doc__, printed as is: one line each)
 
@@ -153,6 +190,18 @@ exits."""
             except Exception as exc:
                 raise usage.UsageError(f"--listen {description!r}: {_describe(exc)}") from None
         self["endpoints"] = list(zip(descriptions, endpoints, strict=True))
+        if self["workers"] > 1:
+            from .reuseport import reuse_port_endpoint
+
+            shared = []
+            for description, endpoint in self["endpoints"]:
+                try:
+                    shared.append((description, reuse_port_endpoint(reactor, endpoint)))
+                except ValueError as exc:
+                    raise usage.UsageError(
+                        f"--listen {description!r} with --workers {self['workers']}: {exc}"
+                    ) from None
+            self["endpoints"] = shared
         try:
             protocol = load_protocol(self["protocol"], "twisted")
         except ProtocolSpecError as exc:
@@ -173,9 +222,22 @@ exits."""
             )
         except (TypeError, ValueError) as exc:
             raise usage.UsageError(str(exc)) from None
+        if self["backplane"] is not None:
+            factory.setBackplane(_backplane(self["backplane"]))
         factory.protocol = protocol
         factory.gracefulShutdown = False  # WebSocketService does it, in order
         self["factory"] = factory
+
+
+def _backplane(url: str) -> Any:
+    try:
+        from ..backplane import backplane_from_url
+    except ImportError as exc:
+        raise usage.UsageError(f"--backplane: not available ({exc})") from None
+    try:
+        return backplane_from_url(url)
+    except ValueError as exc:
+        raise usage.UsageError(f"--backplane: {exc}") from None
 
 
 def _describe(exc: BaseException) -> str:
@@ -217,7 +279,7 @@ class WebSocketService(service.MultiService):
         return stopped
 
 
-def makeService(options: Options) -> WebSocketService:
+def makeService(options: Options) -> service.Service:
     factory: WebSocketServerFactory = options["factory"]
     site: Any = factory
     where = "every path"
@@ -227,6 +289,12 @@ def makeService(options: Options) -> WebSocketService:
         f"{factory.protocol.__module__}.{factory.protocol.__qualname__} "
         f"on {', '.join(d for d, _ in options['endpoints'])} (WebSocket at {where})"
     )
+    worker = current_worker()
+    if options["workers"] > 1:
+        if worker is None:
+            return WorkerSupervisor(options["workers"], options["argv"], summary)
+        # (the parent's log names the worker on every line it relays)
+        warn_without_backplane(factory, lambda text: log.warn("wsproto_cb: {text}", text=text))
     top = WebSocketService(factory, summary)
     for description, endpoint in options["endpoints"]:
         listener: Any = _internet.StreamServerEndpointService(endpoint, site)
@@ -255,3 +323,56 @@ def _static_site(factory: WebSocketServerFactory, directory: str, segments: list
     parent.putChild(segments[-1].encode("utf-8"), WebSocketResource(factory))
     where = "/" + "/".join(segments) + f", files from {os.path.abspath(directory)}"
     return web.Site(root), where
+
+
+def _log_to(stream: Any) -> None:
+    """Log events as plain lines (the parent adds the time and the worker's name)."""
+    logger: Any = importlib.import_module("twisted.logger")
+
+    def observe(event: Any) -> None:
+        text = logger.eventAsText(event, includeTimestamp=False)
+        stream.write(text + "\n")
+        stream.flush()
+
+    filtered = logger.FilteringLogObserver(
+        observe, [logger.LogLevelFilterPredicate(defaultLogLevel=logger.LogLevel.info)]
+    )
+    logger.globalLogBeginner.beginLoggingTo([filtered], redirectStandardIO=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """A worker of ``twistd wsproto_cb --workers N``: the same options, one process,
+    no twistd around it (run by :class:`WorkerSupervisor` as ``python -m``)."""
+    if current_worker() is None:
+        print(f"{WORKER_MODULE}: run by twistd wsproto_cb --workers N only", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
+    die_with_parent()
+    _log_to(sys.stdout)
+    options = Options()
+    try:
+        options.parseOptions(sys.argv[1:] if argv is None else list(argv))
+    except usage.UsageError as exc:
+        print(f"{WORKER_MODULE}: {exc}", file=sys.stderr)
+        return 2
+    top: Any = makeService(options)
+    reactor: Any = importlib.import_module("twisted.internet.reactor")
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            top.privilegedStartService()
+            top.startService()
+        except Exception as exc:
+            failed.append(exc)
+            log.critical("wsproto_cb: cannot start: {exc}", exc=_describe(exc))
+            reactor.stop()
+
+    reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
+    reactor.callWhenRunning(start)
+    reactor.run()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
