@@ -1,9 +1,11 @@
-"""The sans-I/O core imports neither asyncio nor Twisted and does no I/O.
+"""The sans-I/O packages import neither asyncio nor Twisted and do no I/O.
 
-Two checks: importing every module of ``wsproto_cb.core`` in a fresh
-interpreter must not pull in a runtime (transitively), and no source file of
-the core may import an I/O or runtime module directly, even lazily inside a
-function.
+They are the protocol core (``wsproto_cb.core``) and the backplane's logic
+(``wsproto_cb.backplane``: RESP, envelopes, links to Redis, all driven
+through a small I/O interface that each runtime implements once).  Two
+checks for each: importing every module in a fresh interpreter must not
+pull in a runtime (transitively), and no source file may import an I/O or
+runtime module directly, even lazily inside a function.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import wsproto_cb
 
-CORE_DIR = Path(wsproto_cb.__file__).resolve().parent / "core"
+PACKAGE_DIR = Path(wsproto_cb.__file__).resolve().parent
+SANS_IO = ["core", "backplane"]
 
 #: Runtimes the core must never import, directly or transitively.  (Socket
 #: modules are checked statically only: innocent stdlib modules such as
@@ -31,10 +36,10 @@ FORBIDDEN_IMPORTS = frozenset(
 _PROBE = """
 import json, pkgutil, sys, importlib
 before = set(sys.modules)
-import wsproto_cb.core as core
+package = importlib.import_module("wsproto_cb." + sys.argv[1])
 names = sorted(
     info.name
-    for info in pkgutil.walk_packages(core.__path__, "wsproto_cb.core.")
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
 )
 for name in names:
     importlib.import_module(name)
@@ -42,27 +47,28 @@ print(json.dumps({"before": sorted(before), "after": sorted(sys.modules), "impor
 """
 
 
-def _core_sources() -> list[Path]:
-    return sorted(CORE_DIR.rglob("*.py"))
+def _sources(package: str) -> list[Path]:
+    return sorted((PACKAGE_DIR / package).rglob("*.py"))
 
 
-def test_core_has_modules() -> None:
+def test_sans_io_packages_have_modules() -> None:
     # Guards the other tests against passing vacuously on an empty glob.
-    names = {path.stem for path in _core_sources()}
-    assert {"codes", "errors", "masking"} <= names
+    assert {"codes", "errors", "masking"} <= {path.stem for path in _sources("core")}
+    assert {"resp", "envelope", "link", "redis"} <= {path.stem for path in _sources("backplane")}
 
 
-def test_importing_core_pulls_in_no_runtime() -> None:
+@pytest.mark.parametrize("package", SANS_IO)
+def test_importing_a_sans_io_package_pulls_in_no_runtime(package: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE],
+        [sys.executable, "-c", _PROBE, package],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    expected = {"wsproto_cb.core." + path.stem for path in _core_sources()}
-    expected.discard("wsproto_cb.core.__init__")
+    expected = {f"wsproto_cb.{package}.{path.stem}" for path in _sources(package)}
+    expected.discard(f"wsproto_cb.{package}.__init__")
     assert expected <= set(report["imported"])
 
     new = set(report["after"]) - set(report["before"])
@@ -71,7 +77,7 @@ def test_importing_core_pulls_in_no_runtime() -> None:
         for name in new
         if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_AT_RUNTIME)
     )
-    assert leaked == [], f"importing wsproto_cb.core pulled in {leaked}"
+    assert leaked == [], f"importing wsproto_cb.{package} pulled in {leaked}"
     # The baseline must not already contain them, or the comparison proves nothing.
     assert "asyncio" not in report["before"]
     assert "twisted" not in report["before"]
@@ -98,13 +104,14 @@ def _imported_top_levels(tree: ast.AST) -> set[str]:
     return found
 
 
-def test_core_sources_import_no_runtime_or_io() -> None:
+@pytest.mark.parametrize("package", SANS_IO)
+def test_sans_io_sources_import_no_runtime_or_io(package: str) -> None:
     offenders: dict[str, list[str]] = {}
-    for path in _core_sources():
+    for path in _sources(package):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         bad = sorted(_imported_top_levels(tree) & FORBIDDEN_IMPORTS)
         if bad:
-            offenders[str(path.relative_to(CORE_DIR.parent.parent))] = bad
+            offenders[str(path.relative_to(PACKAGE_DIR.parent))] = bad
     assert offenders == {}
 
 
