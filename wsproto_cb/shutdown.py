@@ -69,8 +69,12 @@ def begin_shutdown(
 
 
 def abort_connections(factories: Iterable[Any]) -> list[Any]:
-    """Drop what is still connected after the bound; return their ``is_closed``."""
+    """Drop what is still connected after the bound, and close the factories'
+    backplanes (their links to Redis); return the connections' ``is_closed``."""
     waits: list[Any] = []
     for factory in factories:
         waits.extend(factory.closeAllConnections(abort=True))
+        backplane = getattr(factory, "backplane", None)
+        if backplane is not None:
+            backplane.close()
     return waits

@@ -47,6 +47,7 @@ class FakeStream:
         self.writes: list[bytes] = []
         self.queued = 0
         self.aborts = 0
+        self.closes = 0
         self._log = log
 
     def write(self, data: bytes) -> None:
@@ -60,6 +61,9 @@ class FakeStream:
 
     def abort(self) -> None:
         self.aborts += 1
+
+    def close(self) -> None:
+        self.closes += 1
 
     def commands(self) -> list[list[bytes]]:
         """Every command written so far (a command is RESP, so a reply reader reads it)."""
@@ -418,11 +422,11 @@ def test_reconnects_only_when_the_timer_fires() -> None:
 # ------------------------------------------------------------------ close
 
 
-def test_close_while_ready_aborts_without_reporting() -> None:
+def test_close_while_ready_flushes_and_closes_without_reporting() -> None:
     rig = make_rig()
     stream = rig.connect_ready()
     rig.link.close()
-    assert stream.aborts == 1
+    assert (stream.closes, stream.aborts) == (1, 0)  # (what was written still goes out)
     assert rig.link.state == "closed"
     assert rig.io.pending() == []  # the probe is cancelled
     rig.attempt.handler.connection_lost("aborted")

@@ -478,7 +478,7 @@ def test_never_connected_counts_as_lost() -> None:
 def test_close_stops_everything() -> None:
     rig = ready_rig("room")
     rig.bp.close()
-    assert rig.stream("pub").aborts == rig.stream("sub").aborts == 1
+    assert rig.stream("pub").closes == rig.stream("sub").closes == 1
     assert rig.io.pending() == []
     assert rig.bp.listener is None and not rig.bp.connected
     rig.lose("pub")

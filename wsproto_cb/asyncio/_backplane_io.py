@@ -39,6 +39,10 @@ class _StreamProtocol(asyncio.Protocol):
     def buffered(self) -> int:
         return self._transport.get_write_buffer_size() if self._transport is not None else 0
 
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
     def abort(self) -> None:
         if self._transport is not None:
             self._transport.abort()

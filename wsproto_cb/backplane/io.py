@@ -25,8 +25,11 @@ class Stream(Protocol):
     def buffered(self) -> int:
         """Bytes written but not yet taken by the kernel."""
 
+    def close(self) -> None:
+        """Close once what is buffered is written; ``connection_lost`` follows."""
+
     def abort(self) -> None:
-        """Close at once; ``connection_lost`` follows."""
+        """Close at once, dropping what is buffered; ``connection_lost`` follows."""
 
 
 class StreamHandler(Protocol):

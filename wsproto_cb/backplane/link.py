@@ -98,12 +98,18 @@ class RedisLink:
         return self._stream.buffered() if self._stream is not None else 0
 
     def close(self) -> None:
+        """Stop for good: what was sent goes out first (the last broadcasts of
+        a server shutting down); no reconnect, no report."""
+        ready = self.state == "ready"
         self.state = "closed"
         self._attempt = None
         self._cancel_all()
         stream, self._stream = self._stream, None
         if stream is not None:
-            stream.abort()
+            if ready:
+                stream.close()
+            else:
+                stream.abort()
 
     # ------------------------------------------------- from the current _Attempt
 

@@ -39,6 +39,10 @@ class _StreamProtocol(protocol.Protocol):
     def buffered(self) -> int:
         return _queued_bytes(self.transport)
 
+    def close(self) -> None:
+        transport: Any = self.transport
+        transport.loseConnection()
+
     def abort(self) -> None:
         transport: Any = self.transport
         transport.abortConnection()
