@@ -22,6 +22,7 @@ from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
 from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
 from .prepared import PreparedMessage
+from .protocol import WebSocketProtocol
 from .url import parse_url
 
 __all__ = ["WebSocketClientFactory", "WebSocketFactory", "WebSocketServerFactory"]
@@ -52,6 +53,32 @@ class WebSocketFactory:
 
     _option_specs: ClassVar[dict[str, OptionSpec]] = {}
     isServer: ClassVar[bool] = False
+    protocol: Any
+
+    def _new_protocol(self, adapter: type, runtime: str) -> Any:
+        """``self.protocol()``, refusing a protocol class made for another runtime.
+
+        (A class from ``wsproto_cb.server`` or from the other runtime's module
+        would otherwise fail deep inside the event loop, or never answer.)
+        """
+        cls = self.protocol
+        wrong_runtime = (
+            isinstance(cls, type)
+            and issubclass(cls, WebSocketProtocol)
+            and not issubclass(cls, adapter)
+        )
+        if wrong_runtime:
+            side = "Server" if self.isServer else "Client"
+            message = (
+                f"{type(self).__name__}.protocol is {cls.__module__}.{cls.__qualname__}, "
+                f"which cannot run on {runtime}: subclass {runtime}.WebSocket{side}Protocol"
+            )
+            # (said here too: asyncio drops a protocol factory's error unless in debug mode)
+            logging.getLogger("wsproto_cb").error(message)
+            raise TypeError(message)
+        proto = cls()
+        proto.factory = self
+        return proto
 
     def _init_factory(self) -> None:
         #: connections from TCP accept/connect until they are lost

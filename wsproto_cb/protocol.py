@@ -186,24 +186,29 @@ class WebSocketProtocol(MessageSending):
                 self._rt.log_error("error in the producer's stopProducing", exc)
         if self.factory is not None:
             self.factory._connection_closed(self)
+        if not self._closed_called:
+            self._closed_called = True
+            self._fire_on_close(*self._close_outcome(conn, reason))
+        # (after onClose: a graceful shutdown waits on is_closed, and what
+        # onClose sends, a "left" broadcast say, must go out before it ends)
         self._rt.resolve_future(self.is_closed, self)
-        if self._closed_called:
-            return
-        self._closed_called = True
+
+    def _close_outcome(
+        self, conn: Connection | None, reason: str | None
+    ) -> tuple[bool, int | None, str | None]:
+        """onClose's arguments: (wasClean, code, reason)."""
         if self.wasClean and conn is not None:
             code = conn.remote_close_code
             if code == CloseCode.NO_STATUS_RECEIVED:
-                self._fire_on_close(True, None, None)
-            else:
-                # no reason bytes -> None, as in Autobahn
-                self._fire_on_close(True, code, conn.remote_close_reason or None)
-            return
+                return True, None, None
+            # no reason bytes -> None, as in Autobahn
+            return True, code, conn.remote_close_reason or None
         why = (
             self.wasNotCleanReason
             or reason
             or ("peer dropped the TCP connection without previous WebSocket closing handshake")
         )
-        self._fire_on_close(False, 1006, f'connection was closed uncleanly ("{why}")')
+        return False, 1006, f'connection was closed uncleanly ("{why}")'
 
     def _fire_on_close(self, was_clean: bool, code: int | None, reason: str | None) -> None:
         def failed(exc: BaseException) -> None:

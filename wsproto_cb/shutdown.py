@@ -6,7 +6,8 @@ connections still in the opening handshake are dropped, and the process
 waits for the closing handshakes, but never longer than
 :func:`shutdown_bound`: the largest ``closeHandshakeTimeout`` of the
 factories plus a little for the TCP close.  Whatever is still connected then
-is aborted.
+is aborted.  Last, the backplanes close their links to Redis once what they
+were given is written (a second at most).
 
 The waiting is runtime-specific and lives beside each runtime:
 
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_REASON",
     "abort_connections",
     "begin_shutdown",
+    "close_backplanes",
     "shutdown_bound",
 ]
 
@@ -69,12 +71,24 @@ def begin_shutdown(
 
 
 def abort_connections(factories: Iterable[Any]) -> list[Any]:
-    """Drop what is still connected after the bound, and close the factories'
-    backplanes (their links to Redis); return the connections' ``is_closed``."""
+    """Drop what is still connected after the bound; return their ``is_closed``."""
     waits: list[Any] = []
     for factory in factories:
         waits.extend(factory.closeAllConnections(abort=True))
+    return waits
+
+
+def close_backplanes(factories: Iterable[Any]) -> list[Any]:
+    """Close the factories' backplanes, last: what the connections' ``onClose``
+    broadcast (a "left" message, say) is still written out to Redis.  Return a
+    future/Deferred per backplane connection still closing (wait, bounded)."""
+    waits: list[Any] = []
+    for factory in factories:
         backplane = getattr(factory, "backplane", None)
-        if backplane is not None:
-            backplane.close()
+        if backplane is None:
+            continue
+        backplane.close()
+        io = factory._backplane_io()
+        if io is not None:
+            waits.extend(io.closing())
     return waits

@@ -14,6 +14,8 @@ message a client receives is a broadcast:
 - ``{"op": "burst", "count": N, "start": I, "size": BYTES, "group": NAME|null,
   "tag": TEXT}``: N broadcasts ``TAG:i:<padding>`` (i from I) from the server
   itself, in one go
+- ``{"op": "farewell", "payload": TEXT, "group": NAME|null}``: broadcast
+  this from ``onClose`` (a "left" message)
 - ``{"op": "stats"}``: the backplane's counters, ``connected``, this
   connection's ``broadcastDropped`` and the sum over the node's connections
 """
@@ -53,6 +55,8 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
                     self.factory.broadcast(
                         f"{command['tag']}:{i}:{pad}".encode(), group=command.get("group")
                     )
+            elif op == "farewell":
+                self.farewell = (command["payload"].encode(), command.get("group"))
             elif op == "stats":
                 backplane = self.factory.backplane
                 answer["stats"] = dataclasses.asdict(backplane.stats)
@@ -62,6 +66,13 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
                     proto.broadcastDropped for proto in self.factory._open_connections
                 )
             self.sendMessage(json.dumps(answer).encode())
+
+        farewell: tuple[bytes, str | None] | None = None
+
+        def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+            if self.farewell is not None:
+                payload, group = self.farewell
+                self.broadcast(payload, group=group)
 
     class NodeFactory(api.WebSocketServerFactory):  # type: ignore[name-defined,misc]
         protocol = NodeProtocol
@@ -92,12 +103,13 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
 def run_asyncio(factory: Any) -> None:
     import asyncio
 
-    async def serve() -> None:
-        server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
-        print(f"listening {server.sockets[0].getsockname()[1]}", flush=True)
-        await asyncio.Event().wait()
+    from wsproto_cb.asyncio import install_signal_handlers
 
-    asyncio.run(serve())
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", 0))
+    install_signal_handlers(loop, factory)  # SIGTERM: 1001 to everyone, then stop
+    print(f"listening {server.sockets[0].getsockname()[1]}", flush=True)
+    loop.run_forever()
 
 
 def run_twisted(factory: Any) -> None:

@@ -7,11 +7,13 @@ noticed and healed within a second or two.
 
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import websocket
 
 from wsproto_cb.backplane.resp import RespReader, encode_command
 
@@ -169,3 +171,23 @@ def test_the_limit_does_cut_off_a_subscriber_that_stops_reading(
                 if not subscriber_ids(redis):
                     break
         assert not subscriber_ids(redis), "Redis never cut off the stalled subscriber"
+
+
+@pytest.mark.parametrize("runtimes", ORDERS)
+def test_a_node_stopped_with_sigterm_still_publishes_what_onclose_broadcasts(
+    redis_server: RedisServer, runtimes: list[str], clients: list[Client]
+) -> None:
+    """Graceful shutdown: 1001 to the node's clients, their onClose runs, and
+    only then do the node's links to Redis close, once flushed."""
+    with nodes(redis_server.url, runtimes, *FAST) as (stopping, staying):
+        leaving = member(clients, stopping, "room")
+        leaving.command("farewell", payload="alice left", group="room")
+        remote = member(clients, staying, "room")
+        wait_subscribed(redis_server, group_channel("room"), 2)
+
+        stopping.proc.signal(signal.SIGTERM)
+        opcode, data = leaving.ws.recv_data()  # (websocket-client answers the close)
+        assert (opcode, data[:2]) == (websocket.ABNF.OPCODE_CLOSE, (1001).to_bytes(2, "big"))
+        assert stopping.proc.wait() == 0, stopping.proc.output
+        assert remote.receive(1) == [(False, "alice left")]
+        assert "EVENT lost" not in stopping.proc.output  # (closed on purpose: not an outage)

@@ -27,3 +27,31 @@ async def test_echo_roundtrip(runtime) -> None:
     assert await runtime.wait(got) == (b"hello", False)
     await runtime.wait(proto.is_closed)
     assert proto.wasClean
+
+
+@pytest.mark.parametrize("wrong", ["neutral", "other runtime"])
+@pytest.mark.asyncio_task
+async def test_a_protocol_class_for_another_runtime_is_refused_clearly(runtime, wrong) -> None:
+    """Not a silent hang: the connection is dropped and the error says what to subclass."""
+    import asyncio
+
+    from wsproto_cb import server
+
+    from .harness import captured_errors
+
+    other = "twisted" if runtime.name == "asyncio" else "asyncio"
+    base = server.WebSocketServerProtocol if wrong == "neutral" else None
+    if base is None:
+        import importlib
+
+        base = importlib.import_module(f"wsproto_cb.{other}").WebSocketServerProtocol
+    factory = runtime.server_factory(Echo)
+    factory.protocol = type("Misplaced", (Echo, base), {})
+    with captured_errors() as errors:
+        port = await runtime.listen(factory)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, no answer
+        writer.close()
+    expected = f"subclass wsproto_cb.{runtime.name}.WebSocketServerProtocol"
+    assert any(expected in error.message for error in errors), errors

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .. import client, factories, server
@@ -103,6 +103,7 @@ class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientPr
 
 class _AsyncioFactoryMixin:
     protocol: Any
+    _new_protocol: Callable[[type, str], Any]  # (from factories.WebSocketFactory)
     _loop: asyncio.AbstractEventLoop | None
 
     @property
@@ -117,9 +118,7 @@ class _AsyncioFactoryMixin:
         self._loop = value
 
     def __call__(self) -> Any:
-        proto = self.protocol()
-        proto.factory = self
-        return proto
+        return self._new_protocol(WebSocketAdapterProtocol, "wsproto_cb.asyncio")
 
 
 class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFactory):

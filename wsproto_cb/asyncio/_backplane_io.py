@@ -16,12 +16,15 @@ _log = logging.getLogger("wsproto_cb.backplane")
 
 
 class _StreamProtocol(asyncio.Protocol):
-    def __init__(self, handler: StreamHandler) -> None:
+    def __init__(self, handler: StreamHandler, io: AsyncioBackplaneIO) -> None:
         self._handler = handler
+        self._io = io
         self._transport: asyncio.Transport | None = None
+        self.closed: asyncio.Future[None] = io.loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
+        self._io._open.add(self)
         self._handler.connection_made(self)
 
     def data_received(self, data: bytes) -> None:
@@ -29,6 +32,9 @@ class _StreamProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._io._open.discard(self)
+        if not self.closed.done():
+            self.closed.set_result(None)
         self._handler.connection_lost(str(exc) if exc else "connection closed by Redis")
 
     # Stream
@@ -52,12 +58,13 @@ class AsyncioBackplaneIO:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._connecting: set[asyncio.Task[Any]] = set()
+        self._open: set[_StreamProtocol] = set()
 
     def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
         async def connect() -> None:
             try:
                 await asyncio.wait_for(
-                    self.loop.create_connection(lambda: _StreamProtocol(handler), host, port),
+                    self.loop.create_connection(lambda: _StreamProtocol(handler, self), host, port),
                     timeout,
                 )
             except (TimeoutError, OSError) as exc:
@@ -73,3 +80,6 @@ class AsyncioBackplaneIO:
 
     def log(self, level: str, message: str) -> None:
         getattr(_log, level)(message)
+
+    def closing(self) -> list[Any]:
+        return [stream.closed for stream in self._open]

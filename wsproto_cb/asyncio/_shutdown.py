@@ -35,6 +35,7 @@ from ..shutdown import (
     DEFAULT_REASON,
     abort_connections,
     begin_shutdown,
+    close_backplanes,
     shutdown_bound,
 )
 
@@ -60,9 +61,10 @@ async def shutdown(
     pending = _pending(begin_shutdown(factories, code, reason))
     if pending:
         await asyncio.wait(pending, timeout=bound)
-    pending = _pending(abort_connections(factories))
-    if pending:
-        await asyncio.wait(pending, timeout=ABORT_WAIT)
+    for step in (abort_connections, close_backplanes):
+        pending = _pending(step(factories))
+        if pending:
+            await asyncio.wait(pending, timeout=ABORT_WAIT)
 
 
 def _pending(futures: list[Any]) -> set[asyncio.Future[Any]]:

@@ -10,7 +10,7 @@ it is attached (``factory.setBackplane``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..runtime import TimerHandle
 
@@ -51,3 +51,7 @@ class BackplaneIO(Protocol):
 
     def log(self, level: str, message: str) -> None:
         """``level`` is "info", "warning" or "error"."""
+
+    def closing(self) -> list[Any]:
+        """A future (asyncio) or Deferred (Twisted) for each connection still
+        open, done when it is closed: a graceful shutdown waits on them."""

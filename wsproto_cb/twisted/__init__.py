@@ -3,7 +3,7 @@ endpoints, and the ``listenWS``/``connectWS`` helpers."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from twisted.internet import protocol as twisted_protocol
@@ -118,7 +118,19 @@ class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientPr
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
 
-class WebSocketServerFactory(factories.WebSocketServerFactory, twisted_protocol.ServerFactory):
+class _TwistedFactoryMixin:
+    _new_protocol: Callable[[type, str], Any]  # (from factories.WebSocketFactory)
+
+    def buildProtocol(self, addr: Any) -> Any:
+        try:
+            return self._new_protocol(WebSocketAdapterProtocol, "wsproto_cb.twisted")
+        except TypeError:  # (logged; None makes Twisted close the socket, which
+            return None  # an exception here would leave open)
+
+
+class WebSocketServerFactory(
+    _TwistedFactoryMixin, factories.WebSocketServerFactory, twisted_protocol.ServerFactory
+):
     """A Twisted ``ServerFactory``: ``reactor.listenTCP(port, factory)``, endpoints,
     ``listenWS``."""
 
@@ -154,7 +166,9 @@ class WebSocketServerFactory(factories.WebSocketServerFactory, twisted_protocol.
         _shutdown.remove_shutdown_trigger(self)
 
 
-class WebSocketClientFactory(factories.WebSocketClientFactory, twisted_protocol.ClientFactory):
+class WebSocketClientFactory(
+    _TwistedFactoryMixin, factories.WebSocketClientFactory, twisted_protocol.ClientFactory
+):
     """A Twisted ``ClientFactory``: ``reactor.connectTCP``, endpoints, ``connectWS``."""
 
     protocol: Any = WebSocketClientProtocol

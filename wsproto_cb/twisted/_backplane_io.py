@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import protocol
+from twisted.internet import defer, protocol
 from twisted.logger import Logger
 
 from ..backplane.io import StreamHandler
@@ -18,16 +18,22 @@ _log = Logger(namespace="wsproto_cb.backplane")
 
 
 class _StreamProtocol(protocol.Protocol):
-    def __init__(self, handler: StreamHandler) -> None:
+    def __init__(self, handler: StreamHandler, io: TwistedBackplaneIO) -> None:
         self._handler = handler
+        self._io = io
+        self.closed: defer.Deferred[None] = defer.Deferred()
 
     def connectionMade(self) -> None:
+        self._io._open.add(self)
         self._handler.connection_made(self)
 
     def dataReceived(self, data: bytes) -> None:
         self._handler.data_received(data)
 
     def connectionLost(self, reason: Any = protocol.connectionDone) -> None:
+        self._io._open.discard(self)
+        if not self.closed.called:
+            self.closed.callback(None)
         self._handler.connection_lost(reason.getErrorMessage())
 
     # Stream
@@ -62,12 +68,13 @@ class _Timer:
 class TwistedBackplaneIO:
     def __init__(self, reactor: Any) -> None:
         self.reactor = reactor
+        self._open: set[_StreamProtocol] = set()
 
     def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
         from twisted.internet.endpoints import HostnameEndpoint
 
         endpoint = HostnameEndpoint(self.reactor, host, port, timeout=timeout)
-        factory: Any = protocol.Factory.forProtocol(lambda: _StreamProtocol(handler))
+        factory: Any = protocol.Factory.forProtocol(lambda: _StreamProtocol(handler, self))
         connecting = endpoint.connect(factory)
 
         def failed(failure: Any) -> None:
@@ -77,6 +84,9 @@ class TwistedBackplaneIO:
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         return _Timer(self.reactor.callLater(delay, callback))
+
+    def closing(self) -> list[Any]:
+        return [stream.closed for stream in self._open]
 
     def log(self, level: str, message: str) -> None:
         {"info": _log.info, "warning": _log.warn, "error": _log.error}[level](

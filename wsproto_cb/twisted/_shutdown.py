@@ -25,6 +25,7 @@ from ..shutdown import (
     DEFAULT_REASON,
     abort_connections,
     begin_shutdown,
+    close_backplanes,
     shutdown_bound,
 )
 
@@ -92,7 +93,11 @@ def shutdown(
     def abort_rest(_: Any) -> defer.Deferred[None]:
         return _wait(abort_connections(factories), ABORT_WAIT, clock)
 
+    def close_links(_: Any) -> defer.Deferred[None]:
+        return _wait(close_backplanes(factories), ABORT_WAIT, clock)
+
     first.addCallback(abort_rest)
+    first.addCallback(close_links)
     return first
 
 
