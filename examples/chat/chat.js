@@ -18,7 +18,8 @@ function describe(extensions) {
   return extensions
     .map((e) =>
       e.extension === "permessage-deflate"
-        ? `permessage-deflate (server window ${e.server_max_window_bits} bits, ` +
+        ? `permessage-deflate (server window ${e.server_max_window_bits} bits` +
+          `${e.server_no_context_takeover ? ", no context takeover" : ""}, ` +
           `client window ${e.client_max_window_bits} bits)`
         : e.extension)
     .join(", ");
@@ -34,7 +35,8 @@ const handlers = {
   welcome(msg) {
     $("status").textContent = `joined as ${msg.name}`;
     $("extensions").textContent = describe(msg.extensions);
-    show(`Welcome, ${msg.name}! Online: ${msg.online.join(", ")}`, "event");
+    $("node").textContent = msg.node;
+    show(`Welcome, ${msg.name}! Online on this server: ${msg.online.join(", ")}`, "event");
     joined = true;
     enable(true);
   },

@@ -25,7 +25,8 @@ def describe(msg):
     if kind == "welcome":
         extensions = ", ".join(e["extension"] for e in msg["extensions"]) or "none"
         return (
-            f"* welcome {msg['name']}; online: {', '.join(msg['online'])}; extensions: {extensions}"
+            f"* welcome {msg['name']}; online: {', '.join(msg['online'])}; "
+            f"extensions: {extensions}; server: {msg.get('node', '?')}"
         )
     if kind == "join":
         return f"* {msg['name']} joined"

@@ -1,6 +1,7 @@
 """Chat server: a web page and WebSocket on one port, with Twisted Web.
 
     python examples/chat/server.py [--host 127.0.0.1] [--port 9000]
+        [--backplane redis://127.0.0.1:6379/0] [--workers N] [--node NAME]
 
 Open http://127.0.0.1:9000/ in two browser tabs, or join from a terminal
 with ``python examples/chat/client.py ws://127.0.0.1:9000/ws --name bob``.
@@ -15,33 +16,82 @@ Messages are JSON text.  A client sends ``{"type": "join", "name": ...}``
 first, then ``{"type": "message", "text": ...}``; the server broadcasts
 ``join``, ``message`` and ``leave`` objects (with ``name``, ``text``) to
 everyone, and greets each newcomer with a ``welcome`` that lists who is
-online and the negotiated extensions (permessage-deflate).
+online, the negotiated extensions (permessage-deflate) and which server
+it reached (``node``: ``--node``, by default the host name and port, plus
+the worker).
 
-Broadcasts are framed once (``prepareMessage``) and the same bytes go to
-every client.  They are sent uncompressed: chat lines are too short for
-deflate to win anything, and a compressed frame would have to be built per
-connection (each has its own deflate context).
+Broadcast: a client that joins enters the group ``chat``
+(``self.joinGroup``), and every join, message and leave goes out with
+``factory.broadcast(payload, group="chat")``, which frames the message
+once and writes the same bytes to every member.  The server accepts
+permessage-deflate with no context takeover on its side, so a broadcast
+message is compressed once per compressor setting (browsers all negotiate
+the same one) and that compressed frame goes to every member, instead of
+one compression per recipient as context takeover would need
+(docs/compression.md, "Broadcast and compression").  The welcome goes to
+one client and is compressed for it alone.
+
+Scaling out
+    ``--backplane redis://HOST:PORT/DB`` (or ``--redis``): every chat server
+    on the same Redis is a node of one chat.  ``factory.broadcast`` reaches
+    this node's members at once and the backplane carries the message to the
+    members on every other node, so two servers on two machines (or two
+    ports) are one chat room.
+
+    ``--workers N``: N worker processes listen on the same port (SO_REUSEPORT)
+    and the kernel spreads the connections over them; this process only
+    starts, restarts and stops them (SIGTERM or Ctrl-C: each worker closes
+    its connections with 1001, going away, then exits).  Workers are nodes
+    too: without ``--backplane`` a message reaches only the clients of the
+    worker that received it, and the first worker says so at start-up.
+
+    Per node only: the welcome's ``online`` list and the check that a name
+    is not taken cover the clients of this node (process).  Two nodes may
+    each have an alice, and a newcomer is not told who is already on other
+    nodes (their messages, joins and leaves do reach it).  A node that is
+    stopped (SIGTERM, Ctrl-C) still sends its clients' ``leave`` messages
+    before its link to Redis closes; one that dies, or loses Redis, does
+    not, and the others are not told (the backplane promises at most once,
+    nothing queued).  Sharing presence would take state in Redis, beyond
+    this example.
 """
 
 import argparse
 import json
+import os
+import signal
+import socket
 import sys
 import unicodedata
 from pathlib import Path
 
-from twisted.internet import reactor
+from twisted.internet import endpoints, reactor
 from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.web import pages
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from wsproto_cb.compress import accept_deflate_offer
+from wsproto_cb.backplane import backplane_from_url
+from wsproto_cb.compress import PerMessageDeflateOfferAccept, accept_deflate_offer
 from wsproto_cb.twisted import WebSocketServerFactory, WebSocketServerProtocol
 from wsproto_cb.twisted.resource import WebSocketResource
+from wsproto_cb.twisted.reuseport import reuse_port_endpoint
+from wsproto_cb.workers import current_worker, die_with_parent, run_workers, warn_without_backplane
 
 HERE = Path(__file__).resolve().parent
 MAX_NAME = 32
 MAX_TEXT = 2000
+GROUP = "chat"
+
+
+def say(text, file=sys.stdout):
+    """One line of the server log, in one write: workers share the parent's output,
+    and a worker's lines start with its name and PID."""
+    worker = current_worker()
+    if worker is not None:
+        text = f"worker {worker[0]}/{worker[1]} (pid {os.getpid()}): {text}"
+    file.write(text + "\n")
+    file.flush()
 
 
 def clean(value, limit, drop="C"):
@@ -55,6 +105,24 @@ def clean(value, limit, drop="C"):
         return None
     value = "".join(c for c in value if not unicodedata.category(c).startswith(drop)).strip()
     return value[:limit] or None
+
+
+def accept_deflate_for_broadcast(offers):
+    """``accept_deflate_offer``'s choice, with no context takeover on the server side.
+
+    Then every message the server compresses depends on its bytes and the
+    compressor settings only, so a broadcast compresses it once for all.
+    """
+    accept = accept_deflate_offer(offers)
+    if accept is None:
+        return None
+    return PerMessageDeflateOfferAccept(
+        accept.offer,
+        request_max_window_bits=accept.request_max_window_bits,
+        no_context_takeover=True,
+        window_bits=accept.window_bits,
+        mem_level=accept.mem_level,
+    )
 
 
 class ChatServerProtocol(WebSocketServerProtocol):
@@ -95,7 +163,7 @@ class ChatServerProtocol(WebSocketServerProtocol):
         if self.name is None:
             self.send_json({"type": "error", "text": "join first, then send messages"})
         elif text is not None:
-            self.factory.broadcast({"type": "message", "name": self.name, "text": text})
+            self.factory.broadcast_json({"type": "message", "name": self.name, "text": text})
 
     def onClose(self, wasClean, code, reason):
         self.factory.leave(self)
@@ -107,34 +175,35 @@ class ChatServerProtocol(WebSocketServerProtocol):
 class ChatServerFactory(WebSocketServerFactory):
     protocol = ChatServerProtocol
 
-    def __init__(self, url):
+    def __init__(self, url, node):
         super().__init__(url)
-        self.members = {}  # protocol -> name
+        self.node = node
+        self.members = {}  # protocol -> name: the clients of this node only
 
     def join(self, client):
         self.members[client] = client.name
+        client.joinGroup(GROUP)
         client.send_json(
             {
                 "type": "welcome",
                 "name": client.name,
                 "online": sorted(self.members.values()),
                 "extensions": [ext.__json__() for ext in client.websocket_extensions_in_use],
+                "node": self.node,
             }
         )
-        self.broadcast({"type": "join", "name": client.name})
-        print(f"{client.name} joined from {client.peer}", flush=True)
+        self.broadcast_json({"type": "join", "name": client.name})
+        say(f"{client.name} joined from {client.peer}")
 
     def leave(self, client):
         name = self.members.pop(client, None)
-        if name is not None:
-            self.broadcast({"type": "leave", "name": name})
-            print(f"{name} left", flush=True)
+        if name is not None:  # (a closed connection has left the group by itself)
+            self.broadcast_json({"type": "leave", "name": name})
+            say(f"{name} left")
 
-    def broadcast(self, obj):
-        message = self.prepareMessage(json.dumps(obj).encode(), doNotCompress=True)
-        for client in list(self.members):
-            if client.state == client.STATE_OPEN:
-                client.sendPreparedMessage(message)
+    def broadcast_json(self, obj):
+        """To every member of the chat: here at once, on other nodes through the backplane."""
+        self.broadcast(json.dumps(obj).encode(), group=GROUP)
 
 
 class StaticFile(Resource):
@@ -174,31 +243,98 @@ def make_site(factory):
     return Site(root)
 
 
-def main():
+def node_name(name, port):
+    """How the welcome names this server (default: host name and port), and the worker."""
+    name = name or f"{socket.gethostname()}:{port}"
+    worker = current_worker()
+    return name if worker is None else f"{name} worker {worker[0]}/{worker[1]}"
+
+
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--origin", action="append", default=[], help="another allowed Origin")
+    parser.add_argument(
+        "--backplane",
+        "--redis",
+        metavar="URL",
+        help="share the chat with every server on this Redis (redis://HOST:PORT/DB)",
+    )
+    parser.add_argument(
+        "--node",
+        metavar="NAME",
+        help="how the welcome names this server to clients (default: HOSTNAME:PORT)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N worker processes on the same port (SO_REUSEPORT); needs --backplane",
+    )
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and args.port == 0:
+        parser.error("--workers needs a fixed --port (not 0)")
+    if args.backplane is not None:
+        try:
+            backplane_from_url(args.backplane)  # (checked before any worker starts)
+        except ValueError as exc:
+            parser.error(f"--backplane: {exc}")
+    return args
+
+
+def main():
+    args = parse_args()
+    worker = current_worker()
+    if args.workers > 1:
+        if worker is None:  # the parent: this same script, N times
+            sys.exit(run_workers(args.workers, prefix="chat server"))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
+        die_with_parent()
 
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
-    factory = ChatServerFactory(f"ws://{args.host}:{args.port}/ws")
+    factory = ChatServerFactory(f"ws://{args.host}:{args.port}/ws", node_name(args.node, args.port))
     factory.setProtocolOptions(
-        perMessageCompressionAccept=accept_deflate_offer,
+        perMessageCompressionAccept=accept_deflate_for_broadcast,
         maxMessagePayloadSize=16 * 1024,
         # Browsers send the page's origin: accept only our own page, so that
         # no other web site can open a chat connection in a visitor's name.
         allowedOrigins=[f"http://{h}:{args.port}" for h in {args.host, "localhost", "127.0.0.1"}]
         + args.origin,
     )
-    reactor.listenTCP(args.port, make_site(factory), interface=args.host)
-    print(f"chat server running: open http://{args.host}:{args.port}/ in your browser", flush=True)
-    print(
-        "or join from a terminal: python examples/chat/client.py "
-        f"ws://{args.host}:{args.port}/ws --name YOURNAME",
-        flush=True,
+    if args.backplane is not None:
+        factory.setBackplane(backplane_from_url(args.backplane))
+        where = getattr(factory.backplane, "address", args.backplane.partition("://")[0])
+        say(f"chat server: broadcasting to the other nodes through {where}")
+    warn_without_backplane(factory, lambda text: say(f"warning: {text}", sys.stderr))
+
+    endpoint = endpoints.serverFromString(
+        reactor, f"tcp:{args.port}:interface={endpoints.quoteStringArgument(args.host)}"
     )
-    reactor.run()
+    if worker is not None:
+        endpoint = reuse_port_endpoint(reactor, endpoint)  # every worker on the same port
+    status = []
+
+    def listening(port):
+        say(f"chat server running: open http://{args.host}:{args.port}/ in your browser")
+        say(
+            "or join from a terminal: python examples/chat/client.py "
+            f"ws://{args.host}:{args.port}/ws --name YOURNAME"
+        )
+
+    def failed(failure):
+        say(f"cannot listen on {args.host}:{args.port}: {failure.value}", sys.stderr)
+        status.append(1)
+        reactor.stop()
+
+    reactor.callWhenRunning(
+        lambda: endpoint.listen(make_site(factory)).addCallbacks(listening, failed)
+    )
+    reactor.run()  # SIGTERM, Ctrl-C: every connection is closed with 1001 first
+    sys.exit(status[0] if status else 0)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,36 @@
 // Drives the system Chromium through the chat page (examples/chat/).
 //
-//   node tests/browser/chat.mjs http://127.0.0.1:PORT/
+//   node tests/browser/chat.mjs URL_A [URL_B] [--spread N]
 //
-// Two pages join as alice and bob, each sees the other's message, both
-// show that permessage-deflate was negotiated (the server's welcome message
-// and the browser's own WebSocket.extensions), and alice sees bob leave.
-// Prints one line per check; exits non-zero on the first failure.  Uses
-// CHROMIUM (default /usr/bin/chromium), never a browser downloaded by
-// Playwright, with a fresh profile directory that is removed afterwards.
+// alice joins on the page at URL_A, bob on the page at URL_B (default: the
+// same), each sees the other's join and message, both show that
+// permessage-deflate was negotiated (the server's welcome message and the
+// browser's own WebSocket.extensions), and alice sees bob leave.  Two URLs
+// are two chat servers sharing a backplane: the messages cross between them.
+// With --spread N (one URL, several worker processes behind it), bob leaves
+// and joins again, at most N more times, until his page was served by
+// another server (the welcome's "node") than alice's; that is reported, not
+// required, since the kernel picks the worker.
+//
+// Prints one line per check and "NAME is on NODE"; exits non-zero on the
+// first failure.  Uses CHROMIUM (default /usr/bin/chromium), never a browser
+// downloaded by Playwright, with a fresh profile directory removed afterwards.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 
-const url = process.argv[2];
-if (!url) {
-  console.error("usage: node chat.mjs http://127.0.0.1:PORT/");
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { spread: { type: "string" } } });
+} catch (err) {
+  parsed = { positionals: [], values: {}, error: err.message };
+}
+const [urlA, urlB = urlA] = parsed.positionals;
+const spread = Number(parsed.values.spread ?? 0);
+if (!urlA || parsed.positionals.length > 2 || !Number.isInteger(spread) || spread < 0) {
+  console.error("usage: node chat.mjs http://127.0.0.1:PORT/ [http://127.0.0.1:PORT2/] [--spread N]");
   process.exit(2);
 }
 const WAIT = { timeout: 10_000 };
@@ -42,7 +57,8 @@ function check(what, ok, detail = "") {
   if (!ok) throw new Error(`check failed: ${what}`);
 }
 
-async function enter(name) {
+// Joins on the page at url; returns the page and the server ("node") it reached.
+async function enter(url, name) {
   const page = await context.newPage();
   page.on("pageerror", (err) => console.log(`page error (${name}): ${err.message}`));
   await page.goto(url, WAIT);
@@ -51,13 +67,23 @@ async function enter(name) {
   await page.waitForFunction(
     (n) => document.getElementById("status").textContent === `joined as ${n}`, name, WAIT);
   check(`${name} joined`, true);
-  return page;
+  const node = await page.textContent("#node");
+  console.log(`${name} is on ${node}`);
+  return { page, node };
 }
 
-async function waitForLine(page, text) {
+async function countLines(page, text) {
+  return page.evaluate(
+    (t) => [...document.querySelectorAll("#log li")].filter((li) => li.textContent === t).length,
+    text);
+}
+
+// Waits until the log shows the line more than `seen` times.
+async function waitForLine(page, text, seen = 0) {
   await page.waitForFunction(
-    (t) => [...document.querySelectorAll("#log li")].some((li) => li.textContent === t),
-    text, WAIT);
+    ([t, n]) =>
+      [...document.querySelectorAll("#log li")].filter((li) => li.textContent === t).length > n,
+    [text, seen], WAIT);
 }
 
 async function say(page, text) {
@@ -67,19 +93,33 @@ async function say(page, text) {
 
 let status = 0;
 try {
-  const alice = await enter("alice");
-  const bob = await enter("bob");
-  await waitForLine(alice, "* bob joined");
+  const alice = await enter(urlA, "alice");
+  let joins = await countLines(alice.page, "* bob joined");
+  let bob = await enter(urlB, "bob");
+  for (let tries = 0; tries < spread && bob.node === alice.node; tries++) {
+    await waitForLine(alice.page, "* bob joined", joins);
+    const leaves = await countLines(alice.page, "* bob left");
+    await bob.page.close();
+    await waitForLine(alice.page, "* bob left", leaves); // (the name is free again there)
+    joins = await countLines(alice.page, "* bob joined");
+    bob = await enter(urlB, "bob");
+  }
+  if (spread) {
+    console.log(bob.node === alice.node
+      ? `note: alice and bob are on the same server after ${spread} more tries`
+      : "ok: alice and bob are on different servers");
+  }
+  await waitForLine(alice.page, "* bob joined", joins);
   check("alice sees bob join", true);
 
-  await say(alice, "hello bob");
-  await waitForLine(bob, "<alice> hello bob");
+  await say(alice.page, "hello bob");
+  await waitForLine(bob.page, "<alice> hello bob");
   check("bob sees alice's message", true);
-  await say(bob, "hi alice");
-  await waitForLine(alice, "<bob> hi alice");
+  await say(bob.page, "hi alice");
+  await waitForLine(alice.page, "<bob> hi alice");
   check("alice sees bob's message", true);
 
-  for (const [name, page] of [["alice", alice], ["bob", bob]]) {
+  for (const [name, { page }] of [["alice", alice], ["bob", bob]]) {
     const shown = await page.textContent("#extensions");
     check(`${name}'s page shows the server's extensions`,
       shown.startsWith("permessage-deflate ("), shown);
@@ -88,8 +128,9 @@ try {
       negotiated.startsWith("permessage-deflate"), negotiated);
   }
 
-  await bob.close();
-  await waitForLine(alice, "* bob left");
+  const leaves = await countLines(alice.page, "* bob left");
+  await bob.page.close();
+  await waitForLine(alice.page, "* bob left", leaves);
   check("alice sees bob leave", true);
 } catch (err) {
   console.log(`error: ${err.message}`);

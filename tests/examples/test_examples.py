@@ -16,6 +16,7 @@ import pytest
 
 from wsproto_cb.core.handshake_client import ClientHandshake
 
+from .chat_nodes import chat_client
 from .procs import Proc, example, run, start_server
 
 
@@ -43,10 +44,6 @@ def chat_server() -> Iterator[tuple[Proc, int]]:
     proc, port = start_server("chat/server.py")
     yield proc, port
     proc.stop()
-
-
-def chat_client(port: int, name: str) -> Proc:
-    return Proc(example("chat/client.py", f"ws://127.0.0.1:{port}/ws", "--name", name), stdin=True)
 
 
 def test_chat_page_and_websocket_on_one_port(chat_server: tuple[Proc, int]) -> None:
