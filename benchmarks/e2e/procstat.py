@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import resource
 
-__all__ = ["TICKS", "cpu_seconds", "loadavg", "raise_nofile", "rss_bytes"]
+__all__ = ["TICKS", "cpu_seconds", "cpu_times", "loadavg", "raise_nofile", "rss_bytes"]
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/PID/stat.
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process (all its threads), from /proc/PID/stat.
 
     Clock ticks are 10 ms here; the timed windows are seconds long, so
     that is well under 1 %.
@@ -20,8 +20,12 @@ def cpu_seconds(pid: int) -> float:
         data = f.read()
     # the command name is in parentheses and may contain spaces
     fields = data[data.rindex(b")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / TICKS
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads): see :func:`cpu_times`."""
+    return sum(cpu_times(pid))
 
 
 def rss_bytes(pid: int) -> int:
