@@ -10,6 +10,7 @@ from wsproto_cb.backplane.envelope import (
     NODE_ID_SIZE,
     Envelope,
     EnvelopeError,
+    SequenceCounter,
     SequenceTracker,
     decode_envelope,
     encode_envelope,
@@ -17,23 +18,27 @@ from wsproto_cb.backplane.envelope import (
 
 NODE = bytes(range(1, 9))
 OTHER = b"\xaa" * NODE_ID_SIZE
-HEADER_SIZE = 24  # "WSCB" + version + flags + node + sequence + group length
+HEADER_SIZE = 32  # "WSCB" + version + flags + node + epoch + sequence + group length
 
 
-def _header(version: int, flags: int, node: bytes, sequence: int, group_len: int) -> bytes:
-    return b"WSCB" + bytes((version, flags)) + node + struct.pack("!QH", sequence, group_len)
+def _header(
+    version: int, flags: int, node: bytes, sequence: int, group_len: int, epoch: int = 0
+) -> bytes:
+    fields = struct.pack("!QQH", epoch, sequence, group_len)
+    return b"WSCB" + bytes((version, flags)) + node + fields
 
 
 # ------------------------------------------------------------------ layout
 
 
 def test_exact_layout_for_a_binary_group_message() -> None:
-    wire = encode_envelope(NODE, 0x0102030405060708, "ab", b"xyz", True)
+    wire = encode_envelope(NODE, 0x0102030405060708, "ab", b"xyz", True, epoch=0x0A0B)
     assert wire == (
         b"WSCB"  # magic
         b"\x01"  # version
         b"\x01"  # flags: binary
         b"\x01\x02\x03\x04\x05\x06\x07\x08"  # node
+        b"\x00\x00\x00\x00\x00\x00\x0a\x0b"  # epoch, u64 big-endian
         b"\x01\x02\x03\x04\x05\x06\x07\x08"  # sequence, u64 big-endian
         b"\x00\x02"  # group length, u16 big-endian
         b"ab"
@@ -62,8 +67,10 @@ def test_exact_layout_for_text_to_every_connection() -> None:
     ids=["empty", "small", "1MiB"],
 )
 def test_round_trip(group: str | None, is_binary: bool, payload: bytes) -> None:
-    wire = encode_envelope(NODE, 2**64 - 1, group, payload, is_binary)
-    assert decode_envelope(wire) == Envelope(NODE, 2**64 - 1, group, payload, is_binary)
+    wire = encode_envelope(NODE, 2**64 - 1, group, payload, is_binary, epoch=2**64 - 2)
+    assert decode_envelope(wire) == Envelope(
+        NODE, 2**64 - 1, group, payload, is_binary, epoch=2**64 - 2
+    )
 
 
 def test_empty_group_is_not_everyone() -> None:
@@ -169,3 +176,53 @@ def test_forget_group_resets_that_group_only() -> None:
     assert tracker.observe(OTHER, None, 1) == 0
     assert tracker.observe(OTHER, "b", 10) is None
     tracker.forget_group("never seen")  # (nothing to forget: no error)
+
+
+# ---------------------------------------------------- epochs and bounded memory
+
+
+def test_a_publisher_counts_per_group_under_one_epoch() -> None:
+    counter = SequenceCounter()
+    assert [counter.next("a"), counter.next("a"), counter.next(None), counter.next("a")] == [
+        (1, 1),
+        (1, 2),
+        (2, 1),
+        (1, 3),
+    ]
+
+
+def test_a_forgotten_group_starts_again_under_a_new_epoch() -> None:
+    counter = SequenceCounter(limit=2)
+    counter.next("a")
+    counter.next("b")
+    counter.next("a")  # ("a" is now the most recent)
+    counter.next("c")  # forgets "b", the least recently used
+    assert len(counter) == 2
+    assert counter.next("a") == (1, 3)
+    assert counter.next("b") == (4, 1)  # new numbering, new (higher) epoch
+
+
+def test_a_new_epoch_is_a_new_baseline_and_an_old_one_is_stale() -> None:
+    tracker = SequenceTracker()
+    assert tracker.observe(NODE, "g", 5, epoch=1) == 0
+    assert tracker.observe(NODE, "g", 1, epoch=4) == 0  # restarted numbering: no gap
+    assert tracker.observe(NODE, "g", 3, epoch=4) == 1
+    assert tracker.observe(NODE, "g", 6, epoch=1) is None  # from before the restart
+
+
+def test_the_tracker_remembers_only_the_most_recently_heard() -> None:
+    tracker = SequenceTracker(limit=2)
+    assert tracker.observe(NODE, "a", 1) == 0
+    assert tracker.observe(NODE, "b", 1) == 0
+    assert tracker.observe(NODE, "a", 2) == 0  # ("a" is now the most recent)
+    assert tracker.observe(NODE, "c", 1) == 0  # forgets "b"
+    assert len(tracker) == 2
+    assert tracker.observe(NODE, "b", 5) == 0  # forgotten: a new baseline, no gap claimed
+    assert tracker.observe(NODE, "a", 4) == 0  # ("a" was forgotten in turn: a new baseline)
+
+
+def test_publisher_and_receiver_agree_across_a_forgotten_group() -> None:
+    counter, tracker = SequenceCounter(limit=1), SequenceTracker()
+    for group in ["a", "a", "b", "a", "a"]:  # "a" forgotten when "b" is used
+        epoch, sequence = counter.next(group)
+        assert tracker.observe(NODE, group, sequence, epoch) == 0

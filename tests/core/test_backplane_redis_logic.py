@@ -227,9 +227,9 @@ def test_publish_while_ready_writes_a_valid_envelope() -> None:
     rig.bp.publish(None, "héllo".encode(), False)
     rig.bp.publish("room", b"", False)
     assert rig.published() == [
-        (b"wsproto_cb:g:room", (rig.bp.nodeId, 1, "room", b"\x00\xffdata", True)),
-        (b"wsproto_cb:all", (rig.bp.nodeId, 1, None, "héllo".encode(), False)),
-        (b"wsproto_cb:g:room", (rig.bp.nodeId, 2, "room", b"", False)),
+        (b"wsproto_cb:g:room", (rig.bp.nodeId, 1, "room", b"\x00\xffdata", True, 1)),
+        (b"wsproto_cb:all", (rig.bp.nodeId, 1, None, "héllo".encode(), False, 2)),
+        (b"wsproto_cb:g:room", (rig.bp.nodeId, 2, "room", b"", False, 1)),
     ]
     assert rig.bp.stats.published == 3
     assert rig.bp.stats.publish_dropped == 0
@@ -240,7 +240,9 @@ def test_publish_while_down_is_dropped_but_uses_a_sequence_number() -> None:
     rig.bp.publish("room", b"lost", False)
     rig.ready()
     rig.bp.publish("room", b"sent", False)
-    assert rig.published() == [(b"wsproto_cb:g:room", (rig.bp.nodeId, 2, "room", b"sent", False))]
+    assert rig.published() == [
+        (b"wsproto_cb:g:room", (rig.bp.nodeId, 2, "room", b"sent", False, 1))
+    ]
     rig.lose("pub")
     rig.bp.publish("room", b"lost too", False)
     rig.io.advance(10)

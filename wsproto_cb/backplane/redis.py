@@ -27,7 +27,14 @@ from typing import Any
 
 from .address import RedisAddress, parse_redis_url
 from .base import Backplane
-from .envelope import NODE_ID_SIZE, EnvelopeError, SequenceTracker, decode_envelope, encode_envelope
+from .envelope import (
+    NODE_ID_SIZE,
+    EnvelopeError,
+    SequenceCounter,
+    SequenceTracker,
+    decode_envelope,
+    encode_envelope,
+)
 from .link import LinkSettings, RedisLink
 from .resp import RedisReplyError, encode_command
 
@@ -98,7 +105,7 @@ class RedisBackplane(Backplane):
         self.nodeId = os.urandom(NODE_ID_SIZE)
         self.stats = BackplaneStats()
         self._wanted: set[str | None] = set()
-        self._next_sequence: dict[str | None, int] = {}
+        self._counter = SequenceCounter()
         self._tracker = SequenceTracker()
         self._publisher: RedisLink | None = None
         self._subscriber: RedisLink | None = None
@@ -139,15 +146,14 @@ class RedisBackplane(Backplane):
         super().detach()
 
     def publish(self, group: str | None, payload: bytes, isBinary: bool) -> None:
-        sequence = self._next_sequence.get(group, 0) + 1
-        self._next_sequence[group] = sequence
+        epoch, sequence = self._counter.next(group)
         self.stats.published += 1
         self._start()
         link = self._publisher
         if link is None or not link.ready or link.buffered() > self.publishQueueLimit:
             self.stats.publish_dropped += 1
             return
-        envelope = encode_envelope(self.nodeId, sequence, group, payload, isBinary)
+        envelope = encode_envelope(self.nodeId, sequence, group, payload, isBinary, epoch)
         link.send(encode_command("PUBLISH", self.channel(group), envelope))
 
     def subscribe(self, group: str | None) -> None:
@@ -221,7 +227,7 @@ class RedisBackplane(Backplane):
         group = envelope.group
         if group not in self._wanted:
             return  # (in flight when we unsubscribed)
-        missed = self._tracker.observe(envelope.node, group, envelope.sequence)
+        missed = self._tracker.observe(envelope.node, group, envelope.sequence, envelope.epoch)
         if missed is None:
             self.stats.stale += 1
             return
