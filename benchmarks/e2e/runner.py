@@ -316,9 +316,13 @@ def run_all(
         print(report.format_table(run, entries) + "\n", flush=True)
 
 
-def versions() -> dict[str, str]:
+PEERS = ("wsproto_cb", "autobahn", "twisted", "websockets", "aiohttp", "picows", "uvloop")
+
+
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """The interpreter and the installed distributions a figure depends on, plus ``extra``."""
     out = {"python": platform.python_version(), "implementation": platform.python_implementation()}
-    for dist in ("wsproto_cb", "autobahn", "twisted", "websockets", "aiohttp", "picows", "uvloop"):
+    for dist in PEERS + extra:
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[dist] = metadata.version(dist)
     try:
@@ -328,6 +332,22 @@ def versions() -> dict[str, str]:
     except ImportError:
         pass
     return out
+
+
+def write_json(
+    path: Path,
+    settings: dict[str, Any],
+    load_start: tuple[float, ...],
+    results: dict[str, Any],
+    extra_versions: tuple[str, ...] = (),
+) -> None:
+    """A results file: the settings, versions and load average around the run, then the results."""
+    out = settings | {
+        "versions": versions(extra_versions),
+        "load_avg_start": load_start,
+        "load_avg_end": loadavg(),
+    }
+    path.write_text(json.dumps(out | results, indent=2))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 from benchmarks import fanout
 from benchmarks.e2e.procstat import loadavg
-from benchmarks.e2e.runner import versions
+from benchmarks.e2e.runner import write_json
 
 from .driver import cases_for, redis_installed, run_cases, start_fleet
 from .messages import PAYLOAD_SIZE
@@ -47,19 +46,14 @@ def drive(args: Any) -> int:
         f" load average {load_start[0]:.2f} -> {loadavg()[0]:.2f}"
     )
     if args.json is not None:
-        out = {
+        settings = {
             "clients": args.clients,
             "messages": args.messages,
             "payload_bytes": PAYLOAD_SIZE,
             "burst": args.burst,
             "window": args.window,
-            "versions": versions(),
-            "load_avg_start": load_start,
-            "load_avg_end": loadavg(),
-            "summary": rows,
-            "repetitions": reps,
         }
-        args.json.write_text(json.dumps(out, indent=2))
+        write_json(args.json, settings, load_start, {"summary": rows, "repetitions": reps})
     return 0
 
 

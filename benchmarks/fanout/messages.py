@@ -10,7 +10,7 @@ import os
 
 from benchmarks.e2e import wire
 
-__all__ = ["HOST", "PAYLOAD_SIZE", "frame", "payload", "reply"]
+__all__ = ["HOST", "PAYLOAD_SIZE", "StdinLines", "frame", "payload", "reply"]
 
 HOST = "127.0.0.1"
 PAYLOAD_SIZE = 150
@@ -31,3 +31,21 @@ def frame(k: int) -> bytes:
 def reply(line: str) -> None:
     """One line to the driver (stdout is its pipe); unbuffered, so it is never held back."""
     os.write(1, (line + "\n").encode())
+
+
+class StdinLines:
+    """The driver's commands on stdin (fd 0), as lines; exits when the driver is gone."""
+
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = b""
+
+    def read(self) -> list[bytes]:
+        """Call when fd 0 is readable: the complete lines that arrived."""
+        data = os.read(0, 65536)
+        if not data:
+            os._exit(0)  # the driver is gone
+        self._buf += data
+        *lines, self._buf = self._buf.split(b"\n")
+        return lines

@@ -29,7 +29,7 @@ from typing import Any
 
 from benchmarks.e2e.procstat import raise_nofile
 
-from .messages import HOST, payload, reply
+from .messages import HOST, StdinLines, payload, reply
 
 Sender = Callable[[bytes], object]
 Schedule = Callable[[Callable[[], None]], object]  # loop.call_soon, reactor.callLater(0, ...)
@@ -53,15 +53,10 @@ class Node:
         self.schedule = schedule
         self.status = status
         self.pending: deque[tuple[Sender, int]] = deque()
-        self._buf = b""
+        self._stdin = StdinLines()
 
     def stdin_readable(self) -> None:
-        data = os.read(0, 65536)
-        if not data:
-            os._exit(0)  # the driver is gone
-        self._buf += data
-        while b"\n" in self._buf:
-            line, _, self._buf = self._buf.partition(b"\n")
+        for line in self._stdin.read():
             self.command(line.decode().split())
 
     def command(self, words: list[str]) -> None:
