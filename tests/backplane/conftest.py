@@ -1,4 +1,4 @@
-"""Fixtures for the backplane tests: a real redis-server per test (see redisproc.py)."""
+"""Fixtures for the backplane tests: a real redis-server (see redisproc.py), clients to close."""
 
 from __future__ import annotations
 
@@ -6,27 +6,27 @@ from collections.abc import Iterator
 
 import pytest
 
-from .redisproc import RedisServer, redis_server_path
+from .cluster import Client
+from .redisproc import RedisServer, running_redis
 
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    if redis_server_path() is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    server = RedisServer()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")
 def shared_redis() -> Iterator[RedisServer]:
     """One redis-server for a whole module (tests keep apart by group names)."""
-    if redis_server_path() is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    server = RedisServer()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Client]]:
+    """WebSocket clients a test opened (append them): closed at its end."""
+    opened: list[Client] = []
+    yield opened
+    for client in opened:
+        client.close()

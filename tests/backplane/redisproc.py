@@ -1,10 +1,10 @@
 """A real ``redis-server`` for tests and benchmarks: on a free loopback port, stopped by PID.
 
 Persistence is off (no RDB, no AOF, its files in a temporary directory), so a
-killed server leaves nothing behind.  Tests that need one use the
-``redis_server`` fixture (tests/backplane/conftest.py), which skips with the
-reason where Debian's ``redis-server`` is not installed (``.ci/run``
-installs it).
+killed server leaves nothing behind.  Tests that need one use
+:func:`running_redis` (or the ``redis_server`` fixtures built on it in
+tests/backplane/conftest.py), which skips with the reason where Debian's
+``redis-server`` is not installed (``.ci/run`` installs it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from wsproto_cb.backplane.resp import RespReader, encode_command
@@ -29,6 +29,17 @@ def redis_server_path() -> str | None:
     import os
 
     return shutil.which(os.environ.get("REDIS_SERVER", REDIS_SERVER))
+
+
+@contextlib.contextmanager
+def running_redis(config: Sequence[str] = ()) -> Iterator[RedisServer]:
+    """A fresh redis-server, closed afterwards; skips the test where none is installed."""
+    if redis_server_path() is None:
+        import pytest  # (only tests get here: the benchmarks check redis_server_path first)
+
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+    with RedisServer(config) as server:
+        yield server
 
 
 def free_port() -> int:

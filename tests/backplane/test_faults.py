@@ -18,19 +18,11 @@ import websocket
 from wsproto_cb.backplane.resp import RespReader, encode_command
 
 from .cluster import Client, Node, group_channel, nodes, wait_subscribed
-from .redisproc import RedisServer, redis_server_path
+from .redisproc import RedisServer, running_redis
 
 FAST = ("--probe-interval", "0.3", "--probe-timeout", "0.5", "--reconnect-max", "0.3")
 ORDERS = [pytest.param(["asyncio", "twisted"], id="asyncio-publishes"),
           pytest.param(["twisted", "asyncio"], id="twisted-publishes")]  # fmt: skip
-
-
-@pytest.fixture
-def clients() -> Iterator[list[Client]]:
-    opened: list[Client] = []
-    yield opened
-    for client in opened:
-        client.close()
 
 
 def member(clients: list[Client], node: Node, group: str, **options: int) -> Client:
@@ -102,9 +94,7 @@ def test_a_hung_redis_is_noticed_by_the_liveness_probe(
 @pytest.fixture
 def small_pubsub_buffer_redis() -> Iterator[RedisServer]:
     """Redis cuts a subscriber off past 256 KiB of unread output (the default is 32 MiB)."""
-    if redis_server_path() is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    with RedisServer(["--client-output-buffer-limit", "pubsub 256kb 64kb 1"]) as server:
+    with running_redis(["--client-output-buffer-limit", "pubsub 256kb 64kb 1"]) as server:
         yield server
 
 

@@ -24,14 +24,6 @@ def cluster(shared_redis: RedisServer) -> Iterator[list[Node]]:
         yield started
 
 
-@pytest.fixture
-def clients() -> Iterator[list[Client]]:
-    opened: list[Client] = []
-    yield opened
-    for client in opened:
-        client.close()
-
-
 def connect(clients: list[Client], node: Node, *groups: str) -> Client:
     client = Client(node)
     clients.append(client)

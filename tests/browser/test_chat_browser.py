@@ -23,11 +23,10 @@ from pathlib import Path
 import pytest
 
 # (tests/ is on sys.path, through tests/conftest.py)
-from backplane.redisproc import RedisServer
+from backplane.redisproc import RedisServer, running_redis
 from examples.chat_nodes import (
     chat_workers,
     joined_by_worker,
-    running_redis,
     start_node,
     wait_nodes,
 )

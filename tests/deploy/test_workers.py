@@ -141,6 +141,21 @@ def open_clients(
     return clients
 
 
+def spread_then_sigterm(proc: Proc, url: str, pids: list[int]) -> None:
+    """CLIENTS connections land on every worker and are served; SIGTERM to the
+    parent closes every one with 1001, and the parent and all workers exit."""
+    with contextlib.ExitStack() as stack:
+        clients = open_clients(stack, proc, url, CLIENTS)
+        served = [pid for _, pid in clients]
+        assert set(served) == set(pids), served  # SO_REUSEPORT spread them
+        clients[0][0].send("still served")
+        assert clients[0][0].recv(timeout=TIMEOUT) == "still served"
+        proc.signal(signal.SIGTERM)
+        assert close_codes(clients) == [1001] * CLIENTS
+    assert proc.wait() == 0, proc.output
+    assert wait_gone(pids) == [], proc.output
+
+
 def close_codes(clients: list[tuple[Any, int]]) -> list[int | None]:
     """The close code each client received from the server (None: none came)."""
     from websockets.exceptions import ConnectionClosed
@@ -195,16 +210,7 @@ def test_serve_workers_share_the_port_and_all_close_with_1001(app_dir: Path, run
         pids = workers.worker_pids(2)
         assert sorted(int(p) for p in wait_lines(proc, ANNOUNCE, 2)) == sorted(pids)
         assert proc.popen.pid not in pids
-        with contextlib.ExitStack() as stack:
-            clients = open_clients(stack, proc, f"ws://127.0.0.1:{port}/", CLIENTS)
-            served = [pid for _, pid in clients]
-            assert set(served) == set(pids), served  # SO_REUSEPORT spread them
-            clients[0][0].send("still served")
-            assert clients[0][0].recv(timeout=TIMEOUT) == "still served"
-            proc.signal(signal.SIGTERM)
-            assert close_codes(clients) == [1001] * CLIENTS
-        assert proc.wait() == 0, proc.output
-        assert wait_gone(pids) == [], proc.output
+        spread_then_sigterm(proc, f"ws://127.0.0.1:{port}/", pids)
     finally:
         workers.cleanup()
     output = proc.output
@@ -362,13 +368,7 @@ def test_twistd_workers_share_the_port_and_all_close_with_1001(app_dir: Path) ->
         # the workers serve what one twistd would: the static site and the WebSocket path
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as page:
             assert page.read() == b"<h1>static</h1>\n"
-        with contextlib.ExitStack() as stack:
-            clients = open_clients(stack, proc, f"ws://127.0.0.1:{port}/live/ws", CLIENTS)
-            assert {pid for _, pid in clients} == set(pids)
-            proc.signal(signal.SIGTERM)
-            assert close_codes(clients) == [1001] * CLIENTS
-        assert proc.wait() == 0, proc.output
-        assert wait_gone(pids) == [], proc.output
+        spread_then_sigterm(proc, f"ws://127.0.0.1:{port}/live/ws", pids)
     finally:
         workers.cleanup()
     output = proc.output

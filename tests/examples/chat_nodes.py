@@ -16,10 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-
 # (tests/ is on sys.path: tests/backplane and tests/deploy are packages)
-from backplane.redisproc import RedisServer, redis_server_path
+from backplane.redisproc import RedisServer
 from deploy.procs import kill_pids, wait_gone
 
 from wsproto_cb.backplane import RedisBackplane
@@ -33,18 +31,6 @@ RUNNING = "chat server running: open "
 JOINED = re.compile(r"worker (\d+)/\d+ \(pid (\d+)\): (\S+) joined from tcp4:")
 #: the parent's ``chat server: worker 1/2 (pid 1234) started``
 STARTED = re.compile(r"chat server: worker \d+/\d+ \(pid (\d+)\) started")
-
-
-@contextlib.contextmanager
-def running_redis() -> Iterator[RedisServer]:
-    """A fresh redis-server, closed afterwards; skips the test where none is installed."""
-    if redis_server_path() is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def poll(what: str, ready: Callable[[], bool], timeout: float = TIMEOUT) -> None:

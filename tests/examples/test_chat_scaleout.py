@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from backplane.redisproc import RedisServer
+from backplane.redisproc import RedisServer, running_redis
 
 from .chat_nodes import (
     ChatClient,
     chat_client,
     chat_workers,
     joined_by_worker,
-    running_redis,
     start_node,
     wait_chat_subscribers,
     wait_nodes,

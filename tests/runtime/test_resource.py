@@ -243,6 +243,7 @@ async def test_close_codes_both_ways(web: RuntimeHarness) -> None:
 
     client = await web.connect(web.client_factory(Recorder, url=url), port)
     server = await web.wait(servers.get())
+    await web.wait(client.opened)  # (the server opens first: the 101 is still on its way)
     client.sendMessage(b"close me")
     assert await web.wait(client.closed) == (True, 4000, "as you wish")
     # (the server's onClose reports the client's reply: 1000, as in Autobahn)

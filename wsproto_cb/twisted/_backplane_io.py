@@ -10,7 +10,7 @@ from twisted.logger import Logger
 
 from ..backplane.io import StreamHandler
 from ..runtime import TimerHandle
-from ._runtime import _queued_bytes
+from ._runtime import CancellableCall, _queued_bytes
 
 __all__ = ["TwistedBackplaneIO"]
 
@@ -54,17 +54,6 @@ class _StreamProtocol(protocol.Protocol):
         transport.abortConnection()
 
 
-class _Timer:
-    __slots__ = ("_call",)
-
-    def __init__(self, call: Any) -> None:
-        self._call = call
-
-    def cancel(self) -> None:
-        if self._call.active():
-            self._call.cancel()
-
-
 class TwistedBackplaneIO:
     def __init__(self, reactor: Any) -> None:
         self.reactor = reactor
@@ -83,7 +72,7 @@ class TwistedBackplaneIO:
         connecting.addErrback(failed)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
-        return _Timer(self.reactor.callLater(delay, callback))
+        return CancellableCall(self.reactor.callLater(delay, callback))
 
     def closing(self) -> list[Any]:
         return [stream.closed for stream in self._open]

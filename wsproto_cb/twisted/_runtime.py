@@ -39,7 +39,9 @@ def describe_peer(transport: Any) -> str:
     return str(addr)
 
 
-class _DelayedCall:
+class CancellableCall:
+    """A reactor ``DelayedCall`` whose ``cancel()`` may come after it ran or was cancelled."""
+
     __slots__ = ("_call",)
 
     def __init__(self, call: Any) -> None:
@@ -79,7 +81,7 @@ class TwistedRuntime:
             self._transport.loseConnection()
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
-        return _DelayedCall(self._clock.callLater(delay, callback))
+        return CancellableCall(self._clock.callLater(delay, callback))
 
     def now(self) -> float:
         return float(self._clock.seconds())
