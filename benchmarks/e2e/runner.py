@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -337,7 +338,7 @@ def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
 def write_json(
     path: Path,
     settings: dict[str, Any],
-    load_start: tuple[float, ...],
+    load_start: Sequence[float],
     results: dict[str, Any],
     extra_versions: tuple[str, ...] = (),
 ) -> None:

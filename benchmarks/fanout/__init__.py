@@ -2,7 +2,7 @@
 
 Usage, from the repository root::
 
-    python -m benchmarks.fanout                # 1,000 connections, 5 repetitions (~2.5-3.5 min)
+    python -m benchmarks.fanout                # 1,000 connections, 5 repetitions (~3-4 min)
     python -m benchmarks.fanout --quick        # 200 connections, 1 repetition (seconds)
     python -m benchmarks.fanout --clients 1000 --messages 200 --repeat 5 --json out.json
 
@@ -17,6 +17,9 @@ command to the moment the last client has the last message.  Implementations:
   p.sendMessage(payload)``, what an application writes without broadcast;
 - ``websockets.broadcast``: ``websockets.broadcast(connections, text)`` on
   its asyncio server;
+- ``autobahn-twisted prepared``: Autobahn|Python's Twisted server, broadcasting
+  as its documentation advises (``factory.prepareMessage`` once, then
+  ``sendPreparedMessage`` to every member): the peer for our Twisted side;
 - two nodes through Redis: two of our server processes with a
   ``RedisBackplane`` on one real redis-server, half the clients on each; node 1
   calls ``factory.broadcast``, node 2 gets each message from Redis and

@@ -23,16 +23,19 @@ def drive(args: Any) -> int:
     """Start every process, measure, print the tables; every process is stopped at the end."""
     twisted = importlib.util.find_spec("twisted") is not None
     redis = redis_installed()
+    autobahn = importlib.util.find_spec("autobahn") is not None
     if not twisted:
         print("twisted is not installed: leaving out the Twisted runtime")
     if not redis:
         print("redis-server is not installed: leaving out the two-node case")
-    cases = cases_for(twisted, redis)
+    if not autobahn:
+        print("autobahn is not installed: leaving out the Autobahn|Python (Twisted) peer")
+    cases = cases_for(twisted, redis, autobahn)
     load_start = loadavg()
     with tempfile.TemporaryDirectory(prefix="wsproto_cb-fanout-") as tmp:
         fleet = Fleet(Path(tmp))
         try:
-            start_fleet(fleet, args.clients, twisted, redis)
+            start_fleet(fleet, cases, args.clients, twisted, redis)
             reps = run_cases(fleet, cases, args)
             rows = summarize(cases, reps)
             print_tables(rows, args, len(reps))

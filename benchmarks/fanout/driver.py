@@ -25,6 +25,7 @@ from typing import Any
 from benchmarks.e2e.procstat import cpu_times
 
 from .processes import Fleet, pin
+from .report import AUTOBAHN_TWISTED
 
 # tests/ is not a package but tests/backplane is: on sys.path, as for the tests themselves
 TESTS = str(Path(__file__).resolve().parents[2] / "tests")
@@ -48,7 +49,7 @@ class Case:
     local: bool = True
 
 
-def cases_for(twisted: bool, redis: bool) -> list[Case]:
+def cases_for(twisted: bool, redis: bool, autobahn: bool = False) -> list[Case]:
     cases = [
         Case("ours-asyncio broadcast", "ours-asyncio", "broadcast", ("ours-asyncio",)),
         Case("ours-asyncio sendMessage loop", "ours-asyncio", "loop", ("ours-asyncio",)),
@@ -58,6 +59,9 @@ def cases_for(twisted: bool, redis: bool) -> list[Case]:
             Case("ours-twisted broadcast", "ours-twisted", "broadcast", ("ours-twisted",)),
             Case("ours-twisted sendMessage loop", "ours-twisted", "loop", ("ours-twisted",)),
         ]
+    if twisted and autobahn:
+        at = "autobahn-twisted"
+        cases.append(Case(AUTOBAHN_TWISTED, at, "broadcast", (at,)))
     cases.append(Case("websockets.broadcast", "websockets", "broadcast", ("websockets",)))
     if redis:
         cases.append(Case("2 nodes: asyncio + asyncio", "a1", "broadcast", ("a1", "a2"), False))
@@ -70,10 +74,10 @@ def redis_installed() -> bool:
     return redis_server_path() is not None
 
 
-def start_fleet(fleet: Fleet, clients: int, twisted: bool, redis: bool) -> None:
+def start_fleet(fleet: Fleet, cases: list[Case], clients: int, twisted: bool, redis: bool) -> None:
     """The client process, one pinned server per implementation, and the two-node pairs."""
     fleet.start_clients()
-    for kind in ["ours-asyncio", *(["ours-twisted"] if twisted else []), "websockets"]:
+    for kind in dict.fromkeys(c.publisher for c in cases if c.local):
         pin(fleet.server(kind, kind).pid, {0})
         connect(fleet, kind, clients)
     if not redis:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .driver import Case
 
 WS = "websockets.broadcast"
+AUTOBAHN_TWISTED = "autobahn-twisted prepared"
 ONE_NODE = "ours-asyncio broadcast"
 
 
@@ -49,6 +50,8 @@ def summarize(cases: list[Case], reps: list[dict[str, dict[str, Any]]]) -> list[
         if c.local:
             loop = f"{c.publisher} sendMessage loop"
             row["vs_loop"] = median_ratio(reps, c.name, loop) if c.mode == "broadcast" else None
+            twisted = "twisted" in c.publisher
+            row["vs_autobahn"] = median_ratio(reps, c.name, AUTOBAHN_TWISTED) if twisted else None
         else:
             row["vs_one_node"] = median_ratio(reps, c.name, ONE_NODE)
             for i, node in enumerate(c.receivers, 1):
@@ -69,14 +72,15 @@ def print_tables(rows: list[dict[str, Any]], args: Any, nreps: int) -> None:
     )
     print(
         f"{'implementation':<32}{'deliveries/s':>13}{'vs websockets':>14}{'vs loop':>9}"
-        f"{'server us/delivery (user)':>27}{'CPU vs ws':>11}{'client CPU':>12}"
+        f"{'vs autobahn':>12}{'server us/delivery (user)':>27}{'CPU vs ws':>11}{'client CPU':>12}"
     )
     for r in rows:
         if "vs_loop" in r:
             us = f"{r['server_us_per_delivery']:.2f} ({r['server_user_us_per_delivery']:.2f})"
             print(
                 f"{r['case']:<32}{r['rate']:>13,.0f}{x(r['vs_websockets']):>14}"
-                f"{x(r['vs_loop']):>9}{us:>27}{x(r['cpu_vs_websockets']):>11}"
+                f"{x(r['vs_loop']):>9}{x(r['vs_autobahn']):>12}{us:>27}"
+                f"{x(r['cpu_vs_websockets']):>11}"
                 f"{r['client_share']:>12.0%}"
             )
     two = [r for r in rows if "vs_one_node" in r]

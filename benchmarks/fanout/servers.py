@@ -1,6 +1,6 @@
-"""The server processes: ours on asyncio or Twisted (optionally on a Redis backplane), websockets.
+"""The server processes: ours on asyncio or Twisted (optionally on a Redis backplane), the peers.
 
-    python -m benchmarks.fanout.servers {ours-asyncio,ours-twisted,websockets}
+    python -m benchmarks.fanout.servers {ours-asyncio,ours-twisted,websockets,autobahn-twisted}
         [--redis URL --prefix PREFIX]
 
 Each binds 127.0.0.1 on a free port, prints ``READY <port>`` and then takes
@@ -80,10 +80,8 @@ class Node:
             self.schedule(self.step)
 
 
-def our_node(
-    factory_cls: Any, protocol_cls: Any, redis: str | None, prefix: str
-) -> tuple[Any, Callable[[Schedule], Node]]:
-    """Our factory on either runtime, and how to make the Node that drives it."""
+def member_protocol(protocol_cls: Any) -> tuple[Any, set[Any]]:
+    """A subclass of ``protocol_cls`` that keeps its open connections in the returned set."""
     members: set[Any] = set()
 
     class Member(protocol_cls):  # type: ignore[misc]
@@ -93,8 +91,15 @@ def our_node(
         def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
             members.discard(self)
 
+    return Member, members
+
+
+def our_node(
+    factory_cls: Any, protocol_cls: Any, redis: str | None, prefix: str
+) -> tuple[Any, Callable[[Schedule], Node]]:
+    """Our factory on either runtime, and how to make the Node that drives it."""
     factory = factory_cls()
-    factory.protocol = Member
+    factory.protocol, members = member_protocol(protocol_cls)
     factory.setProtocolOptions(autoPingInterval=0)  # no pings in the counted byte stream
     if redis is not None:
         from wsproto_cb.backplane import RedisBackplane
@@ -179,16 +184,38 @@ class _StdinReader:
         return "stdin"
 
 
-def serve_twisted(redis: str | None, prefix: str) -> None:
+def autobahn_node() -> tuple[Any, Callable[[Schedule], Node]]:
+    """Autobahn|Python on Twisted, broadcasting as its docs advise: prepareMessage once,
+    sendPreparedMessage to every member (the peer for our Twisted side)."""
+    from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+
+    factory = WebSocketServerFactory()  # type: ignore[no-untyped-call]
+    factory.protocol, members = member_protocol(WebSocketServerProtocol)
+
+    def broadcast(data: bytes) -> None:
+        prepared = factory.prepareMessage(data)
+        for proto in members:
+            proto.sendPreparedMessage(prepared)
+
+    def make(schedule: Schedule) -> Node:
+        return Node({"broadcast": broadcast}, schedule, lambda: {"conns": len(members)})
+
+    return factory, make
+
+
+def serve_twisted(kind: str, redis: str | None, prefix: str) -> None:
     from twisted.internet import epollreactor
 
     epollreactor.install()  # type: ignore[no-untyped-call]
     from twisted.internet import reactor as installed
 
-    from wsproto_cb.twisted import WebSocketServerFactory, WebSocketServerProtocol
-
     reactor: Any = installed
-    factory, make = our_node(WebSocketServerFactory, WebSocketServerProtocol, redis, prefix)
+    if kind == "autobahn-twisted":
+        factory, make = autobahn_node()
+    else:
+        from wsproto_cb.twisted import WebSocketServerFactory, WebSocketServerProtocol
+
+        factory, make = our_node(WebSocketServerFactory, WebSocketServerProtocol, redis, prefix)
     port = reactor.listenTCP(0, factory, interface=HOST)
     node = make(lambda fn: reactor.callLater(0, fn))
     reactor.addReader(_StdinReader(node))
@@ -198,13 +225,15 @@ def serve_twisted(redis: str | None, prefix: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.fanout.servers")
-    p.add_argument("kind", choices=["ours-asyncio", "ours-twisted", "websockets"])
+    p.add_argument(
+        "kind", choices=["ours-asyncio", "ours-twisted", "websockets", "autobahn-twisted"]
+    )
     p.add_argument("--redis")
     p.add_argument("--prefix", default="wsproto_cb:")
     a = p.parse_args(argv)
     raise_nofile(20000)
-    if a.kind == "ours-twisted":
-        serve_twisted(a.redis, a.prefix)
+    if a.kind in ("ours-twisted", "autobahn-twisted"):
+        serve_twisted(a.kind, a.redis, a.prefix)
     else:
         serve_asyncio(a.kind, a.redis, a.prefix)
     return 0
