@@ -13,7 +13,6 @@ one host.
 from __future__ import annotations
 
 import importlib.util
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +20,9 @@ from typing import Any
 
 from benchmarks.e2e.procstat import cpu_times
 from benchmarks.fanout.processes import Child
+from benchmarks.redis_server import RedisServer, redis_server_path
 
 from .messages import CHANNEL
-
-# tests/ is not a package but tests/backplane is: on sys.path, as for the tests themselves
-TESTS = str(Path(__file__).resolve().parents[2] / "tests")
-if TESTS not in sys.path:
-    sys.path.append(TESTS)
-
-from backplane.redisproc import (  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
-    RedisServer,
-    redis_server_path,
-)
 
 SUBSCRIBERS = "benchmarks.backplane.subscribers"
 PUBLISHER = "benchmarks.backplane.publisher"
@@ -119,20 +109,13 @@ def measure(bench: Bench, kind: Kind, nsubs: int, rate: float, args: Any) -> dic
     """``args.messages`` messages at ``rate`` (0: unlimited) to ``nsubs`` subscribers."""
     count = args.messages
     try:
+        # (started first: it builds its commands while the subscribers start)
+        port, rate_arg, batch = str(bench.redis.port), str(rate), str(args.batch)
         pub = bench.start(
             "publisher",
             PUBLISHER,
-            [
-                "--port",
-                str(bench.redis.port),
-                "--count",
-                str(count),
-                "--rate",
-                str(rate),
-                "--batch",
-                str(args.batch),
-            ],
-        )  # fmt: skip  (it builds its commands while the subscribers start)
+            ["--port", port, "--count", str(count), "--rate", rate_arg, "--batch", batch],
+        )
         argv = [kind.name, "--redis", bench.redis.url, "--count", str(count)]
         subs = [bench.start(f"{kind.name}-{i}", SUBSCRIBERS, argv) for i in range(nsubs)]
         readers = sorted({s.expect("READY", 60)[1] for s in subs})

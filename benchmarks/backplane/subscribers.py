@@ -40,8 +40,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.fanout.messages import StdinLines
-from benchmarks.fanout.servers import _StdinReader
+from benchmarks.fanout.messages import StdinLines, TwistedStdin
 from wsproto_cb.backplane.resp import NO_HIREDIS_ENV, make_reader
 
 from .messages import CHANNEL, GROUP, PREFIX, message_number, reply
@@ -167,7 +166,7 @@ def run_ours_twisted(url: str, counter: Counter) -> None:
     from wsproto_cb.twisted import WebSocketServerFactory
 
     reactor: Any = installed
-    reactor.addReader(_StdinReader(counter))  # type: ignore[arg-type]
+    reactor.addReader(TwistedStdin(counter))
     factory = our_factory(WebSocketServerFactory, url, counter)
     reactor.callWhenRunning(report_ready, factory, reactor.callLater, counter)
     reactor.run()

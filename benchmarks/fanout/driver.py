@@ -16,26 +16,15 @@ Implementations alternate within each repetition (rotated order).
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from benchmarks.e2e.procstat import cpu_times
+from benchmarks.redis_server import RedisServer, redis_server_path
 
 from .processes import Fleet, pin
 from .report import AUTOBAHN_TWISTED
-
-# tests/ is not a package but tests/backplane is: on sys.path, as for the tests themselves
-TESTS = str(Path(__file__).resolve().parents[2] / "tests")
-if TESTS not in sys.path:
-    sys.path.append(TESTS)
-
-from backplane.redisproc import (  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
-    RedisServer,
-    redis_server_path,
-)
 
 
 @dataclass(frozen=True)

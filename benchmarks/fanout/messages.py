@@ -7,10 +7,11 @@ can check what they receive without parsing frames.
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 from benchmarks.e2e import wire
 
-__all__ = ["HOST", "PAYLOAD_SIZE", "StdinLines", "frame", "payload", "reply"]
+__all__ = ["HOST", "PAYLOAD_SIZE", "StdinLines", "TwistedStdin", "frame", "payload", "reply"]
 
 HOST = "127.0.0.1"
 PAYLOAD_SIZE = 150
@@ -49,3 +50,26 @@ class StdinLines:
         self._buf += data
         *lines, self._buf = self._buf.split(b"\n")
         return lines
+
+
+class StdinHandler(Protocol):
+    def stdin_readable(self) -> None: ...
+
+
+class TwistedStdin:
+    """stdin as a Twisted read descriptor (``reactor.addReader``) for ``handler``."""
+
+    def __init__(self, handler: StdinHandler) -> None:
+        self.handler = handler
+
+    def fileno(self) -> int:
+        return 0
+
+    def doRead(self) -> None:
+        self.handler.stdin_readable()
+
+    def connectionLost(self, reason: object) -> None:
+        os._exit(0)
+
+    def logPrefix(self) -> str:
+        return "stdin"

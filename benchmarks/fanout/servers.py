@@ -29,7 +29,7 @@ from typing import Any
 
 from benchmarks.e2e.procstat import raise_nofile
 
-from .messages import HOST, StdinLines, payload, reply
+from .messages import HOST, StdinLines, TwistedStdin, payload, reply
 
 Sender = Callable[[bytes], object]
 Schedule = Callable[[Callable[[], None]], object]  # loop.call_soon, reactor.callLater(0, ...)
@@ -165,25 +165,6 @@ def serve_asyncio(kind: str, redis: str | None, prefix: str) -> None:
     asyncio.run(main())
 
 
-class _StdinReader:
-    """stdin as a Twisted read descriptor."""
-
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def fileno(self) -> int:
-        return 0
-
-    def doRead(self) -> None:
-        self.node.stdin_readable()
-
-    def connectionLost(self, reason: object) -> None:
-        os._exit(0)
-
-    def logPrefix(self) -> str:
-        return "stdin"
-
-
 def autobahn_node() -> tuple[Any, Callable[[Schedule], Node]]:
     """Autobahn|Python on Twisted, broadcasting as its docs advise: prepareMessage once,
     sendPreparedMessage to every member (the peer for our Twisted side)."""
@@ -218,7 +199,7 @@ def serve_twisted(kind: str, redis: str | None, prefix: str) -> None:
         factory, make = our_node(WebSocketServerFactory, WebSocketServerProtocol, redis, prefix)
     port = reactor.listenTCP(0, factory, interface=HOST)
     node = make(lambda fn: reactor.callLater(0, fn))
-    reactor.addReader(_StdinReader(node))
+    reactor.addReader(TwistedStdin(node))
     reactor.callWhenRunning(reply, f"READY {port.getHost().port}")
     reactor.run()
 
