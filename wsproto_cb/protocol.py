@@ -85,6 +85,9 @@ class WebSocketProtocol(MessageSending):
     factory: Any = None
     transport: Any = None
 
+    #: how to give a connection TLS on this runtime (the adapters say it precisely)
+    _tls_hint: ClassVar[str] = "serve or connect over TLS"
+
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
 
