@@ -3,53 +3,75 @@
 A message may arrive as millions of tiny pieces (one per frame, or per read
 of a frame).  Kept as a list of ``bytes`` objects, each piece would cost its
 object header and list slot, about 40 bytes, on top of its data: 2-byte
-fragments would take 20 times their payload in memory.  :class:`MessageBuffer`
-copies the pieces into one growing ``bytearray`` instead, so a message in
-assembly takes about its payload's size (a ``bytearray`` over-allocates by
-an eighth) however it was fragmented.
+fragments took some 20 times their payload in memory.
+
+:class:`MessageBuffer` keeps pieces of at least :data:`COPY_BELOW` bytes as
+they are (their overhead is then under 5 %) and copies smaller ones into a
+shared block, which becomes one piece when it reaches :data:`BLOCK_SIZE`.
+A message in assembly thus takes about its payload's size however it was
+fragmented, and a large message is copied once, when :meth:`take` joins it.
+(One growing ``bytearray`` would hold the same memory but copy every byte
+twice, and allocate a second buffer of the message's size at the end.)
 """
 
 from __future__ import annotations
 
-__all__ = ["MessageBuffer"]
+from typing import Final
+
+__all__ = ["BLOCK_SIZE", "COPY_BELOW", "MessageBuffer"]
+
+#: Pieces shorter than this are copied into the current block.
+COPY_BELOW: Final = 1024
+
+#: A block of small pieces is closed when it reaches this size.
+BLOCK_SIZE: Final = 64 * 1024
 
 
 class MessageBuffer:
     """The data of one message (or frame) so far; :meth:`take` returns it as bytes.
 
-    A single piece is kept as it is and returned without a copy; a second
-    one starts the ``bytearray``.  Empty pieces cost nothing.
+    A message that is a single piece is returned without a copy.  Empty
+    pieces cost nothing.
     """
 
-    __slots__ = ("_first", "_joined")
+    __slots__ = ("_block", "_pieces", "_size")
 
     def __init__(self, first: bytes = b"") -> None:
-        self._first = first
-        self._joined: bytearray | None = None
+        self._pieces: list[bytes] = []
+        self._block: bytearray | None = None
+        self._size = 0
+        if first:
+            self.append(first)
 
     def append(self, data: bytes) -> None:
-        """Add the next piece (copied: the caller may drop it)."""
-        if not data:
+        """Add the next piece (a small one is copied: the caller may drop it)."""
+        size = len(data)
+        if not size:
             return
-        joined = self._joined
-        if joined is not None:
-            joined += data
-        elif self._first:
-            self._joined = joined = bytearray(self._first)
-            joined += data
-            self._first = b""
-        else:
-            self._first = data
+        self._size += size
+        block = self._block
+        if size < COPY_BELOW:
+            if block is None:
+                self._block = block = bytearray()
+            block += data
+            if len(block) >= BLOCK_SIZE:
+                self._pieces.append(bytes(block))
+                self._block = None
+            return
+        if block is not None:  # close it first: pieces stay in order
+            self._pieces.append(bytes(block))
+            self._block = None
+        self._pieces.append(data)
 
     def take(self) -> bytes:
         """Everything appended so far, as one bytes object; the buffer is then empty."""
-        joined = self._joined
-        if joined is None:
-            data, self._first = self._first, b""
-            return data
-        self._joined = None
-        return bytes(joined)
+        pieces, block = self._pieces, self._block
+        self._pieces, self._block, self._size = [], None, 0
+        if block is not None:
+            pieces.append(bytes(block))
+        if len(pieces) == 1:
+            return pieces[0]
+        return b"".join(pieces)
 
     def __len__(self) -> int:
-        joined = self._joined
-        return len(self._first) if joined is None else len(joined)
+        return self._size
