@@ -28,6 +28,7 @@ from ..protocol_loader import ProtocolSpecError, load_protocol
 from ..workers import current_worker, die_with_parent, run_workers, warn_without_backplane
 from .errors import CommandError
 from .flags import PROTOCOL_FLAGS, protocol_options
+from .terminal import escape_controls
 
 __all__ = ["serve"]
 
@@ -58,8 +59,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _say(text: str) -> None:
-    """One line on stderr, in one write (workers share the parent's stderr)."""
-    sys.stderr.write(text + "\n")
+    """One line on stderr, in one write (workers share the parent's stderr);
+    escaped, as a peer address may come from an ``X-Forwarded-For`` header."""
+    sys.stderr.write(escape_controls(text) + "\n")
     sys.stderr.flush()
 
 
