@@ -97,6 +97,41 @@ def test_serve_tls_and_connect_with_cafile(tmp_path: Path, runtime: str) -> None
         server.kill()
 
 
+def dropped_without_a_word(port: int) -> bool:
+    """Connect over TCP, send nothing (no TLS ClientHello either): True when the
+    server closes the connection within TIMEOUT."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        try:
+            return sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "twisted"])
+def test_serve_tls_drops_a_silent_client_after_the_open_handshake_timeout(
+    tmp_path: Path, runtime: str
+) -> None:
+    """The TLS handshake is bounded by --open-handshake-timeout (asyncio's own
+    bound is 60 s, more than TIMEOUT)."""
+    tls = TLSFiles.create(str(tmp_path))
+    server, port = serve(
+        "--runtime",
+        runtime,
+        "--certfile",
+        tls.cert_file,
+        "--keyfile",
+        tls.key_file,
+        "--open-handshake-timeout",
+        "0.3",
+    )
+    try:
+        assert dropped_without_a_word(port)
+    finally:
+        server.kill()
+
+
 def test_subprotocol_and_compression_negotiated() -> None:
     server, port = serve("--subprotocol", "chat.v2", "--subprotocol", "chat.v1", "--compress")
     try:

@@ -147,6 +147,7 @@ async def _open(
             factory.port,
             ssl=context,
             server_hostname=factory.host if context is not None else None,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout if context is not None else None,
         )
         await session.opened
         return cast(LineClientProtocol, proto)

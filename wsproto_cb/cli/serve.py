@@ -178,7 +178,12 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
     loop = asyncio.get_running_loop()
     try:
         server = await loop.create_server(
-            factory, args.host, args.port, ssl=context, reuse_port=_worker_mode(args) or None
+            factory,
+            args.host,
+            args.port,
+            ssl=context,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout if context else None,
+            reuse_port=_worker_mode(args) or None,
         )
     except (OSError, ValueError) as exc:  # (ValueError: no SO_REUSEPORT here)
         text = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
