@@ -23,6 +23,23 @@ Callbacks and ``async def``
     peer's (``None`` when its close frame was empty, as in Autobahn); for
     an unclean one ``code`` is 1006 and ``reason`` says what happened.
 
+Deadlines
+    No state waits on the peer for ever (each bound is an option; 0 turns
+    it off):
+
+    - opening handshake, both sides, including an ``onConnect`` still
+      running: ``openHandshakeTimeout``, then abort;
+    - open: ``autoPingInterval`` + ``autoPingTimeout`` for a peer that
+      stops answering (a peer that stops reading never sees the ping);
+    - closing after we sent a close frame: ``closeHandshakeTimeout``;
+    - a client that answered the server's close, waiting for the server to
+      close TCP: ``serverConnectionDropTimeout``;
+    - every graceful TCP close (a server answering a close frame, a failed
+      connection's close frame, a refused handshake, ``dropConnection()``):
+      the bytes still queued get ``closeHandshakeTimeout`` to reach a peer
+      that may have stopped reading, then the transport is aborted
+      (:meth:`WebSocketProtocol._close_transport`).
+
 Flow control
     When the transport's write buffer is full the connection stops
     delivering messages and stops reading, so an echo-style server cannot
@@ -68,6 +85,9 @@ class WebSocketProtocol(MessageSending):
     is_server: ClassVar[bool] = False
     factory: Any = None
     transport: Any = None
+
+    #: how to give a connection TLS on this runtime (the adapters say it precisely)
+    _tls_hint: ClassVar[str] = "serve or connect over TLS"
 
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
@@ -367,7 +387,7 @@ class WebSocketProtocol(MessageSending):
         if reply:
             self._rt.write(reply)
         if self.is_server:
-            self._rt.close()  # the server closes TCP first (RFC 6455 7.1.1)
+            self._close_transport()  # the server closes TCP first (RFC 6455 7.1.1)
         else:
             self._start_timer(
                 "drop",
@@ -402,7 +422,25 @@ class WebSocketProtocol(MessageSending):
         if abort:
             self._rt.abort()
         else:
-            self._rt.close()
+            self._close_transport()
+
+    def _close_transport(self) -> None:
+        """Close TCP once what is queued is written, but wait at most ``closeHandshakeTimeout``.
+
+        A peer that stops reading never lets the queue drain: without this
+        deadline the connection, and its buffer, would stay for good.
+        """
+        self._rt.close()
+        self._start_timer("flush", self.factory.closeHandshakeTimeout, self._flush_timeout)
+
+    def _flush_timeout(self) -> None:
+        self.droppedByMe = True  # (the peer may never have seen our close frame)
+        if self.wasNotCleanReason is None:
+            self.wasNotCleanReason = (
+                "WebSocket closing handshake timeout (peer did not read what was queued "
+                "for it before the TCP close)"
+            )
+        self._rt.abort()
 
     def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel_timer(name)

@@ -55,6 +55,22 @@ def _strip_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+def _warn_wss_without_tls(factory: Any, rt: Runtime, hint: str) -> None:
+    """Once per factory: its URL says ``wss://`` but connections arrive without TLS.
+
+    Only a warning: behind a proxy that terminates TLS this is the intended
+    setup (the URL is the public one).  Without such a proxy every byte,
+    cookies included, travels in the clear.
+    """
+    if getattr(factory, "_warned_wss_without_tls", False):
+        return
+    factory._warned_wss_without_tls = True
+    rt.log_warning(
+        f"the factory's URL is {factory.url} but connections arrive without TLS: "
+        f"fine behind a proxy that terminates TLS, otherwise {hint}"
+    )
+
+
 class WebSocketServerProtocol(WebSocketProtocol):
     """Server protocol: subclass it and override the ``on*`` callbacks."""
 
@@ -100,6 +116,8 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self._handshake = ServerHandshake()
         rt.set_nodelay(factory.tcpNoDelay)
         factory._connection_made(self)
+        if factory.isSecure and not rt.is_secure:
+            _warn_wss_without_tls(factory, rt, self._tls_hint)
         self._start_timer("open", factory.openHandshakeTimeout, self._open_handshake_timeout)
 
     def _handshake_data(self, data: bytes) -> None:
