@@ -1,11 +1,12 @@
 """Messages in many tiny fragments, over real sockets on both runtimes.
 
 The bytes-level rules (a message may take at most twice
-``maxMessagePayloadSize`` on the wire) are tested in
-``tests/core/test_connection_limits.py`` and the memory of assembly in
+``maxMessagePayloadSize`` on the wire, and end at most 8 deflate streams)
+are tested in ``tests/core/test_connection_limits.py`` and
+``tests/core/test_deflate_streams.py``, the memory of assembly in
 ``tests/core/test_message_buffer.py``; here a hand-driven client sends the
-fragments and the server's callbacks must see whole messages, or a 1009
-close once a flood of empty fragments crosses the bound.
+frames and the server's callbacks must see whole messages, or a 1009 close
+once a flood of empty fragments or of deflate streams crosses the bound.
 """
 
 from __future__ import annotations
@@ -146,4 +147,17 @@ async def test_a_flood_of_empty_fragments_fails_with_1009(
     assert "on the wire" in event.reason
     was_clean, code, reason = await runtime.wait(server.closed)
     assert (was_clean, code) == (False, 1006) and "1009" in (reason or "")
+    assert server.messages.empty()
+
+
+@pytest.mark.asyncio_task
+async def test_a_message_of_empty_final_deflate_streams_fails_with_1009(
+    runtime: RuntimeHarness,
+) -> None:
+    """``03 00`` repeated: deflate streams that end at once (see docs/compression.md)."""
+    server, peer = await open_raw(runtime, Recorder, True)
+    peer.send(build_frame(0x2, b"\x03\x00" * 32768, rsv=0x4, mask=MASK))
+    event = await peer.next_event()
+    assert isinstance(event, CloseReceived) and event.code == 1009
+    assert "deflate streams" in event.reason
     assert server.messages.empty()
