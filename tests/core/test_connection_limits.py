@@ -110,6 +110,13 @@ def test_limits_do_not_apply_to_control_frames() -> None:
 
 # -- the wire size of a message (WIRE_SIZE_FACTOR x max_message_size) ---------------
 
+
+def test_a_message_at_a_tiny_limit_fits_in_one_frame() -> None:
+    server = Connection(is_server=True, max_message_size=1)
+    events = feed(server, masked(0x2, b"x"))  # 7 bytes on the wire, 1 counted
+    assert events == [MessageData(b"x", True, True, True, True, True, 1)]
+
+
 MASKED_HEADER = 6  # a short masked frame: 2 header bytes and the mask
 
 
@@ -123,8 +130,9 @@ def fragments(first: bytes, pieces: list[bytes], opcode: int = 0x2) -> bytes:
 def test_empty_continuation_frames_count_toward_the_wire_size() -> None:
     server = Connection(is_server=True, max_message_size=600)
     budget = WIRE_SIZE_FACTOR * 600  # 1200 bytes: 200 empty frames of 6 bytes
-    events = feed(server, fragments(b"", [b""] * (budget // MASKED_HEADER - 1)))
-    assert len(events) == budget // MASKED_HEADER
+    # (the first frame's header is free)
+    events = feed(server, fragments(b"", [b""] * (budget // MASKED_HEADER)))
+    assert len(events) == 1 + budget // MASKED_HEADER
     assert all(isinstance(e, MessageData) for e in events)
     # the next header would cross the budget: refused before any payload
     assert is_failure(feed(server, masked_header(0x0, 0, fin=False)), 1009)
@@ -133,9 +141,10 @@ def test_empty_continuation_frames_count_toward_the_wire_size() -> None:
 
 def test_a_message_at_the_wire_size_limit_is_accepted_and_the_next_starts_afresh() -> None:
     server = Connection(is_server=True, max_message_size=600)
-    # 100 frames of 6 payload bytes (12 on the wire) and an empty final frame
-    wire = fragments(b"ab" * 3, [b"cd" * 3] * 98) + masked(0x0, b"", fin=True)
-    assert len(wire) == 99 * 12 + MASKED_HEADER <= WIRE_SIZE_FACTOR * 600
+    # 99 frames of 6 payload bytes (12 on the wire, 6 for the first) and 3
+    # empty frames: 1200 bytes counted
+    wire = fragments(b"ab" * 3, [b"cd" * 3] * 98 + [b""] * 2) + masked(0x0, b"", fin=True)
+    assert len(wire) - MASKED_HEADER == WIRE_SIZE_FACTOR * 600
     events = feed(server, wire)
     assert all(isinstance(e, MessageData) for e in events) and events[-1].message_end
     assert sum(len(e.data) for e in events if isinstance(e, MessageData)) == 594
@@ -144,7 +153,7 @@ def test_a_message_at_the_wire_size_limit_is_accepted_and_the_next_starts_afresh
 
 def test_tiny_fragments_fail_long_before_the_payload_limit() -> None:
     server = Connection(is_server=True, max_message_size=1000)
-    # 2-byte fragments take 8 bytes on the wire: 250 of them reach 2000
+    # 2-byte fragments take 8 bytes on the wire: 2 + 249 x 8 = 1994, and one more 2002
     events = feed(server, fragments(b"xx", [b"xx"] * 249))
     assert all(isinstance(e, MessageData) for e in events)
     assert is_failure(feed(server, masked(0x0, b"xx", fin=False)), 1009)
@@ -174,12 +183,12 @@ def test_compressed_data_that_inflates_to_nothing_counts_toward_the_wire_size() 
         max_message_size=1000,
     )
     # non-final empty stored blocks: valid deflate data with no output at all
-    empty_blocks = b"\x00\x00\x00\xff\xff" * 20  # 100 bytes, 106 on the wire
+    empty_blocks = b"\x00\x00\x00\xff\xff" * 20  # 100 bytes, 106 with the header
     frames = build_frame(0x2, empty_blocks, fin=False, rsv=0x4, mask=RFC_MASK) + b"".join(
         masked(0x0, empty_blocks, fin=False) for _ in range(17)
     )
     events = feed(server, frames)
     assert len(events) == 18 and all(isinstance(e, MessageData) for e in events)
     assert not any(e.data for e in events if isinstance(e, MessageData))
-    # 19 frames would take 2014 bytes
+    # 100 + 17 x 106 = 1902 bytes counted so far; one frame more makes 2008
     assert is_failure(feed(server, masked(0x0, empty_blocks, fin=False)), 1009)

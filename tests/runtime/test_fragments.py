@@ -139,7 +139,7 @@ async def test_a_flood_of_empty_fragments_fails_with_1009(
     runtime: RuntimeHarness, compress: bool
 ) -> None:
     server, peer = await open_raw(runtime, Recorder, compress, maxMessagePayloadSize=1000)
-    # 6 bytes on the wire each: 334 of them cross 2 x 1000 bytes
+    # 6 bytes on the wire each (the first header is free): 335 cross 2 x 1000 bytes
     flood = fragmented(0x2, [b""] * 400, rsv=0x4 if compress else 0, fin=False)
     peer.send(flood)
     event = await peer.next_event()

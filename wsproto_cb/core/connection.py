@@ -34,9 +34,9 @@ Size limits (each breach fails the connection with 1009; 0 means no limit):
 - ``max_message_size``: a message's payload, summed over its frames (after
   decompression for a compressed message), checked at each frame header
   where the length is known, else as the data inflates.
-- The same limit bounds a message on the wire: its frame headers and
-  payloads as received (masked, compressed) may total at most
-  :data:`WIRE_SIZE_FACTOR` times ``max_message_size``.  Empty or tiny
+- The same limit bounds a message on the wire: its payloads as received
+  (masked, compressed) and the headers of its frames after the first may
+  total at most :data:`WIRE_SIZE_FACTOR` times ``max_message_size``.  Empty or tiny
   continuation frames, and compressed data that inflates to nothing, thus
   cannot keep a message open for ever.  The pieces of a message are
   delivered as they arrive and the core keeps none of them, so what a
@@ -79,7 +79,7 @@ DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
 
 #: A message may take this many times ``max_message_size`` on the wire,
-#: frame headers and compressed bytes included.  Without it, empty
+#: the headers of its frames after the first and compressed bytes included.  Without it, empty
 #: continuation frames (or compressed data that inflates to nothing) count
 #: toward no limit and keep one message open forever.  Twice the limit
 #: leaves room for any honest fragmentation: the Autobahn|Testsuite's 4 MiB
@@ -289,7 +289,9 @@ class Connection(OutgoingFrames):
             self._msg_binary = opcode == _BINARY
             self._msg_compressed = bool(rsv)
             self._msg_size = 0
-            self._msg_wire_size = 0
+            # The first header is free, so a message at the limit always
+            # fits in one frame, however small the limit.
+            self._msg_wire_size = -header_size
             self._msg_first = True
             if self._msg_compressed and self.codec is not None:
                 self.codec.start_decompress_message()
