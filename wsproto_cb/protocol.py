@@ -58,6 +58,7 @@ from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
+from .core.message_buffer import MessageBuffer
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 
@@ -108,8 +109,9 @@ class WebSocketProtocol(MessageSending):
         self._waiting = False
         self._write_paused = False
         self._reading_paused = False
-        self._msg_parts: list[bytes] | None = None
-        self._frame_parts: list[bytes] | None = None
+        # the message (and, for the streaming hooks, the frame) being assembled
+        self._msg_buffer: MessageBuffer | None = None
+        self._frame_buffer: MessageBuffer | None = None
         self._msg_binary = False
         self._timers: dict[str, TimerHandle] = {}
         self._producer: Any = None
@@ -149,30 +151,35 @@ class WebSocketProtocol(MessageSending):
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
         """The connection is gone (see the module docstring for the arguments)."""
 
-    # streaming receive API: the defaults reassemble and call onMessage
+    # streaming receive API: the defaults reassemble (into one buffer per
+    # frame and per message, see MessageBuffer) and call onMessage
 
     def onMessageBegin(self, isBinary: bool) -> Any:
         self._msg_binary = isBinary
-        self._msg_parts = []
+        self._msg_buffer = MessageBuffer()
 
     def onMessageFrameBegin(self, length: int) -> Any:
-        self._frame_parts = []
+        self._frame_buffer = MessageBuffer()
 
     def onMessageFrameData(self, payload: bytes) -> Any:
-        if self._frame_parts is not None:
-            self._frame_parts.append(payload)
+        if self._frame_buffer is not None:
+            self._frame_buffer.append(payload)
 
     def onMessageFrameEnd(self) -> Any:
-        parts, self._frame_parts = self._frame_parts, None
-        return self.onMessageFrame(parts or [])
+        buffer, self._frame_buffer = self._frame_buffer, None
+        data = buffer.take() if buffer is not None else b""
+        # a list of chunks, as in Autobahn; here at most one
+        return self.onMessageFrame([data] if data else [])
 
     def onMessageFrame(self, payload: list[bytes]) -> Any:
-        if self._msg_parts is not None:
-            self._msg_parts.extend(payload)
+        buffer = self._msg_buffer
+        if buffer is not None:
+            for chunk in payload:
+                buffer.append(chunk)
 
     def onMessageEnd(self) -> Any:
-        parts, self._msg_parts = self._msg_parts, None
-        return self.onMessage(b"".join(parts or ()), self._msg_binary)
+        buffer, self._msg_buffer = self._msg_buffer, None
+        return self.onMessage(buffer.take() if buffer is not None else b"", self._msg_binary)
 
     # --------------------------------------------------- runtime entry points
 
@@ -294,14 +301,14 @@ class WebSocketProtocol(MessageSending):
         elif ev.message_start and ev.message_end:
             self._invoke(self.onMessage, (ev.data, ev.is_binary))
         elif ev.message_start:
-            self._msg_parts = [ev.data]
+            self._msg_buffer = MessageBuffer(ev.data)
         else:
-            parts = self._msg_parts
-            if parts is not None:
-                parts.append(ev.data)
+            buffer = self._msg_buffer
+            if buffer is not None:
+                buffer.append(ev.data)
                 if ev.message_end:
-                    self._msg_parts = None
-                    self._invoke(self.onMessage, (b"".join(parts), ev.is_binary))
+                    self._msg_buffer = None
+                    self._invoke(self.onMessage, (buffer.take(), ev.is_binary))
 
     def _streaming_dispatch(self, ev: MessageData) -> None:
         # Each hook may be async; the chain for one event must run in order,

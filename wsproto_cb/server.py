@@ -9,6 +9,7 @@ from typing import Any
 from . import broadcast as _broadcast
 from .core.deflate import negotiate_server
 from .core.errors import HandshakeError
+from .core.forwarded import x_forwarded_for_client
 from .core.handshake_server import ServerHandshake
 from .core.http import HandshakeRequest
 from .protocol import WebSocketProtocol
@@ -160,13 +161,10 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self._drop(abort=False)
 
     def _peer_address(self, request: HandshakeRequest) -> str:
-        hops = self.factory.trustXForwardedFor
-        forwarded = request.headers.get("x-forwarded-for")
-        if hops and forwarded:
-            addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-            if addresses:
-                return str(addresses[max(len(addresses) - hops, 0)])
-        return self.peer
+        forwarded = x_forwarded_for_client(
+            request.headers.get_all("x-forwarded-for"), self.factory.trustXForwardedFor
+        )
+        return self.peer if forwarded is None else forwarded
 
     def _on_request(self, request: HandshakeRequest) -> None:
         factory = self.factory

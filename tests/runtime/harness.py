@@ -105,8 +105,13 @@ class RuntimeHarness:
         """Serve ``factory`` on 127.0.0.1 (server runtime); returns the port."""
         if self.name == "asyncio":
             loop = asyncio.get_running_loop()
-            ssl = tls.server_context() if tls is not None else None
-            server = await loop.create_server(factory, "127.0.0.1", 0, ssl=ssl)
+            kwargs: dict[str, Any] = {}
+            if tls is not None:  # (as a program should: see ssl_handshake_timeout)
+                kwargs = {
+                    "ssl": tls.server_context(),
+                    "ssl_handshake_timeout": factory.ssl_handshake_timeout,
+                }
+            server = await loop.create_server(factory, "127.0.0.1", 0, **kwargs)
             self._listeners.append(("asyncio", server))
             return int(server.sockets[0].getsockname()[1])
         from twisted.internet import reactor
@@ -142,6 +147,7 @@ class RuntimeHarness:
                 port,
                 ssl=tls.client_context() if tls is not None else None,
                 server_hostname="localhost" if tls is not None else None,
+                ssl_handshake_timeout=factory.ssl_handshake_timeout if tls is not None else None,
             )
             self._clients.append(transport)
             return proto
