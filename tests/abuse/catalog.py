@@ -121,12 +121,19 @@ ATTACKS: tuple[Attack, ...] = (
 
 #: the attacks .ci/run plays (small sizes), through tests/abuse/test_abuse.py
 QUICK = (
-    "stopped-reader",
     "slowloris",
-    "deflate-bomb",
+    "oversized-handshake",
     "garbage",
+    "deflate-bomb",
     "slow-reader",
     "connection-churn",
+    "stopped-reader",
+    "tiny-fragments",
+    "empty-fragments",
+    "empty-deflate-streams",
+    "xff-spoof",
+    "wss-cleartext",
+    "idle-connections",
     "sigterm",
 )
 

@@ -120,8 +120,8 @@ async def tiny_fragments(ctx: Context, frames: int) -> Outcome:
     ratio = peak * 1024 / payload
     text = (
         f"{'echoed' if echo is not None and len(echo) == payload else 'NOT echoed'}: "
-        f"{payload >> 10} KiB in {frames} frames; peak +{peak >> 10} MiB "
-        f"({ratio:.0f} x the message)"
+        f"{payload >> 10} KiB in {frames} frames; peak +{peak / 1024:.1f} MiB "
+        f"({ratio:.1f} x the message)"
     )
     ok = echo is not None and len(echo) == payload and peak * 1024 < 10 * payload + (8 << 20)
     return Outcome(text if ok else "HOLE: " + text, ok)
@@ -144,7 +144,7 @@ async def empty_fragments(ctx: Context, frames: int) -> Outcome:
     finally:
         peer.abort()
     count = min(frames, sent // len(empty))
-    text = f"{answer} after {count} empty frames ({sent >> 10} KiB; maxMessagePayloadSize {limit})"
+    text = f"{answer}; {count} empty frames sent ({sent >> 10} KiB; maxMessagePayloadSize {limit})"
     if answer == "pong":
         return Outcome("HOLE: still open: " + text, False)
     return Outcome(text, answer == "close 1009")
