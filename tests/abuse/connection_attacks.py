@@ -23,6 +23,9 @@ __all__ = [
 TINY_BUFFER = 1024  # (Linux doubles it and applies its minimum)
 #: a kernel send queue that has not moved for this long has stalled
 STILL = 0.3
+#: stop feeding a peer once this much is queued in the server's process (half the
+#: 64 KiB write high-water mark, over which the server would stop reading)
+MOST_IN_PROCESS = 32 << 10
 
 
 async def slow_reader(ctx: Context, count: int) -> Outcome:
@@ -53,62 +56,79 @@ async def slow_reader(ctx: Context, count: int) -> Outcome:
     )
 
 
-def _kernel_send_queue(local_port: int, remote_port: int) -> int | None:
-    """Bytes in the kernel send queue of the loopback socket local_port -> remote_port
-    (``tx_queue`` of /proc/net/tcp), or None if there is no such socket."""
+def _kernel_send_queues(local_port: int) -> dict[int, int]:
+    """Bytes in the kernel send queue (``tx_queue`` of /proc/net/tcp) of each loopback
+    socket of ``local_port``, by remote port."""
     local = f"0100007F:{local_port:04X}"
-    remote = f"0100007F:{remote_port:04X}"
+    queues = {}
     with open("/proc/net/tcp") as table:
         for line in table:
             fields = line.split()
-            if fields[1:3] == [local, remote]:
-                return int(fields[4].split(":")[0], 16)
-    return None
+            if fields[1] == local and fields[2].startswith("0100007F:"):
+                queues[int(fields[2][9:], 16)] = int(fields[4].split(":")[0], 16)
+    return queues
 
 
-async def _fill_until_queued(ctx: Context, peer: Peer, step: int = 16 << 10) -> bool:
-    """Have the echo server write to ``peer`` (which never reads) until echoes stay
-    queued in the server's process for good: True once the kernel's send queue
-    no longer grows, even after another message from the peer.
+async def _fill_until_queued(ctx: Context, peers: list[Peer], step: int = 16 << 10) -> int:
+    """Have the echo server write to ``peers`` (which never read) until echoes stay
+    queued in the server's process for good; how many peers got there.
 
-    On loopback the server's socket buffer grows (to megabytes) whenever a
-    segment from the peer acknowledges it while full, so the peer keeps sending
-    until it does not.  One small echo at a time: the server's own queue then
-    holds at most two of them, under the 64 KiB write high-water mark, so the
-    server keeps reading and sees what the peer sends next.
+    A peer gets there when the server's kernel send queue to it no longer
+    grows, even after another message: on loopback that buffer grows (to
+    megabytes) whenever a segment from the peer acknowledges it while full.
+    One small echo at a time, and the next only once the previous one has
+    reached the kernel or stalled, and none once 32 KiB stay in the server's
+    process: its own queue stays under the 64 KiB write high-water mark, so
+    the server keeps reading and sees what the peer sends next.  All peers go
+    in step, and /proc/net/tcp is read once per look for all of them.
     """
-    port = peer.sock.getsockname()[1]
     message = masked(BINARY, b"q" * step)
+    echo_size = step + 4  # (the server's frame header for a 16 KiB payload)
     loop = asyncio.get_running_loop()
-    queued = _kernel_send_queue(ctx.port, port) or 0
-    stalled_at = -1
-    for _ in range((16 << 20) // step):  # (bounded: 16 MiB of echoes)
-        if not await peer.send(message, timeout=2.0):
-            return False
-        target, last, still_since = queued + step, queued, loop.time()
-        while (now := _kernel_send_queue(ctx.port, port) or 0) < target:
-            if now != last:
-                last, still_since = now, loop.time()
-            elif loop.time() - still_since > STILL:
-                break
-            await asyncio.sleep(0.005)
-        if now < target:  # (part of) this echo stayed in the server's process
-            if now <= stalled_at:
-                return True  # and the message did not make room: the buffer is at its maximum
-            stalled_at = now
-        queued = now
-    return False
+    by_port = {peer.sock.getsockname()[1]: peer for peer in peers}
+    start = _kernel_send_queues(ctx.port)
+    base = {port: start.get(port, 0) for port in by_port}
+    echoed = dict.fromkeys(by_port, 0)
+    stalled_at = dict.fromkeys(by_port, -1)
+    active, stuck = set(by_port), set()
+    for _ in range((16 << 20) // step):  # (bounded: 16 MiB of echoes to each)
+        if not active:
+            break
+        for port in list(active):
+            if await by_port[port].send(message, timeout=2.0):
+                echoed[port] += echo_size
+            else:
+                active.discard(port)
+        last, since = {}, dict.fromkeys(active, loop.time())
+        waiting = set(active)
+        while waiting:
+            await asyncio.sleep(0.01)
+            now, snapshot = loop.time(), _kernel_send_queues(ctx.port)
+            for port in list(waiting):
+                size = snapshot.get(port, 0)
+                in_process = echoed[port] - (size - base[port])  # not yet in the kernel
+                if size != last.get(port):
+                    last[port], since[port] = size, now
+                if in_process > 0 and now - since[port] <= STILL:
+                    continue
+                waiting.discard(port)
+                if in_process > 0:  # stalled with (part of) an echo in the server
+                    if size <= stalled_at[port] or in_process >= MOST_IN_PROCESS:
+                        active.discard(port)  # the message made no room, or enough is held
+                        stuck.add(port)
+                    stalled_at[port] = size
+    return len(stuck)
 
 
 async def stopped_reader(ctx: Context, count: int) -> Outcome:
-    """Issue 20, item 4: ``count`` peers stop reading until an echo stays queued in the
+    """Issue 20, item 4: ``count`` peers stop reading until echoes stay queued in the
     server, then send a close frame (half) or a bad frame (half).  The server
     answers and closes, but its queue never drains; every connection must still
     be gone within ``closeHandshakeTimeout``."""
     timeout = ctx.flag("--close-handshake-timeout", 1.0)
     peers = await open_peers(ctx.port, count, rcvbuf=TINY_BUFFER)
     try:
-        stuck = sum(await asyncio.gather(*(_fill_until_queued(ctx, p) for p in peers)))
+        stuck = await _fill_until_queued(ctx, peers)
         for i, peer in enumerate(peers):
             await peer.send(peer.conn.send_close(1000) if i % 2 else b"\x83\x80" + bytes(4))
         gone = await ctx.connections_gone(timeout + 10)
