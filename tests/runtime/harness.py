@@ -484,11 +484,14 @@ class LoggedError:
 
 
 class _Handler(logging.Handler):
-    def __init__(self, out: list[LoggedError]) -> None:
-        super().__init__(logging.ERROR)
+    def __init__(self, out: list[LoggedError], levels: tuple[int, ...]) -> None:
+        super().__init__()
         self.out = out
+        self.levels = levels
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno not in self.levels:
+            return
         exc = record.exc_info[1] if record.exc_info else None
         trace = logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
         self.out.append(LoggedError(record.getMessage(), exc, trace))
@@ -497,15 +500,30 @@ class _Handler(logging.Handler):
 @contextlib.contextmanager
 def captured_errors() -> Iterator[list[LoggedError]]:
     """Errors logged by wsproto_cb on either runtime (stdlib logging, twisted.logger)."""
+    with _captured((logging.ERROR, logging.CRITICAL), (LogLevel.error, LogLevel.critical)) as out:
+        yield out
+
+
+@contextlib.contextmanager
+def captured_warnings() -> Iterator[list[LoggedError]]:
+    """Warnings (only) logged by wsproto_cb on either runtime."""
+    with _captured((logging.WARNING,), (LogLevel.warn,)) as out:
+        yield out
+
+
+@contextlib.contextmanager
+def _captured(
+    levels: tuple[int, ...], twisted_levels: tuple[LogLevel, ...]
+) -> Iterator[list[LoggedError]]:
     out: list[LoggedError] = []
-    handler = _Handler(out)
+    handler = _Handler(out, levels)
     logger = logging.getLogger("wsproto_cb")
     logger.addHandler(handler)
 
     def observer(event: dict[str, Any]) -> None:
         if event.get("log_namespace") != "wsproto_cb":
             return
-        if event.get("log_level") not in (LogLevel.error, LogLevel.critical):
+        if event.get("log_level") not in twisted_levels:
             return
         failure = event.get("log_failure")
         exc = failure.value if failure is not None else None

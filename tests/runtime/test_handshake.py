@@ -328,16 +328,22 @@ async def test_on_connecting_bad_result(runtime: RuntimeHarness) -> None:
     assert isinstance(error.exc, TypeError)
 
 
+ONE_LINE = ("X-Forwarded-For: 192.0.2.7, 10.0.0.1, 10.0.0.2",)
+# the client's own line first, then the one its proxy added
+TWO_LINES = ("X-Forwarded-For: 192.0.2.7", "X-Forwarded-For: 10.0.0.1, 10.0.0.2")
+
+
 @pytest.mark.asyncio_task
+@pytest.mark.parametrize("lines", [ONE_LINE, TWO_LINES], ids=["one-line", "two-lines"])
 @pytest.mark.parametrize(("hops", "expected"), [(0, None), (1, "10.0.0.2"), (2, "10.0.0.1")])
 async def test_trust_x_forwarded_for(
-    runtime: RuntimeHarness, hops: int, expected: str | None
+    runtime: RuntimeHarness, lines: tuple[str, ...], hops: int, expected: str | None
 ) -> None:
     factory = runtime.server_factory(Recorder, trustXForwardedFor=hops)
     servers = track_opened(factory)
     port = await runtime.listen(factory)
     peer = await runtime.raw(port)
-    await peer.handshake(headers=("X-Forwarded-For: 192.0.2.7, 10.0.0.1, 10.0.0.2",))
+    await peer.handshake(headers=lines)
     server = await runtime.wait(servers.get())
     if expected is None:
         assert server.peer.startswith("tcp4:127.0.0.1:")

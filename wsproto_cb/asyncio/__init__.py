@@ -96,9 +96,16 @@ class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
+    _tls_hint = "pass ssl= to loop.create_server()"
+
 
 class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+    _tls_hint = (
+        "pass ssl= to loop.create_connection() (ssl=True checks the server's certificate "
+        "against the system's CAs)"
+    )
 
 
 class _AsyncioFactoryMixin:
