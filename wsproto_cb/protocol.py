@@ -23,6 +23,23 @@ Callbacks and ``async def``
     peer's (``None`` when its close frame was empty, as in Autobahn); for
     an unclean one ``code`` is 1006 and ``reason`` says what happened.
 
+Deadlines
+    No state waits on the peer for ever (each bound is an option; 0 turns
+    it off):
+
+    - opening handshake, both sides, including an ``onConnect`` still
+      running: ``openHandshakeTimeout``, then abort;
+    - open: ``autoPingInterval`` + ``autoPingTimeout`` for a peer that
+      stops answering (a peer that stops reading never sees the ping);
+    - closing after we sent a close frame: ``closeHandshakeTimeout``;
+    - a client that answered the server's close, waiting for the server to
+      close TCP: ``serverConnectionDropTimeout``;
+    - every graceful TCP close (a server answering a close frame, a failed
+      connection's close frame, a refused handshake, ``dropConnection()``):
+      the bytes still queued get ``closeHandshakeTimeout`` to reach a peer
+      that may have stopped reading, then the transport is aborted
+      (:meth:`WebSocketProtocol._close_transport`).
+
 Flow control
     When the transport's write buffer is full the connection stops
     delivering messages and stops reading, so an echo-style server cannot
@@ -41,6 +58,7 @@ from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
+from .core.message_buffer import MessageBuffer
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 
@@ -68,6 +86,9 @@ class WebSocketProtocol(MessageSending):
     factory: Any = None
     transport: Any = None
 
+    #: how to give a connection TLS on this runtime (the adapters say it precisely)
+    _tls_hint: ClassVar[str] = "serve or connect over TLS"
+
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
 
@@ -88,8 +109,9 @@ class WebSocketProtocol(MessageSending):
         self._waiting = False
         self._write_paused = False
         self._reading_paused = False
-        self._msg_parts: list[bytes] | None = None
-        self._frame_parts: list[bytes] | None = None
+        # the message (and, for the streaming hooks, the frame) being assembled
+        self._msg_buffer: MessageBuffer | None = None
+        self._frame_buffer: MessageBuffer | None = None
         self._msg_binary = False
         self._timers: dict[str, TimerHandle] = {}
         self._producer: Any = None
@@ -129,30 +151,35 @@ class WebSocketProtocol(MessageSending):
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
         """The connection is gone (see the module docstring for the arguments)."""
 
-    # streaming receive API: the defaults reassemble and call onMessage
+    # streaming receive API: the defaults reassemble (into one buffer per
+    # frame and per message, see MessageBuffer) and call onMessage
 
     def onMessageBegin(self, isBinary: bool) -> Any:
         self._msg_binary = isBinary
-        self._msg_parts = []
+        self._msg_buffer = MessageBuffer()
 
     def onMessageFrameBegin(self, length: int) -> Any:
-        self._frame_parts = []
+        self._frame_buffer = MessageBuffer()
 
     def onMessageFrameData(self, payload: bytes) -> Any:
-        if self._frame_parts is not None:
-            self._frame_parts.append(payload)
+        if self._frame_buffer is not None:
+            self._frame_buffer.append(payload)
 
     def onMessageFrameEnd(self) -> Any:
-        parts, self._frame_parts = self._frame_parts, None
-        return self.onMessageFrame(parts or [])
+        buffer, self._frame_buffer = self._frame_buffer, None
+        data = buffer.take() if buffer is not None else b""
+        # a list of chunks, as in Autobahn; here at most one
+        return self.onMessageFrame([data] if data else [])
 
     def onMessageFrame(self, payload: list[bytes]) -> Any:
-        if self._msg_parts is not None:
-            self._msg_parts.extend(payload)
+        buffer = self._msg_buffer
+        if buffer is not None:
+            for chunk in payload:
+                buffer.append(chunk)
 
     def onMessageEnd(self) -> Any:
-        parts, self._msg_parts = self._msg_parts, None
-        return self.onMessage(b"".join(parts or ()), self._msg_binary)
+        buffer, self._msg_buffer = self._msg_buffer, None
+        return self.onMessage(buffer.take() if buffer is not None else b"", self._msg_binary)
 
     # --------------------------------------------------- runtime entry points
 
@@ -274,14 +301,14 @@ class WebSocketProtocol(MessageSending):
         elif ev.message_start and ev.message_end:
             self._invoke(self.onMessage, (ev.data, ev.is_binary))
         elif ev.message_start:
-            self._msg_parts = [ev.data]
+            self._msg_buffer = MessageBuffer(ev.data)
         else:
-            parts = self._msg_parts
-            if parts is not None:
-                parts.append(ev.data)
+            buffer = self._msg_buffer
+            if buffer is not None:
+                buffer.append(ev.data)
                 if ev.message_end:
-                    self._msg_parts = None
-                    self._invoke(self.onMessage, (b"".join(parts), ev.is_binary))
+                    self._msg_buffer = None
+                    self._invoke(self.onMessage, (buffer.take(), ev.is_binary))
 
     def _streaming_dispatch(self, ev: MessageData) -> None:
         # Each hook may be async; the chain for one event must run in order,
@@ -360,7 +387,7 @@ class WebSocketProtocol(MessageSending):
         if reply:
             self._rt.write(reply)
         if self.is_server:
-            self._rt.close()  # the server closes TCP first (RFC 6455 7.1.1)
+            self._close_transport()  # the server closes TCP first (RFC 6455 7.1.1)
         else:
             self._start_timer(
                 "drop",
@@ -395,7 +422,25 @@ class WebSocketProtocol(MessageSending):
         if abort:
             self._rt.abort()
         else:
-            self._rt.close()
+            self._close_transport()
+
+    def _close_transport(self) -> None:
+        """Close TCP once what is queued is written, but wait at most ``closeHandshakeTimeout``.
+
+        A peer that stops reading never lets the queue drain: without this
+        deadline the connection, and its buffer, would stay for good.
+        """
+        self._rt.close()
+        self._start_timer("flush", self.factory.closeHandshakeTimeout, self._flush_timeout)
+
+    def _flush_timeout(self) -> None:
+        self.droppedByMe = True  # (the peer may never have seen our close frame)
+        if self.wasNotCleanReason is None:
+            self.wasNotCleanReason = (
+                "WebSocket closing handshake timeout (peer did not read what was queued "
+                "for it before the TCP close)"
+            )
+        self._rt.abort()
 
     def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel_timer(name)

@@ -9,6 +9,7 @@ from typing import Any
 from . import broadcast as _broadcast
 from .core.deflate import negotiate_server
 from .core.errors import HandshakeError
+from .core.forwarded import x_forwarded_for_client
 from .core.handshake_server import ServerHandshake
 from .core.http import HandshakeRequest
 from .protocol import WebSocketProtocol
@@ -52,6 +53,22 @@ def _strip_port(host: str) -> str:
     if host.startswith("["):
         return host[: host.find("]") + 1] if "]" in host else host
     return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+def _warn_wss_without_tls(factory: Any, rt: Runtime, hint: str) -> None:
+    """Once per factory: its URL says ``wss://`` but connections arrive without TLS.
+
+    Only a warning: behind a proxy that terminates TLS this is the intended
+    setup (the URL is the public one).  Without such a proxy every byte,
+    cookies included, travels in the clear.
+    """
+    if getattr(factory, "_warned_wss_without_tls", False):
+        return
+    factory._warned_wss_without_tls = True
+    rt.log_warning(
+        f"the factory's URL is {factory.url} but connections arrive without TLS: "
+        f"fine behind a proxy that terminates TLS, otherwise {hint}"
+    )
 
 
 class WebSocketServerProtocol(WebSocketProtocol):
@@ -99,6 +116,8 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self._handshake = ServerHandshake()
         rt.set_nodelay(factory.tcpNoDelay)
         factory._connection_made(self)
+        if factory.isSecure and not rt.is_secure:
+            _warn_wss_without_tls(factory, rt, self._tls_hint)
         self._start_timer("open", factory.openHandshakeTimeout, self._open_handshake_timeout)
 
     def _handshake_data(self, data: bytes) -> None:
@@ -142,13 +161,10 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self._drop(abort=False)
 
     def _peer_address(self, request: HandshakeRequest) -> str:
-        hops = self.factory.trustXForwardedFor
-        forwarded = request.headers.get("x-forwarded-for")
-        if hops and forwarded:
-            addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-            if addresses:
-                return str(addresses[max(len(addresses) - hops, 0)])
-        return self.peer
+        forwarded = x_forwarded_for_client(
+            request.headers.get_all("x-forwarded-for"), self.factory.trustXForwardedFor
+        )
+        return self.peer if forwarded is None else forwarded
 
     def _on_request(self, request: HandshakeRequest) -> None:
         factory = self.factory

@@ -320,6 +320,9 @@ def main():
         # no other web site can open a chat connection in a visitor's name.
         allowedOrigins=[f"http://{h}:{args.port}" for h in {args.host, "localhost", "127.0.0.1"}]
         + args.origin,
+        # "Origin: null" is what a sandboxed iframe, a file:// page or a
+        # cross-site redirect sends: a page we cannot tell apart from any other.
+        allowNullOrigin=False,
     )
     if args.backplane is not None:
         factory.setBackplane(backplane_from_url(args.backplane))

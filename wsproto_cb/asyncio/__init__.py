@@ -96,9 +96,16 @@ class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
+    _tls_hint = "pass ssl= to loop.create_server()"
+
 
 class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+    _tls_hint = (
+        "pass ssl= to loop.create_connection() (ssl=True checks the server's certificate "
+        "against the system's CAs)"
+    )
 
 
 class _AsyncioFactoryMixin:
@@ -116,6 +123,22 @@ class _AsyncioFactoryMixin:
     @loop.setter
     def loop(self, value: asyncio.AbstractEventLoop | None) -> None:
         self._loop = value
+
+    @property
+    def ssl_handshake_timeout(self) -> float | None:
+        """``openHandshakeTimeout`` for asyncio's ``ssl_handshake_timeout``.
+
+        asyncio runs a TLS handshake before the protocol exists, so none of
+        the protocol's timers bound it; only its own timeout does, 60 s by
+        default: long enough for a client that connects and sends nothing to
+        hold a socket and a TLS object per connection.  Pass this to
+        ``loop.create_server(..., ssl=context, ssl_handshake_timeout=...)``
+        (or ``create_connection``) to give the TLS handshake the same bound
+        as the WebSocket one.  ``None`` (asyncio's default) when
+        ``openHandshakeTimeout`` is 0 (off), as asyncio has no "never".
+        """
+        timeout: float = self.openHandshakeTimeout  # type: ignore[attr-defined]
+        return float(timeout) if timeout > 0 else None
 
     def __call__(self) -> Any:
         return self._new_protocol(WebSocketAdapterProtocol, "wsproto_cb.asyncio")

@@ -22,6 +22,7 @@ from .. import __version__
 from ..protocol_loader import DEFAULT_PROTOCOL
 from .errors import CommandError
 from .flags import PROTOCOL_FLAGS, flag_help, seconds, workers
+from .terminal import escape_controls
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -123,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="connect to a WebSocket server: stdin lines out, messages to stdout",
         description=(
             "Send each line of stdin as a text message and print each message received "
-            "(text as is, binary as hex). At the end of input wait --grace seconds for "
-            "replies, close with 1000 and exit 0. Ctrl-C closes at once."
+            "(text one line each, with control characters escaped; binary as hex). At the "
+            "end of input wait --grace seconds for replies, close with 1000 and exit 0. "
+            "Ctrl-C closes at once."
         ),
     )
     connect.add_argument("url", metavar="URL", help="ws:// or wss:// URL")
@@ -140,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME:VALUE",
         help="extra request header; repeatable",
+    )
+    connect.add_argument(
+        "--raw",
+        action="store_true",
+        help=(
+            "print text messages exactly as received: newlines, escape sequences and bidi "
+            "controls included (by default they are shown as \\x1b, \\n, \\u202e ...)"
+        ),
     )
     connect.add_argument(
         "--grace",
@@ -201,7 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return connect(args)
     except CommandError as exc:
         # (one write: the workers of --workers share this stderr)
-        sys.stderr.write(f"{PROG} {args.command}: error: {exc}\n")
+        # (escaped: the text may carry what a server sent, e.g. a status phrase)
+        sys.stderr.write(f"{PROG} {args.command}: error: {escape_controls(str(exc))}\n")
         return exc.status
     except KeyboardInterrupt:  # a second Ctrl-C: give up waiting
         sys.stderr.write(f"{PROG} {args.command}: interrupted\n")

@@ -73,7 +73,7 @@ PROTOCOL_FLAGS: tuple[ProtocolFlag, ...] = (
         "max-message-size",
         "maxMessagePayloadSize",
         count,
-        "Largest message in bytes, 0 = no limit.",
+        "Largest message in bytes (its frames may take twice that on the wire), 0 = no limit.",
         "BYTES",
     ),
     ProtocolFlag(

@@ -37,6 +37,7 @@ from ..workers import (
 )
 from .errors import CommandError
 from .flags import PROTOCOL_FLAGS, protocol_options
+from .terminal import escape_controls
 
 __all__ = ["serve"]
 
@@ -78,8 +79,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _say(text: str) -> None:
-    """One line on stderr, in one write (workers share the parent's stderr)."""
-    sys.stderr.write(text + "\n")
+    """One line on stderr, in one write (workers share the parent's stderr);
+    escaped, as a peer address may come from an ``X-Forwarded-For`` header."""
+    sys.stderr.write(escape_controls(text) + "\n")
     sys.stderr.flush()
 
 
@@ -196,7 +198,12 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
     loop = asyncio.get_running_loop()
     try:
         server = await loop.create_server(
-            factory, args.host, args.port, ssl=context, reuse_port=_worker_mode(args) or None
+            factory,
+            args.host,
+            args.port,
+            ssl=context,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout if context else None,
+            reuse_port=_worker_mode(args) or None,
         )
     except (OSError, ValueError) as exc:  # (ValueError: no SO_REUSEPORT here)
         text = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc

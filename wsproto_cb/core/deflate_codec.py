@@ -15,6 +15,11 @@ Two decisions worth knowing (details in ``docs/compression.md``):
   does.
 - Memory.  With no context takeover on a side, its zlib object exists only
   while a message is in flight, so an idle connection holds none.
+- Several deflate streams in one message.  A block with BFINAL set ends a
+  stream (RFC 7692 7.2.3.4 lets a sender flush that way) and what follows
+  is inflated as a new stream, up to :data:`MAX_STREAMS_PER_MESSAGE`
+  stream ends per message; one more fails with 1009.  Inflating thus costs
+  at most that many inflaters and copies of a frame, whatever the input.
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ import zlib
 from typing import TYPE_CHECKING, Final, Protocol
 
 from wsproto_cb.core.codes import CloseCode
+from wsproto_cb.core.deflate_constants import (
+    DEFAULT_MEM_LEVEL,
+    DEFAULT_WINDOW_BITS,
+    EXTENSION_NAME,
+    MEM_LEVEL_PERMISSIBLE_VALUES,
+    WINDOW_SIZE_PERMISSIBLE_VALUES,
+)
 from wsproto_cb.core.errors import InvalidStateError, ProtocolError
 
 if TYPE_CHECKING:
@@ -35,27 +47,12 @@ __all__ = [
     "DEFAULT_MEM_LEVEL",
     "DEFAULT_WINDOW_BITS",
     "EXTENSION_NAME",
+    "MAX_STREAMS_PER_MESSAGE",
     "MEM_LEVEL_PERMISSIBLE_VALUES",
     "WINDOW_SIZE_PERMISSIBLE_VALUES",
     "PerMessageCompress",
     "PerMessageDeflate",
 ]
-
-#: The extension token in ``Sec-WebSocket-Extensions``.
-EXTENSION_NAME: Final = "permessage-deflate"
-
-#: Window bits RFC 7692 allows (Autobahn allows only 9..15, see docs).
-WINDOW_SIZE_PERMISSIBLE_VALUES: Final = (8, 9, 10, 11, 12, 13, 14, 15)
-
-#: zlib's memLevel range.
-MEM_LEVEL_PERMISSIBLE_VALUES: Final = (1, 2, 3, 4, 5, 6, 7, 8, 9)
-
-#: Window bits used when the handshake did not limit a direction.
-DEFAULT_WINDOW_BITS: Final = 15
-
-#: memLevel when the accept did not choose one (Autobahn's default; the
-#: default server accept function chooses a leaner 5).
-DEFAULT_MEM_LEVEL: Final = 8
 
 # The empty stored block a sync flush ends with; RFC 7692 7.2.1 strips it on
 # send and 7.2.2 appends it on receive.
@@ -66,6 +63,14 @@ _EMPTY_MESSAGE: Final = b"\x00"
 
 # The smallest window zlib builds for raw deflate (it refuses 8).
 _ZLIB_MIN_WINDOW_BITS: Final = 9
+
+#: How many deflate streams one received message may end (blocks with
+#: BFINAL set, RFC 7692 7.2.3.4).  A sender that flushes that way ends one
+#: per message; each further stream costs a new inflater and a copy of the
+#: rest of the frame, so a message of empty final streams (``03 00``
+#: repeated) made a 64 KiB frame cost some 50 ms of CPU, a 1 MiB frame
+#: seconds.  One more fails with 1009.
+MAX_STREAMS_PER_MESSAGE: Final = 8
 
 
 class _Compressor(Protocol):
@@ -186,6 +191,8 @@ class PerMessageDeflate(PerMessageCompress):
 
         self._decompressor: _Decompressor | None = None
         self._decompressing = False
+        # Deflate streams the current message ended (MAX_STREAMS_PER_MESSAGE).
+        self._streams_ended = 0
         # Compressed bytes the current decompressor got in this message; zero
         # means the sync tail must not be fed (see end_decompress_message).
         self._fed = 0
@@ -343,6 +350,7 @@ class PerMessageDeflate(PerMessageCompress):
         self._decompressing = True
         self._fed = 0
         self._produced = 0
+        self._streams_ended = 0
 
     def decompress_message_data(self, data: bytes, max_length: int) -> bytes:
         """Inflate one frame's payload.
@@ -412,6 +420,12 @@ class PerMessageDeflate(PerMessageCompress):
                 break  # below the limit zlib consumed all input
             # A block with BFINAL set ended the deflate stream (RFC 7692
             # 7.2.3.4); whatever follows starts a new stream.
+            self._streams_ended += 1
+            if self._streams_ended > MAX_STREAMS_PER_MESSAGE:
+                raise ProtocolError(
+                    CloseCode.MESSAGE_TOO_BIG,
+                    f"more than {MAX_STREAMS_PER_MESSAGE} deflate streams in one message",
+                )
             data = decompressor.unused_data
             decompressor = self._decompressor = self._new_decompressor()
             self._fed = 0

@@ -113,9 +113,15 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
+    _tls_hint = (
+        "listen with listenWS(factory, contextFactory), reactor.listenSSL() or a TLS endpoint"
+    )
+
 
 class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+    _tls_hint = "connect with connectWS(factory), reactor.connectSSL() or a TLS endpoint"
 
 
 class _TwistedFactoryMixin:

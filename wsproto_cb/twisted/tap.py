@@ -335,13 +335,21 @@ def makeService(options: Options) -> service.Service:
 
 
 def _static_site(factory: WebSocketServerFactory, directory: str, segments: list[str]) -> Any:
-    """A Site serving ``directory``, with the WebSocket at ``/seg/ments``."""
+    """A Site serving the files of ``directory``, with the WebSocket at ``/seg/ments``.
+
+    The Site's idle timeout (Twisted's default: 60 s) is the factory's
+    ``openHandshakeTimeout`` unless that is 0 (off): it bounds how long a
+    connection may sit without sending its request, whether it is stuck in
+    the TLS handshake, in the request head or between keep-alive requests,
+    as it is on a port that serves the WebSocket alone.  (A WebSocket
+    connection leaves it behind once upgraded.)
+    """
     from .resource import WebSocketResource
+    from .static import StaticFiles
 
     web: Any = importlib.import_module("twisted.web.server")
     Resource: Any = importlib.import_module("twisted.web.resource").Resource
-    File: Any = importlib.import_module("twisted.web.static").File
-    root = File(os.path.abspath(directory))
+    root = StaticFiles(directory)
     parent: Any = root
     for segment in segments[:-1]:
         name = segment.encode("utf-8")
@@ -351,8 +359,9 @@ def _static_site(factory: WebSocketServerFactory, directory: str, segments: list
             parent.putChild(name, child)
         parent = child
     parent.putChild(segments[-1].encode("utf-8"), WebSocketResource(factory))
-    where = "/" + "/".join(segments) + f", files from {os.path.abspath(directory)}"
-    return web.Site(root), where
+    where = "/" + "/".join(segments) + f", files from {root.root}"
+    timeout: float = factory.openHandshakeTimeout  # type: ignore[attr-defined]
+    return web.Site(root, **({"timeout": timeout} if timeout > 0 else {})), where
 
 
 def _log_to(stream: Any) -> None:
