@@ -51,6 +51,7 @@ __all__ = [
     "argv_without",
     "current_worker",
     "die_with_parent",
+    "own_command",
     "reuse_port_socket",
     "run_workers",
     "warn_without_backplane",
@@ -93,6 +94,12 @@ def worker_environment(
     env.update(extra or {})
     env[WORKER_ENV] = f"{index}/{count}"
     return env
+
+
+def own_command() -> list[str]:
+    """This process's command line, to start it again: ``sys.orig_argv`` with
+    ``sys.executable`` (``python -m pkg``, a console script, ``python script.py``)."""
+    return [sys.executable, *sys.orig_argv[1:]]
 
 
 def argv_without(argv: Sequence[str], *options: str) -> list[str]:
@@ -422,7 +429,7 @@ def run_workers(
         raise ValueError(f"count must be >= 1, not {count}")
     if current_worker() is not None:
         raise RuntimeError(f"run_workers() called in a worker ({WORKER_ENV} is set)")
-    command = list(argv) if argv is not None else [sys.executable, *sys.orig_argv[1:]]
+    command = list(argv) if argv is not None else own_command()
     supervisor = _Supervisor(
         count, command, restart, policy or RestartPolicy(), prefix, stop_timeout, env
     )

@@ -81,6 +81,7 @@ from wsproto_cb.workers import (
     argv_without,
     current_worker,
     die_with_parent,
+    own_command,
     run_workers,
     warn_without_backplane,
 )
@@ -305,7 +306,7 @@ def main():
         if worker is None:  # the parent: this same script, N times
             # (the URL may hold a password: to the workers in their environment,
             # where other users cannot read it, never in their arguments)
-            argv = argv_without([sys.executable, *sys.orig_argv[1:]], "--backplane", "--redis")
+            argv = argv_without(own_command(), "--backplane", "--redis")
             env = {URL_ENV: args.backplane} if args.backplane is not None else None
             sys.exit(run_workers(args.workers, argv, prefix="chat server", env=env))
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)

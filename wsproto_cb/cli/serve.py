@@ -32,6 +32,7 @@ from ..workers import (
     argv_without,
     current_worker,
     die_with_parent,
+    own_command,
     run_workers,
     warn_without_backplane,
 )
@@ -63,9 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         if current_worker() is None:
             return run_workers(
                 args.workers,
-                argv_without(
-                    [sys.executable, *sys.orig_argv[1:]], "--backplane", "--backplane-file"
-                ),
+                argv_without(own_command(), "--backplane", "--backplane-file"),
                 prefix=PREFIX,
                 env={URL_ENV: args.backplane} if args.backplane is not None else None,
             )
