@@ -246,3 +246,64 @@ def test_secret_from_argument_file_or_environment(
 def test_bad_secrets_are_refused_up_front(options: dict[str, object], message: str) -> None:
     with pytest.raises((ValueError, TypeError), match=message):
         RedisBackplane(**options)  # type: ignore[arg-type]
+
+
+def test_backplane_from_url_passes_the_secret_file(tmp_path: pytest.TempPathFactory) -> None:
+    from wsproto_cb.backplane import LocalBackplane, backplane_from_url
+
+    path = tmp_path / "secret"  # type: ignore[operator]
+    path.write_bytes(SECRET)
+    backplane = backplane_from_url("redis://127.0.0.1:1/0", secretFile=str(path))
+    assert isinstance(backplane, RedisBackplane) and backplane.signed
+    assert isinstance(backplane_from_url("memory://"), LocalBackplane)
+    with pytest.raises(ValueError, match="not memory://"):
+        backplane_from_url("memory://", secretFile=str(path))
+
+
+# ----------------------------------------------------------- URLs with passwords
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://ws:pw@h:1/0", "redis://ws:***@h:1/0"),
+        ("redis://:p@ss:w/rd@h/0", "redis://:***@h/0"),
+        ("redis://h:1/0", "redis://h:1/0"),
+        ("redis://user@h", "redis://user@h"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    from wsproto_cb.backplane.address import redact_url
+
+    assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://ws:hunter2-secret@h:port/0",
+        "redis://ws:hunter2-secret@h/x",
+        "rediss://ws:hunter2-secret@h",
+    ],
+)
+def test_url_errors_never_show_the_password(url: str) -> None:
+    from wsproto_cb.backplane import backplane_from_url
+
+    with pytest.raises(ValueError) as caught:
+        backplane_from_url(url)
+    assert "hunter2" not in str(caught.value) and "ws:***@" in str(caught.value)
+
+
+def test_backplane_url_precedence(tmp_path: pytest.TempPathFactory) -> None:
+    from wsproto_cb.backplane.secrets import URL_ENV, backplane_url
+
+    path = tmp_path / "url"  # type: ignore[operator]
+    path.write_text("redis://from-file/0\n")
+    env = {URL_ENV: "redis://from-env/0"}
+    assert backplane_url("redis://flag/0", None, env) == "redis://flag/0"
+    assert backplane_url(None, str(path), env) == "redis://from-file/0"
+    assert backplane_url(None, None, env) == "redis://from-env/0"
+    assert backplane_url(None, None, {}) is None
+    with pytest.raises(ValueError, match="not both"):
+        backplane_url("redis://flag/0", str(path), env)

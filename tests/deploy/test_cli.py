@@ -12,7 +12,16 @@ import pytest
 
 from wsproto_cb.cli.terminal import escape_controls
 
-from .procs import TIMEOUT, Proc, clean_env, free_port, no_traceback, python, run
+from .procs import (
+    TIMEOUT,
+    Proc,
+    clean_env,
+    dropped_without_a_word,
+    free_port,
+    no_traceback,
+    python,
+    run,
+)
 
 try:
     from runtime.harness import TLSFiles
@@ -95,18 +104,6 @@ def test_serve_tls_and_connect_with_cafile(tmp_path: Path, runtime: str) -> None
         assert server.wait() == 0, server.output
     finally:
         server.kill()
-
-
-def dropped_without_a_word(port: int) -> bool:
-    """Connect over TCP, send nothing (no TLS ClientHello either): True when the
-    server closes the connection within TIMEOUT."""
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
-        try:
-            return sock.recv(1) == b""
-        except ConnectionResetError:
-            return True
-        except TimeoutError:
-            return False
 
 
 @pytest.mark.parametrize("runtime", ["asyncio", "twisted"])

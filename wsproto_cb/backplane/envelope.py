@@ -77,7 +77,7 @@ class EnvelopeAuthError(EnvelopeError):
 class EnvelopeKey:
     """The shared secret that signs and checks envelopes (never shown in ``repr``)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_keyed")
 
     def __init__(self, secret: bytes) -> None:
         if not isinstance(secret, bytes):
@@ -88,6 +88,7 @@ class EnvelopeKey:
                 "(for example: head -c 32 /dev/urandom | base64)"
             )
         self._key = secret
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)  # (copied per message)
 
     def __repr__(self) -> str:
         return "<EnvelopeKey (secret not shown)>"
@@ -95,7 +96,8 @@ class EnvelopeKey:
     def tag(self, channel: bytes, body: bytes | memoryview) -> bytes:
         """HMAC-SHA256 over the channel (length-prefixed, so it cannot run into the body)
         and the envelope before its tag."""
-        mac = hmac.new(self._key, struct.pack("!I", len(channel)), hashlib.sha256)
+        mac = self._keyed.copy()
+        mac.update(struct.pack("!I", len(channel)))
         mac.update(channel)
         mac.update(body)
         return mac.digest()

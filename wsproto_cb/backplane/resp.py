@@ -135,26 +135,39 @@ class RespReader:
                 stack.pop()
                 value = array.items
             else:
-                self._compact()
+                if self._pos == len(self._buffer) or self._pos > 65536:
+                    self._compact()
                 return value
 
     def _value(self) -> Any:
         """The next item (a whole array is returned item by item through the stack),
         ``_MORE`` when its bytes are not all here yet."""
+        buffer = self._buffer
         while True:
+            start = self._pos
             if self._bulk >= 0:
-                return self._bulk_value()
-            line = self._line()
-            if line is None:
+                end = start + self._bulk
+                if len(buffer) < end + 2:
+                    return _MORE
+                if buffer[end : end + 2] != b"\r\n":
+                    raise RespProtocolError("RESP bulk string not followed by CRLF")
+                self._pos = self._scan = end + 2
+                self._bulk = -1
+                return bytes(buffer[start:end])
+            end = buffer.find(b"\r\n", self._scan)  # (_scan >= _pos, always)
+            if end < 0:
+                if len(buffer) - start > _MAX_LINE:
+                    raise RespProtocolError("RESP line too long")
+                self._scan = max(start, len(buffer) - 1)  # (a CR at the end may meet its LF)
                 return _MORE
-            kind, rest = line[:1], line[1:]
-            if kind == b"+":
-                return rest
-            if kind == b"-":
-                return RedisReplyError(rest.decode("utf-8", "replace"))
-            if kind == b":":
-                return _int(rest)
-            if kind == b"$":
+            if end - start > _MAX_LINE:
+                raise RespProtocolError("RESP line too long")
+            if end == start:
+                raise RespProtocolError("empty RESP line")
+            kind = buffer[start]
+            rest = bytes(buffer[start + 1 : end])
+            self._pos = self._scan = end + 2
+            if kind == 0x24:  # $
                 size = _int(rest)
                 if size == -1:
                     return None
@@ -163,8 +176,7 @@ class RespReader:
                         f"RESP bulk length {size} (the limit is {self.limits.max_bulk})"
                     )
                 self._bulk = size
-                continue
-            if kind == b"*":
+            elif kind == 0x2A:  # *
                 count = _int(rest)
                 if count == -1:
                     return None
@@ -177,39 +189,14 @@ class RespReader:
                 if len(self._stack) >= self.limits.max_depth:
                     raise RespProtocolError("RESP arrays nested too deep")
                 self._stack.append(_Array(count))
-                continue
-            raise RespProtocolError(f"unknown RESP type byte {kind!r}")
-
-    def _bulk_value(self) -> Any:
-        buffer, start = self._buffer, self._pos
-        end = start + self._bulk
-        if len(buffer) < end + 2:
-            return _MORE
-        if buffer[end : end + 2] != b"\r\n":
-            raise RespProtocolError("RESP bulk string not followed by CRLF")
-        value = bytes(buffer[start:end])
-        self._advance(end + 2)
-        self._bulk = -1
-        return value
-
-    def _line(self) -> bytes | None:
-        buffer, start = self._buffer, self._pos
-        end = buffer.find(b"\r\n", max(start, self._scan))
-        if end < 0:
-            if len(buffer) - start > _MAX_LINE:
-                raise RespProtocolError("RESP line too long")
-            self._scan = max(start, len(buffer) - 1)  # (a CR at the end may meet its LF)
-            return None
-        if end - start > _MAX_LINE:
-            raise RespProtocolError("RESP line too long")
-        if end == start:
-            raise RespProtocolError("empty RESP line")
-        line = bytes(buffer[start:end])
-        self._advance(end + 2)
-        return line
-
-    def _advance(self, pos: int) -> None:
-        self._pos = self._scan = pos
+            elif kind == 0x2B:  # +
+                return rest
+            elif kind == 0x3A:  # :
+                return _int(rest)
+            elif kind == 0x2D:  # -
+                return RedisReplyError(rest.decode("utf-8", "replace"))
+            else:
+                raise RespProtocolError(f"unknown RESP type byte {bytes((kind,))!r}")
 
     def _compact(self) -> None:
         """Drop consumed bytes: at once when all are, else now and then (not per reply)."""

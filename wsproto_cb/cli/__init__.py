@@ -97,7 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=(
             "deliver broadcasts across processes through this backplane: redis://HOST:PORT/DB "
-            "(needed with --workers > 1), or memory:// (this process only)"
+            "(needed with --workers > 1), or memory:// (this process only). A URL with a "
+            "password is visible to every user in ps: use --backplane-file or "
+            "$WSPROTO_CB_BACKPLANE_URL for it"
+        ),
+    )
+    serve.add_argument(
+        "--backplane-file",
+        metavar="PATH",
+        help="read the --backplane URL from this file (default: $WSPROTO_CB_BACKPLANE_URL)",
+    )
+    serve.add_argument(
+        "--backplane-secret-file",
+        metavar="PATH",
+        help=(
+            "sign backplane messages with the secret in this file and drop any not signed "
+            "with it (default: $WSPROTO_CB_BACKPLANE_SECRET, else unsigned)"
         ),
     )
     serve.add_argument(

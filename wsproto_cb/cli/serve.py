@@ -6,7 +6,9 @@ most about ``--close-handshake-timeout``) and exits 0; a second one gives
 up waiting.
 
 With ``--workers N`` (N > 1) this process checks the command line, then
-becomes the parent of N copies of itself (:func:`wsproto_cb.workers.run_workers`).
+becomes the parent of N copies of itself (:func:`wsproto_cb.workers.run_workers`),
+which get the backplane URL in their environment, never on their command
+line (it may hold a password).
 Each copy is a worker: it listens on the same ``--port`` with SO_REUSEPORT,
 ignores SIGINT (a terminal's Ctrl-C reaches the parent, which sends SIGTERM
 to every worker) and stops on SIGTERM exactly as a single process does.
@@ -24,8 +26,16 @@ import ssl
 import sys
 from typing import Any
 
+from ..backplane.secrets import URL_ENV, backplane_url
 from ..protocol_loader import ProtocolSpecError, load_protocol
-from ..workers import current_worker, die_with_parent, run_workers, warn_without_backplane
+from ..workers import (
+    argv_without,
+    current_worker,
+    die_with_parent,
+    own_command,
+    run_workers,
+    warn_without_backplane,
+)
 from .errors import CommandError
 from .flags import PROTOCOL_FLAGS, protocol_options
 from .terminal import escape_controls
@@ -44,11 +54,20 @@ def serve(args: argparse.Namespace) -> int:
         protocol = load_protocol(args.protocol, args.runtime)
     except ProtocolSpecError as exc:
         raise CommandError(str(exc), status=2) from None
+    try:
+        args.backplane = backplane_url(args.backplane, args.backplane_file)
+    except ValueError as exc:
+        raise CommandError(str(exc), status=2) from None
     if args.backplane is not None:
-        _backplane(args.backplane)  # (checked here, before any worker starts)
+        _backplane(args)  # (checked here, before any worker starts)
     if args.workers > 1:
         if current_worker() is None:
-            return run_workers(args.workers, prefix=PREFIX)
+            return run_workers(
+                args.workers,
+                argv_without(own_command(), "--backplane", "--backplane-file"),
+                prefix=PREFIX,
+                env={URL_ENV: args.backplane} if args.backplane is not None else None,
+            )
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
         die_with_parent()
     if args.verbose:
@@ -93,14 +112,14 @@ def _prefix() -> str:
     return f"{PREFIX}: worker {worker[0]}/{worker[1]} (pid {os.getpid()})"
 
 
-def _backplane(url: str) -> Any:
+def _backplane(args: argparse.Namespace) -> Any:
     try:
         from ..backplane import backplane_from_url
     except ImportError as exc:
         raise CommandError(f"--backplane: not available ({exc})", status=2) from None
     try:
-        return backplane_from_url(url)
-    except ValueError as exc:
+        return backplane_from_url(args.backplane, secretFile=args.backplane_secret_file)
+    except (TypeError, ValueError) as exc:
         raise CommandError(f"--backplane: {exc}", status=2) from None
 
 
@@ -112,7 +131,7 @@ def _configure(factory: Any, args: argparse.Namespace, protocol: type) -> None:
         raise CommandError(str(exc), status=2) from None
     factory.protocol = protocol
     if args.backplane is not None:
-        factory.setBackplane(_backplane(args.backplane))
+        factory.setBackplane(_backplane(args))
     if args.workers > 1:
         warn_without_backplane(factory, _warn)
 
