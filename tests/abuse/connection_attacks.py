@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import statistics
 import time
 
@@ -56,68 +57,75 @@ async def slow_reader(ctx: Context, count: int) -> Outcome:
     )
 
 
-def _kernel_send_queues(local_port: int) -> dict[int, int]:
-    """Bytes in the kernel send queue (``tx_queue`` of /proc/net/tcp) of each loopback
-    socket of ``local_port``, by remote port."""
-    local = f"0100007F:{local_port:04X}"
-    queues = {}
+def _kernel_queues(server_port: int) -> dict[int, int]:
+    """Bytes the kernel holds on their way from the server to each loopback peer, by
+    the peer's port: the server socket's send queue plus the peer socket's
+    receive queue (``tx_queue`` and ``rx_queue`` of /proc/net/tcp)."""
+    server = f"0100007F:{server_port:04X}"
+    held: dict[int, int] = collections.defaultdict(int)
     with open("/proc/net/tcp") as table:
+        next(table)  # (the column names)
         for line in table:
             fields = line.split()
-            if fields[1] == local and fields[2].startswith("0100007F:"):
-                queues[int(fields[2][9:], 16)] = int(fields[4].split(":")[0], 16)
-    return queues
+            tx, rx = (int(n, 16) for n in fields[4].split(":"))
+            if fields[1] == server and fields[2].startswith("0100007F:"):
+                held[int(fields[2][9:], 16)] += tx
+            elif fields[2] == server and fields[1].startswith("0100007F:"):
+                held[int(fields[1][9:], 16)] += rx
+    return held
 
 
-async def _fill_until_queued(ctx: Context, peers: list[Peer], step: int = 16 << 10) -> int:
-    """Have the echo server write to ``peers`` (which never read) until echoes stay
-    queued in the server's process for good; how many peers got there.
+class _KernelQueues:
+    """:func:`_kernel_queues`, read once for every peer per 10 ms (the table is long
+    on a busy machine)."""
 
-    A peer gets there when the server's kernel send queue to it no longer
-    grows, even after another message: on loopback that buffer grows (to
-    megabytes) whenever a segment from the peer acknowledges it while full.
-    One small echo at a time, and the next only once the previous one has
-    reached the kernel or stalled, and none once 32 KiB stay in the server's
-    process: its own queue stays under the 64 KiB write high-water mark, so
-    the server keeps reading and sees what the peer sends next.  All peers go
-    in step, and /proc/net/tcp is read once per look for all of them.
+    def __init__(self, server_port: int) -> None:
+        self._port = server_port
+        self._read_at = -1.0
+        self._queues: dict[int, int] = {}
+
+    def __call__(self, peer_port: int) -> int:
+        now = time.monotonic()
+        if now - self._read_at > 0.01:
+            self._queues, self._read_at = _kernel_queues(self._port), now
+        return self._queues.get(peer_port, 0)
+
+
+async def _fill_until_queued(queues: _KernelQueues, peer: Peer, step: int = 16 << 10) -> bool:
+    """Have the echo server write to ``peer`` (which never reads) until echoes stay
+    queued in the server's process for good; True when that happened.
+
+    That is when what the kernel holds for the peer no longer grows, even
+    after another message: on loopback the server's socket buffer grows (to
+    megabytes) whenever a segment from the peer acknowledges it while full.  One small
+    echo at a time, the next only once the previous one has reached the
+    kernel or stalled, and none once 32 KiB stay in the server's process: its
+    own queue stays under the 64 KiB write high-water mark, so the server
+    keeps reading and sees what the peer sends next.
     """
+    port = peer.sock.getsockname()[1]
     message = masked(BINARY, b"q" * step)
     echo_size = step + 4  # (the server's frame header for a 16 KiB payload)
     loop = asyncio.get_running_loop()
-    by_port = {peer.sock.getsockname()[1]: peer for peer in peers}
-    start = _kernel_send_queues(ctx.port)
-    base = {port: start.get(port, 0) for port in by_port}
-    echoed = dict.fromkeys(by_port, 0)
-    stalled_at = dict.fromkeys(by_port, -1)
-    active, stuck = set(by_port), set()
-    for _ in range((16 << 20) // step):  # (bounded: 16 MiB of echoes to each)
-        if not active:
-            break
-        for port in list(active):
-            if await by_port[port].send(message, timeout=2.0):
-                echoed[port] += echo_size
-            else:
-                active.discard(port)
-        last, since = {}, dict.fromkeys(active, loop.time())
-        waiting = set(active)
-        while waiting:
+    base, echoed, stalled_at = queues(port), 0, -1
+    for _ in range((16 << 20) // step):  # (bounded: 16 MiB of echoes)
+        if not await peer.send(message, timeout=2.0):
+            return False
+        echoed += echo_size
+        last, since = -1, loop.time()
+        while True:
+            size = queues(port)
+            in_process = echoed - (size - base)  # echoed bytes still in the server
+            if size != last:
+                last, since = size, loop.time()
+            if in_process <= 0 or loop.time() - since > STILL:
+                break
             await asyncio.sleep(0.01)
-            now, snapshot = loop.time(), _kernel_send_queues(ctx.port)
-            for port in list(waiting):
-                size = snapshot.get(port, 0)
-                in_process = echoed[port] - (size - base[port])  # not yet in the kernel
-                if size != last.get(port):
-                    last[port], since[port] = size, now
-                if in_process > 0 and now - since[port] <= STILL:
-                    continue
-                waiting.discard(port)
-                if in_process > 0:  # stalled with (part of) an echo in the server
-                    if size <= stalled_at[port] or in_process >= MOST_IN_PROCESS:
-                        active.discard(port)  # the message made no room, or enough is held
-                        stuck.add(port)
-                    stalled_at[port] = size
-    return len(stuck)
+        if in_process > 0:  # stalled, with (part of) an echo in the server
+            if size <= stalled_at or in_process >= MOST_IN_PROCESS:
+                return True  # the message made no room, or enough is held
+            stalled_at = size
+    return False
 
 
 async def stopped_reader(ctx: Context, count: int) -> Outcome:
@@ -128,7 +136,8 @@ async def stopped_reader(ctx: Context, count: int) -> Outcome:
     timeout = ctx.flag("--close-handshake-timeout", 1.0)
     peers = await open_peers(ctx.port, count, rcvbuf=TINY_BUFFER)
     try:
-        stuck = await _fill_until_queued(ctx, peers)
+        queues = _KernelQueues(ctx.port)
+        stuck = sum(await asyncio.gather(*(_fill_until_queued(queues, p) for p in peers)))
         for i, peer in enumerate(peers):
             await peer.send(peer.conn.send_close(1000) if i % 2 else b"\x83\x80" + bytes(4))
         gone = await ctx.connections_gone(timeout + 10)
