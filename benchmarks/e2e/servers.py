@@ -55,6 +55,12 @@ SERVERS: dict[str, ServerSpec] = {
             about="wsproto_cb, asyncio on uvloop",
         ),
         ServerSpec(
+            "ours-asyncio-autobahn-accept",
+            "ours_asyncio.py",
+            ("--autobahn-accept",),
+            about="wsproto_cb, asyncio, deflate accepted by PerMessageDeflateOfferAccept(offer)",
+        ),
+        ServerSpec(
             "ours-twisted",
             "ours_twisted.py",
             needs=("twisted",),

@@ -8,7 +8,12 @@ import asyncio
 import _common
 
 from wsproto_cb.asyncio import WebSocketServerFactory, WebSocketServerProtocol
-from wsproto_cb.compress import accept_deflate_offer
+from wsproto_cb.compress import PerMessageDeflateOfferAccept, accept_deflate_offer
+
+
+def accept_like_autobahn(offers: list[object]) -> PerMessageDeflateOfferAccept:
+    """What Autobahn's examples write: accept the first offer, no arguments."""
+    return PerMessageDeflateOfferAccept(offers[0])
 
 
 class Echo(WebSocketServerProtocol):
@@ -23,7 +28,13 @@ async def start(args: argparse.Namespace) -> int:
         autoPingInterval=0,
         maxMessagePayloadSize=_common.MAX_MESSAGE,
         maxFramePayloadSize=_common.MAX_MESSAGE,
-        perMessageCompressionAccept=accept_deflate_offer if args.compress else None,
+        perMessageCompressionAccept=(
+            None
+            if not args.compress
+            else accept_like_autobahn
+            if args.autobahn_accept
+            else accept_deflate_offer
+        ),
     )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(factory, _common.HOST, args.port)
@@ -31,4 +42,4 @@ async def start(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    _common.run_asyncio(start, _common.parse_args(__doc__))
+    _common.run_asyncio(start, _common.parse_args(__doc__, autobahn_accept=True))
