@@ -7,6 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from . import broadcast as _broadcast
+from .compat import AutobahnServerCompat
 from .core.deflate import negotiate_server
 from .core.errors import HandshakeError
 from .core.handshake_server import ServerHandshake
@@ -54,7 +55,7 @@ def _strip_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
-class WebSocketServerProtocol(WebSocketProtocol):
+class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
     """Server protocol: subclass it and override the ``on*`` callbacks."""
 
     is_server = True
@@ -97,9 +98,9 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self._request: HandshakeRequest | None = None
         self._early: list[bytes] = []
         self._handshake = ServerHandshake()
-        rt.set_nodelay(factory.tcpNoDelay)
+        rt.set_nodelay(self.tcpNoDelay)
         factory._connection_made(self)
-        self._start_timer("open", factory.openHandshakeTimeout, self._open_handshake_timeout)
+        self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
 
     def _handshake_data(self, data: bytes) -> None:
         if self._request is not None or self.state != self.STATE_CONNECTING:
@@ -129,20 +130,36 @@ class WebSocketServerProtocol(WebSocketProtocol):
     def _reject(
         self, status: int, reason: str, headers: list[tuple[str, str]] | None = None
     ) -> None:
-        self.wasNotCleanReason = f"WebSocket opening handshake failed ({status} - {reason})"
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Error"
-        body = f"{status} {phrase}: {reason}\n".encode("utf-8", "replace")
-        try:
-            self._rt.write(self._handshake.reject(status, phrase, headers or [], body))
-        except Exception as exc:  # a response was already produced, or bad headers
-            self._rt.log_error("could not send the handshake error response", exc)
+        self.failHandshake(reason, status, headers)
+
+    def failHandshake(
+        self, reason: str, code: int = 400, responseHeaders: list[tuple[str, str]] | None = None
+    ) -> None:
+        """Refuse the opening handshake: an HTTP error response, then close.
+
+        Every refusal goes through here (as in Autobahn), so a subclass may
+        override it to log, or to answer with its own page (:meth:`sendHtml`).
+        """
+        self.wasNotCleanReason = f"WebSocket opening handshake failed ({code} - {reason})"
+        self.sendHttpErrorResponse(code, reason, responseHeaders)
         self._drop(abort=False)
 
+    def sendHttpErrorResponse(
+        self, code: int, reason: str, responseHeaders: list[tuple[str, str]] | None = None
+    ) -> None:
+        """Write the HTTP error response (status ``code``, ``reason`` in the body)."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        body = f"{code} {phrase}: {reason}\n".encode("utf-8", "replace")
+        try:
+            self._rt.write(self._handshake.reject(code, phrase, responseHeaders or [], body))
+        except Exception as exc:  # a response was already produced, or bad headers
+            self._rt.log_error("could not send the handshake error response", exc)
+
     def _peer_address(self, request: HandshakeRequest) -> str:
-        hops = self.factory.trustXForwardedFor
+        hops = self.trustXForwardedFor
         forwarded = request.headers.get("x-forwarded-for")
         if hops and forwarded:
             addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
@@ -159,7 +176,7 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self.http_request_params = request.params
         self.http_request_host = request.host
         self.websocket_version = request.version
-        if factory.maxConnections and factory.countConnections > factory.maxConnections:
+        if self.maxConnections and factory.countConnections > self.maxConnections:
             self._reject(503, "maximum number of connections reached")
             return
         origin = request.origin
@@ -216,10 +233,10 @@ class WebSocketServerProtocol(WebSocketProtocol):
             )
             return
         codec, extension_header = None, None
-        if factory.perMessageCompressionAccept is not None:
+        if self.perMessageCompressionAccept is not None:
             try:
                 codec, extension_header = negotiate_server(
-                    request.extensions, factory.perMessageCompressionAccept
+                    request.extensions, self.perMessageCompressionAccept
                 )
             except Exception as exc:
                 self._on_connect_error(exc)
@@ -237,4 +254,4 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self.websocket_extensions_in_use = [codec] if codec is not None else []
         early = self._handshake.trailing + b"".join(self._early)
         self._early = []
-        self._open(factory._make_connection(True, codec), early)
+        self._open(factory._make_connection(True, codec, self), early)

@@ -80,7 +80,7 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
     factory: Any
 
     def connectionMade(self) -> None:
-        clock = getattr(self.factory, "reactor", None) or _default_reactor()
+        clock = getattr(self.factory, "reactor", None) or _default_reactor()  # (any factory)
         if not ISSLTransport.providedBy(self.transport):
             self.transport.registerProducer(self, True)  # type: ignore[union-attr]
         self._connection_made(TwistedRuntime(self.transport, clock))  # type: ignore[attr-defined]
@@ -120,6 +120,23 @@ class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientPr
 
 class _TwistedFactoryMixin:
     _new_protocol: Callable[[type, str], Any]  # (from factories.WebSocketFactory)
+    _reactor: Any = None
+
+    @property
+    def reactor(self) -> Any:
+        """The reactor given to the constructor (or set), else the global one.
+
+        Never None, as in Autobahn (``self.factory.reactor.callLater(...)``),
+        yet the global reactor is imported only when this is first read, so
+        building a factory installs no reactor.
+        """
+        if self._reactor is not None:
+            return self._reactor
+        return _default_reactor()
+
+    @reactor.setter
+    def reactor(self, value: Any) -> None:
+        self._reactor = value
 
     def buildProtocol(self, addr: Any) -> Any:
         try:
@@ -152,7 +169,7 @@ class WebSocketServerFactory(
 
     def _backplane_io(self) -> TwistedBackplaneIO:
         if self._backplane_io_cache is None:
-            self._backplane_io_cache = TwistedBackplaneIO(self.reactor or _default_reactor())
+            self._backplane_io_cache = TwistedBackplaneIO(self.reactor)
         return self._backplane_io_cache
 
     _backplane_io_cache: TwistedBackplaneIO | None = None
@@ -196,7 +213,7 @@ def listenWS(
     interface: str = "",
 ) -> Any:
     """Listen on the factory's URL port: TLS (``contextFactory`` required) for ``wss://``."""
-    reactor: Any = factory.reactor or _default_reactor()
+    reactor: Any = factory.reactor
     if factory.isSecure:
         if contextFactory is None:
             raise ValueError("a wss:// URL needs a TLS context factory (contextFactory)")
@@ -214,7 +231,7 @@ def connectWS(
 ) -> Any:
     """Connect to the factory's URL; ``wss://`` verifies the server's certificate
     and host name unless another ``contextFactory`` is given."""
-    reactor: Any = factory.reactor or _default_reactor()
+    reactor: Any = factory.reactor
     if factory.isSecure:
         if contextFactory is None:
             from twisted.internet.ssl import optionsForClientTLS
