@@ -14,6 +14,7 @@ from twisted.internet.interfaces import (
     IReactorTime,
     ISSLTransport,
 )
+from twisted.logger import Logger
 from zope.interface import implementer  # type: ignore[import-untyped]
 
 from .. import client, factories, server
@@ -65,6 +66,13 @@ def _default_reactor() -> Any:
     return reactor
 
 
+class _ProtocolLogger(Logger):
+    """``twisted.logger.Logger`` plus txaio's ``trace`` (logged as debug)."""
+
+    def trace(self, format: str | None = None, **kwargs: Any) -> None:
+        self.debug(format, **kwargs)
+
+
 @implementer(IPushProducer, IHandshakeListener)
 class WebSocketAdapterProtocol(twisted_protocol.Protocol):
     """Twisted transport callbacks, forwarded to the runtime-neutral layer.
@@ -78,6 +86,8 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
     """
 
     factory: Any
+    #: txaio's logger on Twisted is a ``twisted.logger.Logger``: ``self.log.info("{x}", x=1)``
+    log: Any = _ProtocolLogger()
 
     def connectionMade(self) -> None:
         clock = getattr(self.factory, "reactor", None) or _default_reactor()  # (any factory)
