@@ -25,7 +25,14 @@ def test_parse_url_gives_autobahns_tuple(url: str) -> None:
     ours = parse_url(url)
     assert tuple(ours) == autobahn_util.parse_url(url)
     is_secure, host, port, resource, path, params = ours  # unpacks like Autobahn's
-    assert (is_secure, host, port) == (ours.is_secure, ours.host, ours.port)
+    assert (is_secure, host, port, resource, path, params) == (
+        ours.is_secure,
+        ours.host,
+        ours.port,
+        ours.resource,
+        ours.path,
+        ours.params,
+    )
 
 
 def test_parse_url_decodes_the_path_but_not_the_resource() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -127,7 +127,7 @@ async def test_protocol_class_attribute_overrides_the_factory_option(
     with pytest.raises(PayloadExceededError):
         server.sendMessage(b"x" * 11)
     client.sendMessage(b"x" * 11)
-    was_clean, code, _reason = await runtime.wait(client.closed)
+    _clean, code, _reason = await runtime.wait(client.closed)
     assert code == 1009
 
 
@@ -160,7 +160,7 @@ async def test_auto_ping_interval_as_class_attribute_is_used(runtime: RuntimeHar
             resolve(pinged, payload)
             super().onPing(payload)  # type: ignore[misc]
 
-    server, client = await open_pair(
+    server, _client = await open_pair(
         runtime, server_mixin=PingsEveryFewMilliseconds, client_mixin=RecordsPings
     )
     assert server.factory.autoPingInterval == 0
@@ -177,6 +177,9 @@ class InstanceOverride(Recorder):
 async def test_instance_attribute_set_before_connect_overrides(runtime: RuntimeHarness) -> None:
     server, client = await open_pair(runtime, server_mixin=InstanceOverride)
     assert server.factory.autoFragmentSize == 0 and server.autoFragmentSize == 3
+    server.sendMessage(b"0123456789")
+    assert await runtime.wait(client.messages.get()) == (b"0123456789", False)
+    assert client.trafficStats.incomingWebSocketFrames == 4  # 3 + 3 + 3 + 1 bytes
 
 
 # --------------------------------------------------------- 8: compat names
@@ -294,7 +297,7 @@ async def test_on_close_frame_hook(runtime: RuntimeHarness) -> None:
 
 
 class AnswersPlainRequestsWithAPage(Recorder):
-    failed: list[tuple[str, int]] = []
+    failed: ClassVar[list[tuple[str, int]]] = []
 
     def failHandshake(self, reason: str, code: int = 400, responseHeaders: Any = None) -> None:
         self.failed.append((reason, code))
