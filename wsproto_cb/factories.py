@@ -110,6 +110,10 @@ class WebSocketFactory:
         """Connections currently held (including those still in the handshake)."""
         return len(self._connections)
 
+    def getConnectionCount(self) -> int:
+        """:attr:`countConnections` (Autobahn's name)."""
+        return len(self._connections)
+
     def _connection_made(self, proto: Any) -> None:
         self._connections.add(proto)
 
@@ -154,9 +158,13 @@ class WebSocketFactory:
         """Frame a message once, to send it to many connections."""
         return PreparedMessage(payload, isBinary, doNotCompress)
 
-    def _make_connection(self, is_server: bool, codec: MessageCodec | None) -> Connection:
-        """The sans-I/O connection for a finished handshake, set up from the options."""
-        options: Any = self
+    def _make_connection(
+        self, is_server: bool, codec: MessageCodec | None, options: Any = None
+    ) -> Connection:
+        """The sans-I/O connection for a finished handshake, set up from the options
+        (``options``: the protocol, which holds its copy of them; else this factory)."""
+        if options is None:
+            options = self
         if is_server:
             masking = {
                 "mask_outgoing": options.maskServerFrames,

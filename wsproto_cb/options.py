@@ -143,6 +143,8 @@ _COMMON: dict[str, OptionSpec] = {
     "autoPingSize": OptionSpec(12, _ping_size),
     "autoPingRestartOnAnyTraffic": OptionSpec(True, _bool),
     "perMessageCompressionAccept": OptionSpec(None, _callable_or_none),
+    # protocol.trackedTimings is a Timings (onOpen, onMessage ...) when on
+    "trackTimings": OptionSpec(False, _bool),
 }
 
 SERVER_OPTIONS: dict[str, OptionSpec] = {

@@ -114,11 +114,18 @@ class _AsyncioFactoryMixin:
     _loop: asyncio.AbstractEventLoop | None
 
     @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The loop given to the constructor, else the running loop (never grabbed early)."""
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop given to the constructor (or set), else the running loop, else None.
+
+        Reading it never raises and never grabs a loop early: a factory built
+        before any loop runs follows the loop that later serves it.
+        """
         if self._loop is not None:
             return self._loop
-        return asyncio.get_running_loop()
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread
+            return None
 
     @loop.setter
     def loop(self, value: asyncio.AbstractEventLoop | None) -> None:
@@ -165,9 +172,8 @@ class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFact
         )
 
     def _backplane_io(self) -> AsyncioBackplaneIO | None:
-        try:
-            loop = self.loop
-        except RuntimeError:  # no loop yet: the backplane starts on first use
+        loop = self.loop
+        if loop is None:  # no loop yet: the backplane starts on first use
             return None
         io = self._backplane_io_cache
         if io is None or io.loop is not loop:
