@@ -68,6 +68,7 @@ class WebSocketServerProtocol(WebSocketProtocol):
         _broadcast.join_group(self, name)
 
     def leaveGroup(self, name: str) -> None:
+        """Stop receiving the factory's broadcasts to group ``name``."""
         _broadcast.leave_group(self, name)
 
     def broadcast(self, payload: bytes, isBinary: bool = False, group: str | None = None) -> int:
