@@ -206,11 +206,13 @@ def broadcast(
         else:
             proto.sendMessage(payload, isBinary)
         sent += 1
+    factory.metrics.broadcast_deliveries += sent
     return sent
 
 
 def _dropped(proto: Any, policy: str | None) -> None:
     proto.broadcastDropped += 1
+    proto.factory.metrics.broadcast_drops += 1
     try:
         proto.onBroadcastDropped(proto.broadcastDropped)
     except Exception as exc:  # one application error must not stop the broadcast

@@ -131,6 +131,8 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self, status: int, reason: str, headers: list[tuple[str, str]] | None = None
     ) -> None:
         self.wasNotCleanReason = f"WebSocket opening handshake failed ({status} - {reason})"
+        if self.factory is not None:
+            self.factory.metrics.handshakes_refused[status] += 1
         try:
             phrase = HTTPStatus(status).phrase
         except ValueError:

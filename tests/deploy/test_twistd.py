@@ -56,6 +56,7 @@ OPTIONS = (
     "--broadcast-overflow",
     "--workers",
     "--backplane",
+    "--metrics",
 )
 
 

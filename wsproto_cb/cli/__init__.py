@@ -21,7 +21,7 @@ from typing import Any
 from .. import __version__
 from ..protocol_loader import DEFAULT_PROTOCOL
 from .errors import CommandError
-from .flags import PROTOCOL_FLAGS, flag_help, seconds, workers
+from .flags import METRICS_HELP, PROTOCOL_FLAGS, flag_help, metrics_address, seconds, workers
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
             "deliver broadcasts across processes through this backplane: redis://HOST:PORT/DB "
             "(needed with --workers > 1), or memory:// (this process only)"
         ),
+    )
+    serve.add_argument(
+        "--metrics",
+        type=_argparse_type(metrics_address),
+        metavar="HOST:PORT",
+        help=METRICS_HELP[0].lower() + METRICS_HELP[1:].rstrip("."),
     )
     serve.add_argument(
         "-v", "--verbose", action="store_true", help="print each connection opened and closed"
