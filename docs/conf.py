@@ -38,8 +38,8 @@ autodoc_default_options = {
     "undoc-members": True,
     "show-inheritance": True,
 }
-autodoc_member_order = "groupwise"
-autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
 autodoc_typehints_format = "short"
 # Type hints name Twisted and typing internals that this reference does not
 # document; an unresolvable hint is not an error in the text a reader sees.
