@@ -24,7 +24,7 @@ MAX_MESSAGE = 16 * 1024 * 1024  # every server: 1 MiB messages must pass
 _profiler: cProfile.Profile | None = None
 
 
-def parse_args(doc: str | None, loops: bool = True) -> argparse.Namespace:
+def parse_args(doc: str | None, loops: bool = True, metrics: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
@@ -35,6 +35,12 @@ def parse_args(doc: str | None, loops: bool = True) -> argparse.Namespace:
     )
     if loops:
         parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    if metrics:
+        parser.add_argument(
+            "--metrics",
+            action="store_true",
+            help="serve Prometheus metrics and scrape them once a second, in this process",
+        )
     parser.add_argument("--max-seconds", type=float, default=3600.0)
     args = parser.parse_args()
     _start()
