@@ -428,6 +428,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
         return False
 
     def _callback_failed(self, exc: BaseException) -> None:
+        self.factory.metrics.callback_errors += 1
         self._rt.log_error(f"error in a callback of {type(self).__name__}; failing with 1011", exc)
         self._fail(CloseCode.INTERNAL_ERROR, "internal error")
 
@@ -544,6 +545,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
             self._ping_payload = None  # the peer sent something: it is alive
             return
         self.wasNotCleanReason = "WebSocket auto-ping timeout (peer did not answer in time)"
+        self.factory.metrics.autoping_timeouts += 1
         self._drop(abort=True)
 
     def _on_pong(self, payload: bytes) -> None:

@@ -86,6 +86,7 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         _broadcast.join_group(self, name)
 
     def leaveGroup(self, name: str) -> None:
+        """Stop receiving the factory's broadcasts to group ``name``."""
         _broadcast.leave_group(self, name)
 
     def broadcast(self, payload: bytes, isBinary: bool = False, group: str | None = None) -> int:
@@ -160,6 +161,8 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         override it to log, or to answer with its own page (:meth:`sendHtml`).
         """
         self.wasNotCleanReason = f"WebSocket opening handshake failed ({code} - {reason})"
+        if self.factory is not None:
+            self.factory.metrics.handshakes_refused[code] += 1
         self.sendHttpErrorResponse(code, reason, responseHeaders)
         self._drop(abort=False)
 

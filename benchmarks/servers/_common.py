@@ -25,7 +25,7 @@ _profiler: cProfile.Profile | None = None
 
 
 def parse_args(
-    doc: str | None, loops: bool = True, autobahn_accept: bool = False
+    doc: str | None, loops: bool = True, autobahn_accept: bool = False, metrics: bool = False
 ) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
@@ -42,6 +42,12 @@ def parse_args(
             "--autobahn-accept",
             action="store_true",
             help="accept deflate as Autobahn's examples do: PerMessageDeflateOfferAccept(offer)",
+        )
+    if metrics:
+        parser.add_argument(
+            "--metrics",
+            action="store_true",
+            help="serve Prometheus metrics and scrape them once a second, in this process",
         )
     parser.add_argument("--max-seconds", type=float, default=3600.0)
     args = parser.parse_args()

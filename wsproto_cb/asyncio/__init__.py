@@ -71,13 +71,16 @@ class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
         self._connection_made(AsyncioRuntime(transport, loop))  # type: ignore[attr-defined,arg-type]
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        """asyncio asks where to read into: the per-thread buffer (see :class:`_ReadBuffer`)."""
         return _read_buffer.view
 
     def buffer_updated(self, nbytes: int) -> None:
+        """asyncio read ``nbytes`` into the buffer: hand a copy to :meth:`data_received`."""
         # through data_received, so subclasses that override it still see every read
         self.data_received(bytes(_read_buffer.view[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
+        """Bytes from the peer, for the callback layer."""
         self._data_received(data)  # type: ignore[attr-defined]
 
     def eof_received(self) -> bool | None:

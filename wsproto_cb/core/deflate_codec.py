@@ -217,6 +217,7 @@ class PerMessageDeflate(PerMessageCompress):
 
     @property
     def is_server(self) -> bool:
+        """Whether this end is the server (which side's window and takeover parameters apply)."""
         return self._is_server
 
     @property

@@ -111,13 +111,15 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
 
     # IPushProducer, driven by the transport's write buffer
     def pauseProducing(self) -> None:
+        """The transport's buffer is full: stop delivering and pause the registered producer."""
         self._writing_paused()  # type: ignore[attr-defined]
 
     def resumeProducing(self) -> None:
+        """The transport drained: deliver again and resume the registered producer."""
         self._writing_resumed()  # type: ignore[attr-defined]
 
     def stopProducing(self) -> None:
-        pass
+        """Nothing to do: the connection-lost callback cleans up."""
 
 
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
