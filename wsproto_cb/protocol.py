@@ -187,29 +187,35 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
     # frame and per message, see MessageBuffer) and call onMessage
 
     def onMessageBegin(self, isBinary: bool) -> Any:
+        """A message starts (streaming receive; the default starts assembling it)."""
         self._msg_binary = isBinary
         self._msg_buffer = MessageBuffer()
 
     def onMessageFrameBegin(self, length: int) -> Any:
+        """A frame of the message starts; ``length`` is its payload length from the header."""
         self._frame_buffer = MessageBuffer()
 
     def onMessageFrameData(self, payload: bytes) -> Any:
+        """Payload of the current frame, as it arrives (a frame may come in several pieces)."""
         if self._frame_buffer is not None:
             self._frame_buffer.append(payload)
 
     def onMessageFrameEnd(self) -> Any:
+        """The current frame ended; the default hands its data to :meth:`onMessageFrame`."""
         buffer, self._frame_buffer = self._frame_buffer, None
         data = buffer.take() if buffer is not None else b""
         # a list of chunks, as in Autobahn; here at most one
         return self.onMessageFrame([data] if data else [])
 
     def onMessageFrame(self, payload: list[bytes]) -> Any:
+        """A whole frame's payload, as a list of chunks (the default adds it to the message)."""
         buffer = self._msg_buffer
         if buffer is not None:
             for chunk in payload:
                 buffer.append(chunk)
 
     def onMessageEnd(self) -> Any:
+        """The message ended; the default calls :meth:`onMessage` with the whole payload."""
         buffer, self._msg_buffer = self._msg_buffer, None
         payload = buffer.take() if buffer is not None else b""
         result = self.onMessage(payload, self._msg_binary)
