@@ -141,6 +141,7 @@ async def open_peers(
     handshake: bool = True,
     rcvbuf: int | None = None,
     headers: tuple[str, ...] = (),
+    extensions: str | None = None,
 ) -> list[Peer]:
     """``count`` connections (with the opening handshake done unless told not to);
     those that failed are left out, so check the length."""
@@ -148,7 +149,7 @@ async def open_peers(
     async def one(_: int) -> Peer:
         peer = await Peer.connect(port, rcvbuf=rcvbuf)
         if handshake:
-            head = await peer.handshake(headers)
+            head = await peer.handshake(headers, extensions)
             if not head.startswith(b"HTTP/1.1 101"):
                 peer.abort()
                 raise ConnectionError(f"handshake refused: {head[:40]!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import statistics
 import time
 
@@ -23,6 +24,9 @@ __all__ = [
 TINY_BUFFER = 1024  # (Linux doubles it and applies its minimum)
 #: a kernel send queue that has not moved for this long has stalled
 STILL = 0.3
+#: stop feeding a peer once this much is queued in the server's process (half the
+#: 64 KiB write high-water mark, over which the server would stop reading)
+MOST_IN_PROCESS = 32 << 10
 
 
 async def slow_reader(ctx: Context, count: int) -> Outcome:
@@ -53,62 +57,87 @@ async def slow_reader(ctx: Context, count: int) -> Outcome:
     )
 
 
-def _kernel_send_queue(local_port: int, remote_port: int) -> int | None:
-    """Bytes in the kernel send queue of the loopback socket local_port -> remote_port
-    (``tx_queue`` of /proc/net/tcp), or None if there is no such socket."""
-    local = f"0100007F:{local_port:04X}"
-    remote = f"0100007F:{remote_port:04X}"
+def _kernel_queues(server_port: int) -> dict[int, int]:
+    """Bytes the kernel holds on their way from the server to each loopback peer, by
+    the peer's port: the server socket's send queue plus the peer socket's
+    receive queue (``tx_queue`` and ``rx_queue`` of /proc/net/tcp)."""
+    server = f"0100007F:{server_port:04X}"
+    held: dict[int, int] = collections.defaultdict(int)
     with open("/proc/net/tcp") as table:
+        next(table)  # (the column names)
         for line in table:
             fields = line.split()
-            if fields[1:3] == [local, remote]:
-                return int(fields[4].split(":")[0], 16)
-    return None
+            tx, rx = (int(n, 16) for n in fields[4].split(":"))
+            if fields[1] == server and fields[2].startswith("0100007F:"):
+                held[int(fields[2][9:], 16)] += tx
+            elif fields[2] == server and fields[1].startswith("0100007F:"):
+                held[int(fields[1][9:], 16)] += rx
+    return held
 
 
-async def _fill_until_queued(ctx: Context, peer: Peer, step: int = 16 << 10) -> bool:
+class _KernelQueues:
+    """:func:`_kernel_queues`, read once for every peer per 10 ms (the table is long
+    on a busy machine)."""
+
+    def __init__(self, server_port: int) -> None:
+        self._port = server_port
+        self._read_at = -1.0
+        self._queues: dict[int, int] = {}
+
+    def __call__(self, peer_port: int) -> int:
+        now = time.monotonic()
+        if now - self._read_at > 0.01:
+            self._queues, self._read_at = _kernel_queues(self._port), now
+        return self._queues.get(peer_port, 0)
+
+
+async def _fill_until_queued(queues: _KernelQueues, peer: Peer, step: int = 16 << 10) -> bool:
     """Have the echo server write to ``peer`` (which never reads) until echoes stay
-    queued in the server's process for good: True once the kernel's send queue
-    no longer grows, even after another message from the peer.
+    queued in the server's process for good; True when that happened.
 
-    On loopback the server's socket buffer grows (to megabytes) whenever a
-    segment from the peer acknowledges it while full, so the peer keeps sending
-    until it does not.  One small echo at a time: the server's own queue then
-    holds at most two of them, under the 64 KiB write high-water mark, so the
-    server keeps reading and sees what the peer sends next.
+    That is when what the kernel holds for the peer no longer grows, even
+    after another message: on loopback the server's socket buffer grows (to
+    megabytes) whenever a segment from the peer acknowledges it while full.  One small
+    echo at a time, the next only once the previous one has reached the
+    kernel or stalled, and none once 32 KiB stay in the server's process: its
+    own queue stays under the 64 KiB write high-water mark, so the server
+    keeps reading and sees what the peer sends next.
     """
     port = peer.sock.getsockname()[1]
     message = masked(BINARY, b"q" * step)
+    echo_size = step + 4  # (the server's frame header for a 16 KiB payload)
     loop = asyncio.get_running_loop()
-    queued = _kernel_send_queue(ctx.port, port) or 0
-    stalled_at = -1
+    base, echoed, stalled_at = queues(port), 0, -1
     for _ in range((16 << 20) // step):  # (bounded: 16 MiB of echoes)
         if not await peer.send(message, timeout=2.0):
             return False
-        target, last, still_since = queued + step, queued, loop.time()
-        while (now := _kernel_send_queue(ctx.port, port) or 0) < target:
-            if now != last:
-                last, still_since = now, loop.time()
-            elif loop.time() - still_since > STILL:
+        echoed += echo_size
+        last, since = -1, loop.time()
+        while True:
+            size = queues(port)
+            in_process = echoed - (size - base)  # echoed bytes still in the server
+            if size != last:
+                last, since = size, loop.time()
+            if in_process <= 0 or loop.time() - since > STILL:
                 break
-            await asyncio.sleep(0.005)
-        if now < target:  # (part of) this echo stayed in the server's process
-            if now <= stalled_at:
-                return True  # and the message did not make room: the buffer is at its maximum
-            stalled_at = now
-        queued = now
+            await asyncio.sleep(0.01)
+        if in_process > 0:  # stalled, with (part of) an echo in the server
+            if size <= stalled_at or in_process >= MOST_IN_PROCESS:
+                return True  # the message made no room, or enough is held
+            stalled_at = size
     return False
 
 
 async def stopped_reader(ctx: Context, count: int) -> Outcome:
-    """Issue 20, item 4: ``count`` peers stop reading until an echo stays queued in the
+    """Issue 20, item 4: ``count`` peers stop reading until echoes stay queued in the
     server, then send a close frame (half) or a bad frame (half).  The server
     answers and closes, but its queue never drains; every connection must still
     be gone within ``closeHandshakeTimeout``."""
     timeout = ctx.flag("--close-handshake-timeout", 1.0)
     peers = await open_peers(ctx.port, count, rcvbuf=TINY_BUFFER)
     try:
-        stuck = sum(await asyncio.gather(*(_fill_until_queued(ctx, p) for p in peers)))
+        queues = _KernelQueues(ctx.port)
+        stuck = sum(await asyncio.gather(*(_fill_until_queued(queues, p) for p in peers)))
         for i, peer in enumerate(peers):
             await peer.send(peer.conn.send_close(1000) if i % 2 else b"\x83\x80" + bytes(4))
         gone = await ctx.connections_gone(timeout + 10)

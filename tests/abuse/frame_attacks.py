@@ -13,13 +13,12 @@ from .peer import Peer
 
 __all__ = ["deflate_bomb", "empty_deflate_streams", "empty_fragments", "tiny_fragments"]
 
-DEFLATE = ("Sec-WebSocket-Extensions: permessage-deflate",)
 RSV1 = 0x4  # "this message is compressed" (RFC 7692)
 CHUNK = 1 << 20
 
 
 async def _deflate_peer(ctx: Context) -> Peer:
-    peers = await open_peers(ctx.port, 1, headers=DEFLATE)
+    peers = await open_peers(ctx.port, 1, extensions="permessage-deflate")
     if not peers:
         raise ConnectionError("handshake refused")
     if b"permessage-deflate" not in peers[0].response.lower():

@@ -1,18 +1,17 @@
 """A hand-driven WebSocket client on a bare non-blocking socket.
 
 Attacks need a peer that does exactly what it is told and nothing more: no
-automatic pong, no reading unless asked, a chosen receive buffer.  Frames
-are built and parsed by the sans-I/O core (:class:`Connection` as a client),
-never by a runtime, so the attacker shares no code path with the server
-under attack beyond the frame format.
+automatic pong, no reading unless asked, a chosen receive buffer.  Its
+well-formed request and frames come from the sans-I/O core (a client-side
+:class:`ClientHandshake` and :class:`Connection`), with no runtime, so it
+behaves the same whichever runtime the server under attack runs on; the
+hostile bytes are written by the attacks themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import os
 import socket
 import struct
 from collections.abc import Iterable
@@ -25,23 +24,19 @@ from wsproto_cb.core.events import (
     MessageData,
     Ping,
 )
+from wsproto_cb.core.handshake_client import ClientHandshake
 
 __all__ = ["Peer", "upgrade_request"]
 
 
-def upgrade_request(port: int, headers: Iterable[str] = (), path: str = "/") -> bytes:
-    """A valid opening handshake request, with ``headers`` (``"Name: value"``) added."""
-    key = base64.b64encode(os.urandom(16)).decode()
-    lines = [
-        f"GET {path} HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Key: {key}",
-        "Sec-WebSocket-Version: 13",
-        *headers,
+def upgrade_request(port: int, headers: Iterable[str] = (), extensions: str | None = None) -> bytes:
+    """A valid opening handshake request (the core's), with ``headers``
+    (``"Name: value"``, repeats kept) and a ``Sec-WebSocket-Extensions`` offer added."""
+    fields = [
+        (name.strip(), value.strip()) for name, _, value in (h.partition(":") for h in headers)
     ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    handshake = ClientHandshake("127.0.0.1", port, "/", extensions=extensions, headers=fields)
+    return handshake.data_to_send()
 
 
 class Peer:
@@ -86,9 +81,11 @@ class Peer:
         except OSError:
             return b""
 
-    async def handshake(self, headers: Iterable[str] = (), timeout: float = 10.0) -> bytes:
+    async def handshake(
+        self, headers: Iterable[str] = (), extensions: str | None = None, timeout: float = 10.0
+    ) -> bytes:
         """Send an upgrade request; return the response head (b"" if the server closed)."""
-        await self.send(upgrade_request(self.port, headers))
+        await self.send(upgrade_request(self.port, headers, extensions))
         return await self.read_head(timeout)
 
     async def read_head(self, timeout: float = 10.0) -> bytes:

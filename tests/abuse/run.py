@@ -38,7 +38,7 @@ async def healthy(port: int) -> bool:
     except OSError:
         return False
     try:
-        if not (await peer.handshake(timeout=10.0)).startswith(b"HTTP/1.1 101"):
+        if not (await peer.handshake()).startswith(b"HTTP/1.1 101"):
             return False
         await peer.send(masked(0x1, b"still there?"))
         return await peer.message(10.0) == b"still there?"

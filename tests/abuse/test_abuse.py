@@ -7,12 +7,18 @@ full-size run, with the table, is ``python -m tests.abuse``.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from .catalog import QUICK, by_name
 from .run import run_attack
 
 RUNTIMES = ("asyncio", "twisted")
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="measures the server through Linux's /proc"
+)
 
 #: the most the server's resident memory may grow during one quick attack, and keep after
 PEAK_GROWTH_KIB = 64 * 1024
