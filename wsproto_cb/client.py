@@ -34,12 +34,12 @@ class WebSocketClientProtocol(WebSocketProtocol):
         self._early: list[bytes] = []
         #: the HandshakeError that failed the opening handshake, if one did
         self.handshake_error: HandshakeError | None = None
-        rt.set_nodelay(factory.tcpNoDelay)
+        rt.set_nodelay(self.tcpNoDelay)
         factory._connection_made(self)
         if factory.isSecure and not rt.is_secure:
             self._refuse_cleartext()
             return
-        self._start_timer("open", factory.openHandshakeTimeout, self._open_handshake_timeout)
+        self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
         self._invoke(
             self.onConnecting,
             (TransportDetails(rt.peer, rt.is_secure),),
@@ -74,7 +74,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 TypeError(f"onConnecting must return None or a ConnectingRequest, not {request!r}")
             )
             return
-        offers = factory.perMessageCompressionOffers
+        offers = self.perMessageCompressionOffers
         if request is None:
             host, port, resource = factory.host, factory.port, factory.resource
             headers = dict(factory.headers)
@@ -121,8 +121,8 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 return
             codec = negotiate_client(
                 response.extensions,
-                factory.perMessageCompressionOffers,
-                factory.perMessageCompressionAccept or accept_deflate_response,
+                self.perMessageCompressionOffers,
+                self.perMessageCompressionAccept or accept_deflate_response,
             )
         except HandshakeError as exc:
             self.handshake_error = exc
@@ -148,6 +148,6 @@ class WebSocketClientProtocol(WebSocketProtocol):
             if self.state == self.STATE_CONNECTING:
                 early = handshake.trailing + b"".join(self._early)
                 self._early = []
-                self._open(factory._make_connection(False, codec), early)
+                self._open(factory._make_connection(False, codec, self), early)
 
         self._invoke(self.onConnect, (connection_response,), on_result=opened)

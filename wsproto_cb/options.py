@@ -120,6 +120,7 @@ def _ignored_str(name: str, value: Any) -> Any:
 
 
 class OptionSpec:
+    """An option's default and the function that validates a value for it."""
     __slots__ = ("default", "validate")
 
     def __init__(self, default: Any, validate: Validator) -> None:
@@ -143,6 +144,8 @@ _COMMON: dict[str, OptionSpec] = {
     "autoPingSize": OptionSpec(12, _ping_size),
     "autoPingRestartOnAnyTraffic": OptionSpec(True, _bool),
     "perMessageCompressionAccept": OptionSpec(None, _callable_or_none),
+    # protocol.trackedTimings is a Timings (onOpen, onMessage ...) when on
+    "trackTimings": OptionSpec(False, _bool),
 }
 
 SERVER_OPTIONS: dict[str, OptionSpec] = {

@@ -54,6 +54,7 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
+from .compat import MAX_CLOSE_REASON_BYTES, AutobahnProtocolCompat, truncate_utf8
 from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
@@ -74,8 +75,23 @@ _STREAMING_HOOKS = (
 )
 
 
-class WebSocketProtocol(MessageSending):
-    """Callbacks and sending, common to servers and clients (see module docs)."""
+def _close_frame_args(close: CloseReceived) -> tuple[int | None, bytes | None]:
+    """``onCloseFrame``'s (code, reasonRaw): None for what the frame did not carry."""
+    code = None if close.code == CloseCode.NO_STATUS_RECEIVED else close.code
+    return code, (close.reason.encode("utf-8") if close.reason else None)
+
+
+class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
+    """Callbacks and sending, common to servers and clients (see module docs).
+
+    Protocol options
+        When a connection is made the factory's protocol options
+        (``setProtocolOptions``) are copied onto the protocol, as Autobahn
+        does, except those the protocol class or instance sets itself: a
+        class attribute ``autoPingInterval = 5`` overrides the factory for
+        that class, and changing the factory later leaves open connections
+        alone.  ``self.maxMessagePayloadSize`` and friends read them.
+    """
 
     STATE_CLOSED = 0
     STATE_CONNECTING = 1
@@ -91,8 +107,24 @@ class WebSocketProtocol(MessageSending):
 
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
+    #: computed once per class and factory type: the options to copy from the factory
+    _factory_options: ClassVar[tuple[type, tuple[str, ...]] | None] = None
+
+    def _copy_factory_options(self) -> None:
+        """The factory's options onto this protocol, but not those it sets itself."""
+        cls, factory = type(self), self.factory
+        cached = cls.__dict__.get("_factory_options")
+        if cached is None or cached[0] is not type(factory):
+            names = tuple(n for n in factory._option_specs if not hasattr(cls, n))
+            cached = cls._factory_options = (type(factory), names)
+        own = self.__dict__
+        for name in cached[1]:
+            if name not in own:
+                own[name] = getattr(factory, name)
 
     def _init_state(self, rt: Runtime) -> None:
+        self._copy_factory_options()
+        self._init_compat(rt)
         self._rt = rt
         self.state = self.STATE_CONNECTING
         self.peer = rt.peer
@@ -155,31 +187,41 @@ class WebSocketProtocol(MessageSending):
     # frame and per message, see MessageBuffer) and call onMessage
 
     def onMessageBegin(self, isBinary: bool) -> Any:
+        """A message starts (streaming receive; the default starts assembling it)."""
         self._msg_binary = isBinary
         self._msg_buffer = MessageBuffer()
 
     def onMessageFrameBegin(self, length: int) -> Any:
+        """A frame of the message starts; ``length`` is its payload length from the header."""
         self._frame_buffer = MessageBuffer()
 
     def onMessageFrameData(self, payload: bytes) -> Any:
+        """Payload of the current frame, as it arrives (a frame may come in several pieces)."""
         if self._frame_buffer is not None:
             self._frame_buffer.append(payload)
 
     def onMessageFrameEnd(self) -> Any:
+        """The current frame ended; the default hands its data to :meth:`onMessageFrame`."""
         buffer, self._frame_buffer = self._frame_buffer, None
         data = buffer.take() if buffer is not None else b""
         # a list of chunks, as in Autobahn; here at most one
         return self.onMessageFrame([data] if data else [])
 
     def onMessageFrame(self, payload: list[bytes]) -> Any:
+        """A whole frame's payload, as a list of chunks (the default adds it to the message)."""
         buffer = self._msg_buffer
         if buffer is not None:
             for chunk in payload:
                 buffer.append(chunk)
 
     def onMessageEnd(self) -> Any:
+        """The message ended; the default calls :meth:`onMessage` with the whole payload."""
         buffer, self._msg_buffer = self._msg_buffer, None
-        return self.onMessage(buffer.take() if buffer is not None else b"", self._msg_binary)
+        payload = buffer.take() if buffer is not None else b""
+        result = self.onMessage(payload, self._msg_binary)
+        if self._listeners:
+            self.fire("message", payload, is_binary=self._msg_binary)
+        return result
 
     # --------------------------------------------------- runtime entry points
 
@@ -188,8 +230,10 @@ class WebSocketProtocol(MessageSending):
             self._last_rx = self._rt.now()
         conn = self._conn
         if conn is None:
+            self.trafficStats.preopenIncomingOctetsWireLevel += len(data)
             self._handshake_data(data)
             return
+        self.trafficStats.incomingOctetsWireLevel += len(data)
         conn.receive_data(data)
         self._process_events()
 
@@ -215,7 +259,10 @@ class WebSocketProtocol(MessageSending):
             self.factory._connection_closed(self)
         if not self._closed_called:
             self._closed_called = True
-            self._fire_on_close(*self._close_outcome(conn, reason))
+            outcome = self._close_outcome(conn, reason)
+            self._fire_on_close(*outcome)
+            if self._listeners:
+                self.fire("close", *outcome)
         # (after onClose: a graceful shutdown waits on is_closed, and what
         # onClose sends, a "left" broadcast say, must go out before it ends)
         self._rt.resolve_future(self.is_closed, self)
@@ -288,7 +335,8 @@ class WebSocketProtocol(MessageSending):
                 elif kind is Pong:
                     self._on_pong(cast(Pong, event).payload)
                 elif kind is CloseReceived:
-                    self._on_close_frame()
+                    close = cast(CloseReceived, event)
+                    self._invoke(self.onCloseFrame, _close_frame_args(close))
                 elif kind is ConnectionFailed:
                     failed = cast(ConnectionFailed, event)
                     self._fail(failed.code, failed.reason)
@@ -296,10 +344,21 @@ class WebSocketProtocol(MessageSending):
             self._busy = False
 
     def _on_message_data(self, ev: MessageData) -> None:
+        stats = self.trafficStats
+        stats.incomingOctetsAppLevel += len(ev.data)
+        if ev.frame_start:
+            stats.incomingWebSocketFrames += 1
+            stats.incomingOctetsWebSocketLevel += ev.frame_length
+        if ev.message_end:
+            stats.incomingWebSocketMessages += 1
+            if self.trackedTimings is not None:
+                self.trackedTimings.track("onMessage")
         if self._uses_streaming_hooks:
             self._streaming_dispatch(ev)
         elif ev.message_start and ev.message_end:
             self._invoke(self.onMessage, (ev.data, ev.is_binary))
+            if self._listeners:
+                self.fire("message", ev.data, is_binary=ev.is_binary)
         elif ev.message_start:
             self._msg_buffer = MessageBuffer(ev.data)
         else:
@@ -308,7 +367,10 @@ class WebSocketProtocol(MessageSending):
                 buffer.append(ev.data)
                 if ev.message_end:
                     self._msg_buffer = None
-                    self._invoke(self.onMessage, (buffer.take(), ev.is_binary))
+                    payload = buffer.take()
+                    self._invoke(self.onMessage, (payload, ev.is_binary))
+                    if self._listeners:
+                        self.fire("message", payload, is_binary=ev.is_binary)
 
     def _streaming_dispatch(self, ev: MessageData) -> None:
         # Each hook may be async; the chain for one event must run in order,
@@ -372,6 +434,7 @@ class WebSocketProtocol(MessageSending):
         return False
 
     def _callback_failed(self, exc: BaseException) -> None:
+        self.factory.metrics.callback_errors += 1
         self._rt.log_error(f"error in a callback of {type(self).__name__}; failing with 1011", exc)
         self._fail(CloseCode.INTERNAL_ERROR, "internal error")
 
@@ -391,7 +454,7 @@ class WebSocketProtocol(MessageSending):
         else:
             self._start_timer(
                 "drop",
-                self.factory.serverConnectionDropTimeout,
+                self.serverConnectionDropTimeout,
                 self._server_drop_timeout,
             )
 
@@ -409,7 +472,8 @@ class WebSocketProtocol(MessageSending):
         conn = self._conn
         if conn is not None:
             frame = conn.fail(code, reason)
-            if frame and not self.factory.failByDrop:
+            if frame and not self.failByDrop:
+                self.closedByMe = True
                 self._rt.write(frame)
         self._drop(abort=False)
 
@@ -431,7 +495,7 @@ class WebSocketProtocol(MessageSending):
         deadline the connection, and its buffer, would stay for good.
         """
         self._rt.close()
-        self._start_timer("flush", self.factory.closeHandshakeTimeout, self._flush_timeout)
+        self._start_timer("flush", self.closeHandshakeTimeout, self._flush_timeout)
 
     def _flush_timeout(self) -> None:
         self.droppedByMe = True  # (the peer may never have seen our close frame)
@@ -460,7 +524,7 @@ class WebSocketProtocol(MessageSending):
     # ------------------------------------------------------------ auto-ping
 
     def _start_auto_ping(self) -> None:
-        interval = self.factory.autoPingInterval
+        interval = self.autoPingInterval
         if interval and interval > 0:
             self._track_rx = True
             self._last_rx = self._rt.now()
@@ -469,25 +533,25 @@ class WebSocketProtocol(MessageSending):
     def _auto_ping_tick(self) -> None:
         if self.state != self.STATE_OPEN or self._conn is None:
             return
-        factory = self.factory
-        interval = factory.autoPingInterval
+        interval = self.autoPingInterval
         now = self._rt.now()
         idle = now - self._last_rx
-        if factory.autoPingRestartOnAnyTraffic and idle < interval:
+        if self.autoPingRestartOnAnyTraffic and idle < interval:
             self._start_timer("ping", interval - idle, self._auto_ping_tick)
             return
         if self._ping_payload is None:
-            self._ping_payload = os.urandom(factory.autoPingSize)
+            self._ping_payload = os.urandom(self.autoPingSize)
             self._ping_sent_at = now
             self._rt.write(self._conn.send_ping(self._ping_payload))
-            self._start_timer("pong", factory.autoPingTimeout, self._auto_ping_timeout)
+            self._start_timer("pong", self.autoPingTimeout, self._auto_ping_timeout)
         self._start_timer("ping", interval, self._auto_ping_tick)
 
     def _auto_ping_timeout(self) -> None:
-        if self.factory.autoPingRestartOnAnyTraffic and self._last_rx > self._ping_sent_at:
+        if self.autoPingRestartOnAnyTraffic and self._last_rx > self._ping_sent_at:
             self._ping_payload = None  # the peer sent something: it is alive
             return
         self.wasNotCleanReason = "WebSocket auto-ping timeout (peer did not answer in time)"
+        self.factory.metrics.autoping_timeouts += 1
         self._drop(abort=True)
 
     def _on_pong(self, payload: bytes) -> None:
@@ -506,7 +570,13 @@ class WebSocketProtocol(MessageSending):
         self._start_auto_ping()
         if self.factory is not None:
             self.factory._connection_opened(self)
+        self.trafficStats._opened()
+        if self.trackedTimings is not None:
+            self.trackedTimings.track("onOpen")
         self._invoke(self.onOpen, ())
+        self._rt.resolve_future(self.is_open, None)
+        if self._listeners:
+            self.fire("open")
         if early_data:
             conn.receive_data(early_data)
         self._process_events()
@@ -522,7 +592,13 @@ class WebSocketProtocol(MessageSending):
     # -------------------------------------------------------------- closing (local)
 
     def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
-        """Start the closing handshake; a bad code or reason raises before sending."""
+        """Start the closing handshake; a bad code raises before sending.
+
+        A reason longer than 123 bytes of UTF-8 is cut to fit (on a character
+        boundary), as Autobahn does.
+        """
+        if isinstance(reason, str):
+            reason = truncate_utf8(reason, MAX_CLOSE_REASON_BYTES)
         conn = self._conn
         if self.state == self.STATE_CONNECTING:
             self.wasNotCleanReason = "connection closed by the application during the handshake"
@@ -539,8 +615,9 @@ class WebSocketProtocol(MessageSending):
         except InvalidStateError:
             return
         self.state = self.STATE_CLOSING
+        self.closedByMe = True
         self._rt.write(frame)
-        self._start_timer("close", self.factory.closeHandshakeTimeout, self._close_timeout)
+        self._start_timer("close", self.closeHandshakeTimeout, self._close_timeout)
 
     def _close_timeout(self) -> None:
         self.wasNotCleanReason = (

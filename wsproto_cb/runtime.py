@@ -26,6 +26,8 @@ class Runtime(Protocol):
     peer: str
     #: whether the transport is TLS
     is_secure: bool
+    #: bytes passed to :meth:`write` so far (``trafficStats`` reads it)
+    octets_written: int
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer."""

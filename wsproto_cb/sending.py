@@ -16,6 +16,7 @@ from .core.errors import InvalidStateError
 from .exceptions import Disconnected, PayloadExceededError
 from .prepared import PreparedMessage
 from .runtime import Runtime
+from .stats import TrafficStats, count_frames
 
 __all__ = ["MessageSending", "checked_payload"]
 
@@ -46,6 +47,10 @@ class MessageSending:
 
     factory: Any
     state: int
+    maxMessagePayloadSize: int
+    autoFragmentSize: int
+    trafficStats: TrafficStats
+    websocket_extensions_in_use: list[Any]
     _rt: Runtime
     _conn: Connection | None
     _write_paused: bool
@@ -74,20 +79,33 @@ class MessageSending:
         ``maxMessagePayloadSize`` (the limit the peer most likely has too),
         before anything is sent.
         """
-        payload = checked_payload(payload, self.factory.maxMessagePayloadSize)
+        payload = checked_payload(payload, self.maxMessagePayloadSize)
         conn = self._send_conn()
         if fragmentSize is None:
-            fragmentSize = self.factory.autoFragmentSize or None
+            fragmentSize = self.autoFragmentSize or None
         elif fragmentSize < 1:
             raise ValueError(f"fragmentSize must be at least 1, not {fragmentSize}")
-        self._rt.write(
-            conn.send_message(
-                payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
-            )
+        data = conn.send_message(
+            payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
         )
+        stats = self.trafficStats
+        stats.outgoingWebSocketMessages += 1
+        stats.outgoingOctetsAppLevel += len(payload)
+        if fragmentSize is None and (doNotCompress or not self.websocket_extensions_in_use):
+            stats.outgoingWebSocketFrames += 1  # one frame carrying the payload as is
+            stats.outgoingOctetsWebSocketLevel += len(payload)
+        else:
+            self._count_frames(data)
+        self._rt.write(data)
+
+    def _count_frames(self, data: bytes) -> None:
+        frames, octets = count_frames(data)
+        stats = self.trafficStats
+        stats.outgoingWebSocketFrames += frames
+        stats.outgoingOctetsWebSocketLevel += octets
 
     def _check_payload_size(self, size: int) -> None:
-        _check_size(size, self.factory.maxMessagePayloadSize)
+        _check_size(size, self.maxMessagePayloadSize)
 
     def sendPreparedMessage(self, preparedMsg: PreparedMessage) -> None:
         """Send a message built once by ``factory.prepareMessage`` (for broadcasts)."""
@@ -102,33 +120,63 @@ class MessageSending:
                 preparedMsg.payload, preparedMsg.binary, doNotCompress=preparedMsg.doNotCompress
             )
         else:
+            stats = self.trafficStats
+            stats.outgoingWebSocketMessages += 1
+            stats.outgoingOctetsAppLevel += len(preparedMsg.payload)
+            self._count_frames(frame)
             self._rt.write(frame)
 
+    # Pings, pongs and the ends of a streamed message are dropped on a
+    # connection that is not open, as in Autobahn: a timer or producer that
+    # fires after the peer left must not crash the program.
+
     def sendPing(self, payload: bytes | None = None) -> None:
-        conn = self._send_conn()
-        self._rt.write(conn.send_ping(payload or b""))
+        """Send a ping (payload at most 125 bytes); does nothing unless the connection is open."""
+        conn = self._conn
+        if conn is not None and self.state == self.STATE_OPEN:
+            self._rt.write(conn.send_ping(payload or b""))
 
     def sendPong(self, payload: bytes | None = None) -> None:
-        conn = self._send_conn()
-        self._rt.write(conn.send_pong(payload or b""))
+        """Send an unsolicited pong; does nothing unless the connection is open."""
+        conn = self._conn
+        if conn is not None and self.state == self.STATE_OPEN:
+            self._rt.write(conn.send_pong(payload or b""))
 
     def beginMessage(self, isBinary: bool = False, doNotCompress: bool = False) -> None:
-        self._send_conn().begin_message(isBinary, compress=not doNotCompress)
-        self._sending_stream = True
+        """Start a message to be sent frame by frame (streaming send)."""
+        conn = self._conn
+        if conn is not None and self.state == self.STATE_OPEN:
+            conn.begin_message(isBinary, compress=not doNotCompress)
+            self._sending_stream = True
+            self.trafficStats.outgoingWebSocketMessages += 1
 
     def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
-        self._rt.write(self._send_conn().message_frame(payload))
+        """Send one whole frame of the message begun with :meth:`beginMessage`."""
+        data = self._send_conn().message_frame(payload)
+        self.trafficStats.outgoingOctetsAppLevel += len(payload)
+        self._count_frames(data)
+        self._rt.write(data)
         self._after_producer_write()
 
     def beginMessageFrame(self, length: int) -> None:
+        """Start a frame of ``length`` payload bytes, sent with :meth:`sendMessageFrameData`."""
         self._rt.write(self._send_conn().begin_message_frame(length))
+        self.trafficStats.outgoingWebSocketFrames += 1
+        self.trafficStats.outgoingOctetsWebSocketLevel += length
 
     def sendMessageFrameData(self, payload: bytes, sync: bool = False) -> None:
+        """Send payload bytes of the frame begun with :meth:`beginMessageFrame`."""
         self._rt.write(self._send_conn().message_frame_data(payload))
+        self.trafficStats.outgoingOctetsAppLevel += len(payload)
         self._after_producer_write()
 
     def endMessage(self) -> None:
-        self._rt.write(self._send_conn().end_message())
+        """End the message begun with :meth:`beginMessage` (a final, empty frame)."""
+        conn = self._conn
+        if conn is not None and self.state == self.STATE_OPEN:
+            data = conn.end_message()
+            self._count_frames(data)
+            self._rt.write(data)
         self._sending_stream = False
 
     # producers
@@ -145,6 +193,7 @@ class MessageSending:
             producer.pauseProducing()
 
     def unregisterProducer(self) -> None:
+        """Forget the producer registered with :meth:`registerProducer`."""
         self._producer = None
 
     def _after_producer_write(self) -> None:

@@ -64,6 +64,7 @@ OPTIONS = (
     "--broadcast-overflow",
     "--workers",
     "--backplane",
+    "--metrics",
 )
 
 

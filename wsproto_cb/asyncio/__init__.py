@@ -71,13 +71,16 @@ class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
         self._connection_made(AsyncioRuntime(transport, loop))  # type: ignore[attr-defined,arg-type]
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        """asyncio asks where to read into: the per-thread buffer (see :class:`_ReadBuffer`)."""
         return _read_buffer.view
 
     def buffer_updated(self, nbytes: int) -> None:
+        """asyncio read ``nbytes`` into the buffer: hand a copy to :meth:`data_received`."""
         # through data_received, so subclasses that override it still see every read
         self.data_received(bytes(_read_buffer.view[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
+        """Bytes from the peer, for the callback layer."""
         self._data_received(data)  # type: ignore[attr-defined]
 
     def eof_received(self) -> bool | None:
@@ -114,11 +117,18 @@ class _AsyncioFactoryMixin:
     _loop: asyncio.AbstractEventLoop | None
 
     @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The loop given to the constructor, else the running loop (never grabbed early)."""
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop given to the constructor (or set), else the running loop, else None.
+
+        Reading it never raises and never grabs a loop early: a factory built
+        before any loop runs follows the loop that later serves it.
+        """
         if self._loop is not None:
             return self._loop
-        return asyncio.get_running_loop()
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread
+            return None
 
     @loop.setter
     def loop(self, value: asyncio.AbstractEventLoop | None) -> None:
@@ -165,9 +175,8 @@ class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFact
         )
 
     def _backplane_io(self) -> AsyncioBackplaneIO | None:
-        try:
-            loop = self.loop
-        except RuntimeError:  # no loop yet: the backplane starts on first use
+        loop = self.loop
+        if loop is None:  # no loop yet: the backplane starts on first use
             return None
         io = self._backplane_io_cache
         if io is None or io.loop is not loop:

@@ -172,6 +172,7 @@ class RedisBackplane(Backplane):
         )
 
     def channel(self, group: str | None) -> str:
+        """The Redis channel of a group (``None``: the channel of ``factory.broadcast`` to all)."""
         return f"{self.channelPrefix}all" if group is None else f"{self.channelPrefix}g:{group}"
 
     # ------------------------------------------------------------ Backplane
@@ -225,6 +226,7 @@ class RedisBackplane(Backplane):
     # ------------------------------------------------------------ LinkOwner
 
     def link_ready(self, link: RedisLink) -> None:
+        """A link (re)connected and authenticated: subscribe, report a restored link."""
         if link is self._subscriber and self._wanted:
             channels = [self.channel(group) for group in self._wanted]
             link.send(encode_command("SUBSCRIBE", *channels))
@@ -233,6 +235,7 @@ class RedisBackplane(Backplane):
             self._notify("onBackplaneRestored")
 
     def link_reply(self, link: RedisLink, reply: Any) -> None:
+        """A reply or pushed message from Redis on ``link``."""
         if isinstance(reply, RedisReplyError):
             self._log("warning", f"Redis {link.name} link: {reply}")
         elif (
@@ -244,6 +247,7 @@ class RedisBackplane(Backplane):
             self._message(reply[1], reply[2])
 
     def link_down(self, link: RedisLink, reason: str) -> None:
+        """A link was lost (it reconnects by itself); report it once per outage."""
         if not self._down_reported:
             self._down_reported = True
             self.stats.lost += 1

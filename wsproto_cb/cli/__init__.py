@@ -21,7 +21,7 @@ from typing import Any
 from .. import __version__
 from ..protocol_loader import DEFAULT_PROTOCOL
 from .errors import CommandError
-from .flags import PROTOCOL_FLAGS, flag_help, seconds, workers
+from .flags import METRICS_HELP, PROTOCOL_FLAGS, flag_help, metrics_address, seconds, workers
 from .terminal import escape_controls
 
 __all__ = ["CommandError", "build_parser", "main"]
@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
             "sign backplane messages with the secret in this file and drop any not signed "
             "with it (default: $WSPROTO_CB_BACKPLANE_SECRET, else unsigned)"
         ),
+    )
+    serve.add_argument(
+        "--metrics",
+        type=_argparse_type(metrics_address),
+        metavar="HOST:PORT",
+        help=METRICS_HELP[0].lower() + METRICS_HELP[1:].rstrip("."),
     )
     serve.add_argument(
         "-v", "--verbose", action="store_true", help="print each connection opened and closed"

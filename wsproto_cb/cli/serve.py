@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
 import signal
 import ssl
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..backplane.secrets import URL_ENV, backplane_url
@@ -62,12 +64,13 @@ def serve(args: argparse.Namespace) -> int:
         _backplane(args)  # (checked here, before any worker starts)
     if args.workers > 1:
         if current_worker() is None:
-            return run_workers(
-                args.workers,
-                argv_without(own_command(), "--backplane", "--backplane-file"),
-                prefix=PREFIX,
-                env={URL_ENV: args.backplane} if args.backplane is not None else None,
-            )
+            with _parent_metrics(args.metrics):
+                return run_workers(
+                    args.workers,
+                    argv_without(own_command(), "--backplane", "--backplane-file"),
+                    prefix=PREFIX,
+                    env={URL_ENV: args.backplane} if args.backplane is not None else None,
+                )
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
         die_with_parent()
     if args.verbose:
@@ -134,6 +137,46 @@ def _configure(factory: Any, args: argparse.Namespace, protocol: type) -> None:
         factory.setBackplane(_backplane(args))
     if args.workers > 1:
         warn_without_backplane(factory, _warn)
+
+
+@contextlib.contextmanager
+def _parent_metrics(address: str | None) -> Iterator[None]:
+    """In the parent of workers: serve the sum of their metrics while they run."""
+    if address is None:
+        yield
+        return
+    from ..prometheus import worker_metrics_parent
+
+    with _metrics_errors(), worker_metrics_parent(address) as served:
+        _announce_metrics(served)
+        yield
+
+
+def _start_metrics(factory: Any, args: argparse.Namespace) -> Callable[[], None]:
+    """This process's part of --metrics (:func:`~wsproto_cb.prometheus.start_process_metrics`)."""
+    from ..prometheus import start_process_metrics
+
+    with _metrics_errors():
+        stop, served = start_process_metrics(factory, args.metrics)
+    if served is not None:
+        _announce_metrics(served)
+    return stop
+
+
+@contextlib.contextmanager
+def _metrics_errors() -> Iterator[None]:
+    try:
+        yield
+    except RuntimeError as exc:  # prometheus_client missing
+        raise CommandError(f"--metrics: {exc}", status=2) from None
+    except OSError as exc:
+        raise CommandError(f"--metrics: cannot listen: {exc.strerror or exc}") from None
+
+
+def _announce_metrics(served: tuple[str, int]) -> None:
+    host, port = served
+    host = f"[{host}]" if ":" in host else host
+    _say(f"{_prefix()}: metrics on http://{host}:{port}/metrics")
 
 
 def _warn(text: str) -> None:
@@ -213,6 +256,7 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     _announce(args, server.sockets[0].getsockname()[1])
+    stop_metrics = _start_metrics(factory, args)
     try:
         await stop.wait()
     finally:
@@ -221,6 +265,7 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
     server.close()
     _stopping(factory.countConnections)
     await shutdown(factory)
+    stop_metrics()
     return 0
 
 
@@ -272,9 +317,16 @@ def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
     outcome: dict[str, Any] = {"status": 0}
     ports: list[Any] = []
 
+    stop_metrics: list[Callable[[], None]] = []
+
     def listening(port: Any) -> None:
         ports.append(port)
         _announce(args, port.getHost().port)
+        try:
+            stop_metrics.append(_start_metrics(factory, args))
+        except CommandError as exc:
+            outcome["error"] = str(exc)
+            reactor.stop()
 
     def failed(failure: Any) -> None:
         outcome["error"] = f"cannot listen on {args.host}:{args.port}: {failure.value}"
@@ -293,6 +345,8 @@ def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
     reactor.addSystemEventTrigger("before", "shutdown", stopping)
     reactor.callWhenRunning(lambda: endpoint.listen(factory).addCallbacks(listening, failed))
     reactor.run()
+    for stop in stop_metrics:
+        stop()
     if "error" in outcome:
         raise CommandError(outcome["error"])
     return int(outcome["status"])

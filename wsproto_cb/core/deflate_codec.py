@@ -32,6 +32,8 @@ from wsproto_cb.core.deflate_constants import (
     DEFAULT_MEM_LEVEL,
     DEFAULT_WINDOW_BITS,
     EXTENSION_NAME,
+    LEAN_COMPRESS_MEM_LEVEL,
+    LEAN_COMPRESS_WINDOW_BITS,
     MEM_LEVEL_PERMISSIBLE_VALUES,
     WINDOW_SIZE_PERMISSIBLE_VALUES,
 )
@@ -140,6 +142,7 @@ class PerMessageDeflate(PerMessageCompress):
             accept.request_max_window_bits,
             accept.mem_level,
             accept.max_message_size,
+            lean_compressor=accept.window_bits is None and accept.mem_level is None,
         )
 
     @classmethod
@@ -160,6 +163,7 @@ class PerMessageDeflate(PerMessageCompress):
             else response.client_max_window_bits,
             accept.mem_level,
             accept.max_message_size,
+            lean_compressor=accept.window_bits is None and accept.mem_level is None,
         )
 
     def __init__(
@@ -171,6 +175,8 @@ class PerMessageDeflate(PerMessageCompress):
         client_max_window_bits: int,
         mem_level: int | None,
         max_message_size: int | None = None,
+        *,
+        lean_compressor: bool = False,
     ) -> None:
         _check_window_bits("server_max_window_bits", server_max_window_bits)
         _check_window_bits("client_max_window_bits", client_max_window_bits)
@@ -185,6 +191,14 @@ class PerMessageDeflate(PerMessageCompress):
         self.client_max_window_bits = client_max_window_bits or DEFAULT_WINDOW_BITS
         self.mem_level = mem_level or DEFAULT_MEM_LEVEL
         self.max_message_size = max_message_size or None
+        # What our compressor uses: the negotiated window and memLevel, or
+        # with ``lean_compressor`` (an accept that chose neither) at most
+        # LEAN_COMPRESS_WINDOW_BITS and LEAN_COMPRESS_MEM_LEVEL.  Compressing
+        # with less than negotiated is always valid (RFC 7692 7.1.2.1: the
+        # window parameter is a maximum), so the wire and the peer's inflater
+        # are unchanged.
+        self._compress_bits_cap = LEAN_COMPRESS_WINDOW_BITS if lean_compressor else 15
+        self.compress_mem_level = LEAN_COMPRESS_MEM_LEVEL if lean_compressor else self.mem_level
 
         self._compressor: _Compressor | None = None
         self._message_has_data = False
@@ -203,6 +217,7 @@ class PerMessageDeflate(PerMessageCompress):
 
     @property
     def is_server(self) -> bool:
+        """Whether this end is the server (which side's window and takeover parameters apply)."""
         return self._is_server
 
     @property
@@ -229,6 +244,15 @@ class PerMessageDeflate(PerMessageCompress):
         """The window the peer compresses with."""
         return self.client_max_window_bits if self._is_server else self.server_max_window_bits
 
+    @property
+    def compress_window_bits(self) -> int:
+        """The window our compressor uses: at most what was negotiated.
+
+        (A property: negotiation may lower the negotiated value after the
+        codec is built, as a client's own ``client_max_window_bits`` hint does.)
+        """
+        return min(self.local_max_window_bits, self._compress_bits_cap)
+
     def __json__(self) -> dict[str, object]:
         return {
             "extension": EXTENSION_NAME,
@@ -254,17 +278,19 @@ class PerMessageDeflate(PerMessageCompress):
     # -- sending -------------------------------------------------------------
 
     def _new_compressor(self) -> _Compressor:
-        bits = self.local_max_window_bits
+        bits = self.compress_window_bits
         if bits < _ZLIB_MIN_WINDOW_BITS:
             # Distance-1 matches only: valid for any window, including 256 bytes.
             return zlib.compressobj(
                 zlib.Z_DEFAULT_COMPRESSION,
                 zlib.DEFLATED,
                 -_ZLIB_MIN_WINDOW_BITS,
-                self.mem_level,
+                self.compress_mem_level,
                 zlib.Z_RLE,
             )
-        return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits, self.mem_level)
+        return zlib.compressobj(
+            zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits, self.compress_mem_level
+        )
 
     @property
     def shared_frame_key(self) -> tuple[object, ...] | None:
@@ -281,10 +307,9 @@ class PerMessageDeflate(PerMessageCompress):
         if self._is_server:
             if not self.server_no_context_takeover:
                 return None
-            return (type(self), self.server_max_window_bits, self.mem_level)
-        if not self.client_no_context_takeover:
+        elif not self.client_no_context_takeover:
             return None
-        return (type(self), self.client_max_window_bits, self.mem_level)
+        return (type(self), self.compress_window_bits, self.compress_mem_level)
 
     def compress_whole_message(self, data: bytes) -> bytes:
         """The payload of ``data`` compressed as one message from a fresh compressor.

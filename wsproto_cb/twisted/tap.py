@@ -35,7 +35,15 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from ..backplane.secrets import URL_ENV, backplane_url
-from ..cli.flags import PROTOCOL_FLAGS, ProtocolFlag, flag_help, protocol_options, workers
+from ..cli.flags import (
+    METRICS_HELP,
+    PROTOCOL_FLAGS,
+    ProtocolFlag,
+    flag_help,
+    metrics_address,
+    protocol_options,
+    workers,
+)
 from ..protocol_loader import DEFAULT_PROTOCOL, ProtocolSpecError, load_protocol
 from ..workers import argv_without, current_worker, die_with_parent, warn_without_backplane
 from . import WebSocketServerFactory
@@ -151,6 +159,7 @@ exits."""
             "Sign backplane messages with the secret in this file and drop any not signed "
             "with it. [default: $WSPROTO_CB_BACKPLANE_SECRET, else unsigned]",
         ],
+        ["metrics", None, None, METRICS_HELP, _named("metrics", metrics_address)],
         *(_flag(spec) for spec in PROTOCOL_FLAGS),
     ]
 
@@ -303,6 +312,63 @@ class WebSocketService(service.MultiService):
         return stopped
 
 
+class MetricsService(service.Service):
+    """``--metrics`` for one process: serves ``/metrics``, or, in a worker,
+    leaves snapshots for the parent (:func:`wsproto_cb.prometheus.start_process_metrics`)."""
+
+    def __init__(self, factory: WebSocketServerFactory, address: str | None) -> None:
+        self.factory = factory
+        self.address = address
+        self._stop: Any = None
+
+    def startService(self) -> None:
+        from ..prometheus import start_process_metrics
+
+        super().startService()  # type: ignore[no-untyped-call]
+        self._stop, served = start_process_metrics(self.factory, self.address)
+        if served is not None:
+            log.info(
+                "wsproto_cb: metrics on http://{host}:{port}/metrics",
+                host=served[0],
+                port=served[1],
+            )
+
+    def stopService(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+        super().stopService()  # type: ignore[no-untyped-call]
+
+
+class ParentMetricsService(service.Service):
+    """``--metrics`` in the parent of workers: serves the sum of their snapshots.
+
+    Started before the workers, so that they inherit where to write them.
+    """
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._served: Any = None
+
+    def startService(self) -> None:
+        from ..prometheus import worker_metrics_parent
+
+        super().startService()  # type: ignore[no-untyped-call]
+        self._served = worker_metrics_parent(self.address)
+        host, port = self._served.__enter__()
+        log.info(
+            "wsproto_cb: metrics of all workers on http://{host}:{port}/metrics",
+            host=host,
+            port=port,
+        )
+
+    def stopService(self) -> None:
+        if self._served is not None:
+            self._served.__exit__(None, None, None)
+            self._served = None
+        super().stopService()  # type: ignore[no-untyped-call]
+
+
 def makeService(options: Options) -> service.Service:
     factory: WebSocketServerFactory = options["factory"]
     site: Any = factory
@@ -317,15 +383,23 @@ def makeService(options: Options) -> service.Service:
     if options["workers"] > 1:
         if worker is None:
             url = options["backplane"]
-            return WorkerSupervisor(
+            supervisor = WorkerSupervisor(
                 options["workers"],
                 argv_without(options["argv"], "--backplane", "--backplane-file"),
                 summary,
                 env={URL_ENV: url} if url is not None else None,
             )
+            if options["metrics"] is None:
+                return supervisor
+            parent = service.MultiService()  # type: ignore[no-untyped-call]
+            ParentMetricsService(options["metrics"]).setServiceParent(parent)  # type: ignore[no-untyped-call]
+            supervisor.setServiceParent(parent)  # type: ignore[no-untyped-call]
+            return parent
         # (the parent's log names the worker on every line it relays)
         warn_without_backplane(factory, lambda text: log.warn("wsproto_cb: {text}", text=text))
     top = WebSocketService(factory, summary)
+    if options["metrics"] is not None or worker is not None:
+        MetricsService(factory, options["metrics"]).setServiceParent(top)  # type: ignore[no-untyped-call]
     for description, endpoint in options["endpoints"]:
         listener: Any = _internet.StreamServerEndpointService(endpoint, site)
         listener._raiseSynchronously = True  # a busy port fails startup, as strports does
