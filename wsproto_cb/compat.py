@@ -19,7 +19,7 @@ from .core.codes import CloseCode
 from .core.connection import Connection
 from .logger import FormatLogger
 from .runtime import Runtime
-from .stats import Timings, TrafficStats
+from .stats import PlainCounters, Timings, TrafficStats
 
 __all__ = ["MAX_CLOSE_REASON_BYTES", "AutobahnProtocolCompat", "truncate_utf8"]
 
@@ -37,7 +37,7 @@ def truncate_utf8(text: str, limit: int) -> str:
     return raw[:limit].decode("utf-8", "ignore")
 
 
-class AutobahnProtocolCompat:
+class AutobahnProtocolCompat(PlainCounters):
     """Autobahn's extra protocol attributes (see the module docstring)."""
 
     MESSAGE_TYPE_TEXT = 1
@@ -71,10 +71,19 @@ class AutobahnProtocolCompat:
     _conn: Connection | None
     _rt: Runtime
     _listeners: dict[str, list[Callable[..., Any]]] | None = None
+    _uses_streaming_hooks: bool | None
+    #: whether a whole message goes straight to onMessage: no streaming hooks,
+    #: no observers, no timings (the one check the hot path makes for them)
+    _fast_delivery = False
+
+    def _update_fast_delivery(self) -> None:
+        self._fast_delivery = not (
+            self._uses_streaming_hooks or self._listeners or self.trackedTimings is not None
+        )
 
     def _init_compat(self, rt: Runtime) -> None:
         self.is_open = rt.create_future()
-        self.trafficStats = TrafficStats(lambda: rt.octets_written)
+        self.trafficStats = TrafficStats(self, lambda: rt.octets_written)
         self.trackedTimings = None
         if getattr(self, "trackTimings", False):
             self.trackedTimings = Timings()
@@ -84,6 +93,7 @@ class AutobahnProtocolCompat:
         if bool(enable) != (self.trackedTimings is not None):
             self.trackedTimings = Timings() if enable else None
         self.trackTimings = bool(enable)
+        self._update_fast_delivery()
 
     # close details, from the sans-I/O connection
 
@@ -136,11 +146,13 @@ class AutobahnProtocolCompat:
         if self._listeners is None:
             self._listeners = {}
         self._listeners.setdefault(event, []).append(handler)
+        self._update_fast_delivery()
 
     def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
         """Remove ``handler`` from ``event``, every handler of ``event``, or all."""
         if event is None:
             self._listeners = None
+            self._update_fast_delivery()
             return
         _check_event(event)
         listeners = self._listeners

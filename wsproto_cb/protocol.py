@@ -96,10 +96,11 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
         if cached is None or cached[0] is not type(factory):
             names = tuple(n for n in factory._option_specs if not hasattr(cls, n))
             cached = cls._factory_options = (type(factory), names)
-        own = self.__dict__
+        # (hasattr and setattr, not self.__dict__: touching the instance dict
+        # would slow every attribute read on the hot path in CPython 3.11+)
         for name in cached[1]:
-            if name not in own:
-                own[name] = getattr(factory, name)
+            if not hasattr(self, name):
+                setattr(self, name, getattr(factory, name))
 
     def _init_state(self, rt: Runtime) -> None:
         self._copy_factory_options()
@@ -141,6 +142,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
                 getattr(cls, name) is not getattr(WebSocketProtocol, name)
                 for name in _STREAMING_HOOKS
             )
+        self._update_fast_delivery()
 
     # ------------------------------------------------------------ callbacks
 
@@ -311,21 +313,26 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
             self._busy = False
 
     def _on_message_data(self, ev: MessageData) -> None:
-        stats = self.trafficStats
-        stats.incomingOctetsAppLevel += len(ev.data)
-        if ev.frame_start:
-            stats.incomingWebSocketFrames += 1
-            stats.incomingOctetsWebSocketLevel += ev.frame_length
-        if ev.message_end:
-            stats.incomingWebSocketMessages += 1
-            if self.trackedTimings is not None:
-                self.trackedTimings.track("onMessage")
+        data = ev.data
+        if self._fast_delivery and ev.message_start and ev.message_end:
+            # the hot path: a whole message in one frame, onMessage, nothing else
+            # to do but count it (stats.PlainCounters) if it was not compressed
+            if ev.frame_length == len(data):
+                self._rx_plain_messages += 1
+                self._rx_plain_octets += len(data)
+            else:
+                self.trafficStats._received(len(data), True, ev.frame_length, True)
+            self._invoke(self.onMessage, (data, ev.is_binary))
+            return
+        self.trafficStats._received(len(data), ev.frame_start, ev.frame_length, ev.message_end)
+        if ev.message_end and self.trackedTimings is not None:
+            self.trackedTimings.track("onMessage")
         if self._uses_streaming_hooks:
             self._streaming_dispatch(ev)
         elif ev.message_start and ev.message_end:
-            self._invoke(self.onMessage, (ev.data, ev.is_binary))
+            self._invoke(self.onMessage, (data, ev.is_binary))
             if self._listeners:
-                self.fire("message", ev.data, is_binary=ev.is_binary)
+                self.fire("message", data, is_binary=ev.is_binary)
         elif ev.message_start:
             self._msg_parts = [ev.data]
         else:
