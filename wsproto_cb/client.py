@@ -36,6 +36,9 @@ class WebSocketClientProtocol(WebSocketProtocol):
         self.handshake_error: HandshakeError | None = None
         rt.set_nodelay(self.tcpNoDelay)
         factory._connection_made(self)
+        if factory.isSecure and not rt.is_secure:
+            self._refuse_cleartext()
+            return
         self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
         self._invoke(
             self.onConnecting,
@@ -43,6 +46,20 @@ class WebSocketClientProtocol(WebSocketProtocol):
             on_result=self._send_request,
             on_error=self._on_connecting_error,
         )
+
+    def _refuse_cleartext(self) -> None:
+        """A ``wss://`` URL on a connection without TLS: send nothing, say how to fix it.
+
+        (Speaking on would send the request, cookies and tokens included, in
+        the clear to a peer the user believes authenticated.)
+        """
+        message = (
+            f"refusing to open {self.factory.url} over a connection without TLS "
+            f"(nothing was sent): {self._tls_hint}"
+        )
+        self._rt.log_error(message)
+        self.wasNotCleanReason = message
+        self._drop(abort=True)
 
     def _on_connecting_error(self, exc: BaseException) -> None:
         self._rt.log_error("error in onConnecting", exc)

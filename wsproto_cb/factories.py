@@ -20,6 +20,7 @@ from .backplane.io import BackplaneIO
 from .core.codes import CloseCode
 from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
+from .metrics import ServerMetrics
 from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
 from .prepared import PreparedMessage
 from .protocol import WebSocketProtocol
@@ -85,6 +86,8 @@ class WebSocketFactory:
         self._connections: set[Any] = set()
         #: connections whose handshake is done
         self._open_connections: set[Any] = set()
+        #: counters for operating the server (:mod:`wsproto_cb.metrics`)
+        self.metrics = ServerMetrics()
         self.resetProtocolOptions()
 
     def resetProtocolOptions(self) -> None:
@@ -119,10 +122,12 @@ class WebSocketFactory:
 
     def _connection_opened(self, proto: Any) -> None:
         self._open_connections.add(proto)
+        self.metrics.connections_opened += 1
 
     def _connection_closed(self, proto: Any) -> None:
         self._connections.discard(proto)
         self._open_connections.discard(proto)
+        self.metrics.connection_closed(proto)
 
     def closeAllConnections(
         self,

@@ -120,6 +120,7 @@ def _ignored_str(name: str, value: Any) -> Any:
 
 
 class OptionSpec:
+    """An option's default and the function that validates a value for it."""
     __slots__ = ("default", "validate")
 
     def __init__(self, default: Any, validate: Validator) -> None:

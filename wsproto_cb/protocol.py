@@ -23,6 +23,23 @@ Callbacks and ``async def``
     peer's (``None`` when its close frame was empty, as in Autobahn); for
     an unclean one ``code`` is 1006 and ``reason`` says what happened.
 
+Deadlines
+    No state waits on the peer for ever (each bound is an option; 0 turns
+    it off):
+
+    - opening handshake, both sides, including an ``onConnect`` still
+      running: ``openHandshakeTimeout``, then abort;
+    - open: ``autoPingInterval`` + ``autoPingTimeout`` for a peer that
+      stops answering (a peer that stops reading never sees the ping);
+    - closing after we sent a close frame: ``closeHandshakeTimeout``;
+    - a client that answered the server's close, waiting for the server to
+      close TCP: ``serverConnectionDropTimeout``;
+    - every graceful TCP close (a server answering a close frame, a failed
+      connection's close frame, a refused handshake, ``dropConnection()``):
+      the bytes still queued get ``closeHandshakeTimeout`` to reach a peer
+      that may have stopped reading, then the transport is aborted
+      (:meth:`WebSocketProtocol._close_transport`).
+
 Flow control
     When the transport's write buffer is full the connection stops
     delivering messages and stops reading, so an echo-style server cannot
@@ -42,6 +59,7 @@ from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
+from .core.message_buffer import MessageBuffer
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 
@@ -84,6 +102,9 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
     factory: Any = None
     transport: Any = None
 
+    #: how to give a connection TLS on this runtime (the adapters say it precisely)
+    _tls_hint: ClassVar[str] = "serve or connect over TLS"
+
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
     #: computed once per class and factory type: the options to copy from the factory
@@ -121,8 +142,9 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
         self._waiting = False
         self._write_paused = False
         self._reading_paused = False
-        self._msg_parts: list[bytes] | None = None
-        self._frame_parts: list[bytes] | None = None
+        # the message (and, for the streaming hooks, the frame) being assembled
+        self._msg_buffer: MessageBuffer | None = None
+        self._frame_buffer: MessageBuffer | None = None
         self._msg_binary = False
         self._timers: dict[str, TimerHandle] = {}
         self._producer: Any = None
@@ -163,30 +185,41 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
         """The connection is gone (see the module docstring for the arguments)."""
 
-    # streaming receive API: the defaults reassemble and call onMessage
+    # streaming receive API: the defaults reassemble (into one buffer per
+    # frame and per message, see MessageBuffer) and call onMessage
 
     def onMessageBegin(self, isBinary: bool) -> Any:
+        """A message starts (streaming receive; the default starts assembling it)."""
         self._msg_binary = isBinary
-        self._msg_parts = []
+        self._msg_buffer = MessageBuffer()
 
     def onMessageFrameBegin(self, length: int) -> Any:
-        self._frame_parts = []
+        """A frame of the message starts; ``length`` is its payload length from the header."""
+        self._frame_buffer = MessageBuffer()
 
     def onMessageFrameData(self, payload: bytes) -> Any:
-        if self._frame_parts is not None:
-            self._frame_parts.append(payload)
+        """Payload of the current frame, as it arrives (a frame may come in several pieces)."""
+        if self._frame_buffer is not None:
+            self._frame_buffer.append(payload)
 
     def onMessageFrameEnd(self) -> Any:
-        parts, self._frame_parts = self._frame_parts, None
-        return self.onMessageFrame(parts or [])
+        """The current frame ended; the default hands its data to :meth:`onMessageFrame`."""
+        buffer, self._frame_buffer = self._frame_buffer, None
+        data = buffer.take() if buffer is not None else b""
+        # a list of chunks, as in Autobahn; here at most one
+        return self.onMessageFrame([data] if data else [])
 
     def onMessageFrame(self, payload: list[bytes]) -> Any:
-        if self._msg_parts is not None:
-            self._msg_parts.extend(payload)
+        """A whole frame's payload, as a list of chunks (the default adds it to the message)."""
+        buffer = self._msg_buffer
+        if buffer is not None:
+            for chunk in payload:
+                buffer.append(chunk)
 
     def onMessageEnd(self) -> Any:
-        parts, self._msg_parts = self._msg_parts, None
-        payload = b"".join(parts or ())
+        """The message ended; the default calls :meth:`onMessage` with the whole payload."""
+        buffer, self._msg_buffer = self._msg_buffer, None
+        payload = buffer.take() if buffer is not None else b""
         result = self.onMessage(payload, self._msg_binary)
         if self._listeners:
             self.fire("message", payload, is_binary=self._msg_binary)
@@ -334,14 +367,14 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
             if self._listeners:
                 self.fire("message", data, is_binary=ev.is_binary)
         elif ev.message_start:
-            self._msg_parts = [ev.data]
+            self._msg_buffer = MessageBuffer(ev.data)
         else:
-            parts = self._msg_parts
-            if parts is not None:
-                parts.append(ev.data)
+            buffer = self._msg_buffer
+            if buffer is not None:
+                buffer.append(ev.data)
                 if ev.message_end:
-                    self._msg_parts = None
-                    payload = b"".join(parts)
+                    self._msg_buffer = None
+                    payload = buffer.take()
                     self._invoke(self.onMessage, (payload, ev.is_binary))
                     if self._listeners:
                         self.fire("message", payload, is_binary=ev.is_binary)
@@ -408,6 +441,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
         return False
 
     def _callback_failed(self, exc: BaseException) -> None:
+        self.factory.metrics.callback_errors += 1
         self._rt.log_error(f"error in a callback of {type(self).__name__}; failing with 1011", exc)
         self._fail(CloseCode.INTERNAL_ERROR, "internal error")
 
@@ -423,7 +457,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
         if reply:
             self._rt.write(reply)
         if self.is_server:
-            self._rt.close()  # the server closes TCP first (RFC 6455 7.1.1)
+            self._close_transport()  # the server closes TCP first (RFC 6455 7.1.1)
         else:
             self._start_timer(
                 "drop",
@@ -459,7 +493,25 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
         if abort:
             self._rt.abort()
         else:
-            self._rt.close()
+            self._close_transport()
+
+    def _close_transport(self) -> None:
+        """Close TCP once what is queued is written, but wait at most ``closeHandshakeTimeout``.
+
+        A peer that stops reading never lets the queue drain: without this
+        deadline the connection, and its buffer, would stay for good.
+        """
+        self._rt.close()
+        self._start_timer("flush", self.closeHandshakeTimeout, self._flush_timeout)
+
+    def _flush_timeout(self) -> None:
+        self.droppedByMe = True  # (the peer may never have seen our close frame)
+        if self.wasNotCleanReason is None:
+            self.wasNotCleanReason = (
+                "WebSocket closing handshake timeout (peer did not read what was queued "
+                "for it before the TCP close)"
+            )
+        self._rt.abort()
 
     def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel_timer(name)
@@ -506,6 +558,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
             self._ping_payload = None  # the peer sent something: it is alive
             return
         self.wasNotCleanReason = "WebSocket auto-ping timeout (peer did not answer in time)"
+        self.factory.metrics.autoping_timeouts += 1
         self._drop(abort=True)
 
     def _on_pong(self, payload: bytes) -> None:

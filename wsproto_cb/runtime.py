@@ -74,3 +74,6 @@ class Runtime(Protocol):
 
     def log_error(self, message: str, exc: BaseException | None = None) -> None:
         """Log an error, with the traceback of ``exc`` when given."""
+
+    def log_warning(self, message: str) -> None:
+        """Log a warning: something works, but is probably not what the user meant."""

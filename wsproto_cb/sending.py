@@ -127,16 +127,19 @@ class MessageSending:
     # fires after the peer left must not crash the program.
 
     def sendPing(self, payload: bytes | None = None) -> None:
+        """Send a ping (payload at most 125 bytes); does nothing unless the connection is open."""
         conn = self._conn
         if conn is not None and self.state == self.STATE_OPEN:
             self._rt.write(conn.send_ping(payload or b""))
 
     def sendPong(self, payload: bytes | None = None) -> None:
+        """Send an unsolicited pong; does nothing unless the connection is open."""
         conn = self._conn
         if conn is not None and self.state == self.STATE_OPEN:
             self._rt.write(conn.send_pong(payload or b""))
 
     def beginMessage(self, isBinary: bool = False, doNotCompress: bool = False) -> None:
+        """Start a message to be sent frame by frame (streaming send)."""
         conn = self._conn
         if conn is not None and self.state == self.STATE_OPEN:
             conn.begin_message(isBinary, compress=not doNotCompress)
@@ -144,22 +147,26 @@ class MessageSending:
             self.trafficStats.out_messages += 1
 
     def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
+        """Send one whole frame of the message begun with :meth:`beginMessage`."""
         data = self._send_conn().message_frame(payload)
         self._count_sent(0, len(payload), data)
         self._rt.write(data)
         self._after_producer_write()
 
     def beginMessageFrame(self, length: int) -> None:
+        """Start a frame of ``length`` payload bytes, sent with :meth:`sendMessageFrameData`."""
         self._rt.write(self._send_conn().begin_message_frame(length))
         self.trafficStats.out_frames += 1
         self.trafficStats.out_ws += length
 
     def sendMessageFrameData(self, payload: bytes, sync: bool = False) -> None:
+        """Send payload bytes of the frame begun with :meth:`beginMessageFrame`."""
         self._rt.write(self._send_conn().message_frame_data(payload))
         self.trafficStats.out_app += len(payload)
         self._after_producer_write()
 
     def endMessage(self) -> None:
+        """End the message begun with :meth:`beginMessage` (a final, empty frame)."""
         conn = self._conn
         if conn is not None and self.state == self.STATE_OPEN:
             data = conn.end_message()
@@ -181,6 +188,7 @@ class MessageSending:
             producer.pauseProducing()
 
     def unregisterProducer(self) -> None:
+        """Forget the producer registered with :meth:`registerProducer`."""
         self._producer = None
 
     def _after_producer_write(self) -> None:

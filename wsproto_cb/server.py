@@ -10,6 +10,7 @@ from . import broadcast as _broadcast
 from .compat import AutobahnServerCompat
 from .core.deflate import negotiate_server
 from .core.errors import HandshakeError
+from .core.forwarded import x_forwarded_for_client
 from .core.handshake_server import ServerHandshake
 from .core.http import HandshakeRequest
 from .protocol import WebSocketProtocol
@@ -55,6 +56,22 @@ def _strip_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+def _warn_wss_without_tls(factory: Any, rt: Runtime, hint: str) -> None:
+    """Once per factory: its URL says ``wss://`` but connections arrive without TLS.
+
+    Only a warning: behind a proxy that terminates TLS this is the intended
+    setup (the URL is the public one).  Without such a proxy every byte,
+    cookies included, travels in the clear.
+    """
+    if getattr(factory, "_warned_wss_without_tls", False):
+        return
+    factory._warned_wss_without_tls = True
+    rt.log_warning(
+        f"the factory's URL is {factory.url} but connections arrive without TLS: "
+        f"fine behind a proxy that terminates TLS, otherwise {hint}"
+    )
+
+
 class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
     """Server protocol: subclass it and override the ``on*`` callbacks."""
 
@@ -69,6 +86,7 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         _broadcast.join_group(self, name)
 
     def leaveGroup(self, name: str) -> None:
+        """Stop receiving the factory's broadcasts to group ``name``."""
         _broadcast.leave_group(self, name)
 
     def broadcast(self, payload: bytes, isBinary: bool = False, group: str | None = None) -> int:
@@ -100,6 +118,8 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self._handshake = ServerHandshake()
         rt.set_nodelay(self.tcpNoDelay)
         factory._connection_made(self)
+        if factory.isSecure and not rt.is_secure:
+            _warn_wss_without_tls(factory, rt, self._tls_hint)
         self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
 
     def _handshake_data(self, data: bytes) -> None:
@@ -141,6 +161,8 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         override it to log, or to answer with its own page (:meth:`sendHtml`).
         """
         self.wasNotCleanReason = f"WebSocket opening handshake failed ({code} - {reason})"
+        if self.factory is not None:
+            self.factory.metrics.handshakes_refused[code] += 1
         self.sendHttpErrorResponse(code, reason, responseHeaders)
         self._drop(abort=False)
 
@@ -159,13 +181,10 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             self._rt.log_error("could not send the handshake error response", exc)
 
     def _peer_address(self, request: HandshakeRequest) -> str:
-        hops = self.trustXForwardedFor
-        forwarded = request.headers.get("x-forwarded-for")
-        if hops and forwarded:
-            addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-            if addresses:
-                return str(addresses[max(len(addresses) - hops, 0)])
-        return self.peer
+        forwarded = x_forwarded_for_client(
+            request.headers.get_all("x-forwarded-for"), self.trustXForwardedFor
+        )
+        return self.peer if forwarded is None else forwarded
 
     def _on_request(self, request: HandshakeRequest) -> None:
         factory = self.factory

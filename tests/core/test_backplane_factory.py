@@ -88,6 +88,9 @@ class FakeRuntime:
     def log_error(self, message: str, exc: BaseException | None = None) -> None:
         raise AssertionError(f"unexpected error: {message}: {exc!r}")
 
+    def log_warning(self, message: str) -> None:
+        raise AssertionError(f"unexpected warning: {message}")
+
 
 class Factory(WebSocketServerFactory):
     """The runtime-neutral factory with the fake IO as its runtime's."""

@@ -71,13 +71,16 @@ class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
         self._connection_made(AsyncioRuntime(transport, loop))  # type: ignore[attr-defined,arg-type]
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        """asyncio asks where to read into: the per-thread buffer (see :class:`_ReadBuffer`)."""
         return _read_buffer.view
 
     def buffer_updated(self, nbytes: int) -> None:
+        """asyncio read ``nbytes`` into the buffer: hand a copy to :meth:`data_received`."""
         # through data_received, so subclasses that override it still see every read
         self.data_received(bytes(_read_buffer.view[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
+        """Bytes from the peer, for the callback layer."""
         self._data_received(data)  # type: ignore[attr-defined]
 
     def eof_received(self) -> bool | None:
@@ -96,9 +99,16 @@ class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
+    _tls_hint = "pass ssl= to loop.create_server()"
+
 
 class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+    _tls_hint = (
+        "pass ssl= to loop.create_connection() (ssl=True checks the server's certificate "
+        "against the system's CAs)"
+    )
 
 
 class _AsyncioFactoryMixin:
@@ -123,6 +133,22 @@ class _AsyncioFactoryMixin:
     @loop.setter
     def loop(self, value: asyncio.AbstractEventLoop | None) -> None:
         self._loop = value
+
+    @property
+    def ssl_handshake_timeout(self) -> float | None:
+        """``openHandshakeTimeout`` for asyncio's ``ssl_handshake_timeout``.
+
+        asyncio runs a TLS handshake before the protocol exists, so none of
+        the protocol's timers bound it; only its own timeout does, 60 s by
+        default: long enough for a client that connects and sends nothing to
+        hold a socket and a TLS object per connection.  Pass this to
+        ``loop.create_server(..., ssl=context, ssl_handshake_timeout=...)``
+        (or ``create_connection``) to give the TLS handshake the same bound
+        as the WebSocket one.  ``None`` (asyncio's default) when
+        ``openHandshakeTimeout`` is 0 (off), as asyncio has no "never".
+        """
+        timeout: float = self.openHandshakeTimeout  # type: ignore[attr-defined]
+        return float(timeout) if timeout > 0 else None
 
     def __call__(self) -> Any:
         return self._new_protocol(WebSocketAdapterProtocol, "wsproto_cb.asyncio")

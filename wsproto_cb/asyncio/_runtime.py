@@ -103,3 +103,6 @@ class AsyncioRuntime:
             log.error(message)
         else:
             log.error(message, exc_info=(type(exc), exc, exc.__traceback__))
+
+    def log_warning(self, message: str) -> None:
+        log.warning(message)

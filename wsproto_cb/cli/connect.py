@@ -1,10 +1,13 @@
 """``wsproto-cb connect URL``: a line-oriented WebSocket client on asyncio.
 
 Each stdin line goes out as a text message; each message received goes to
-stdout (text as is, binary as ``[binary N bytes] HEX``); status lines go to
-stderr.  At the end of input (a pipe, or Ctrl-D) it waits ``--grace``
-seconds for replies, closes with 1000 and exits 0.  The exit status is 1
-when the connection fails or ends uncleanly, 2 for a bad command line.
+stdout as one line (text with its control characters escaped, see
+:mod:`.terminal`, or exactly as received with ``--raw``; binary as
+``[binary N bytes] HEX``); status lines go to stderr, with what the server
+chose in them (close reason, status phrase) always escaped.  At the end
+of input (a pipe, or Ctrl-D) it waits ``--grace`` seconds for replies,
+closes with 1000 and exits 0.  The exit status is 1 when the connection
+fails or ends uncleanly, 2 for a bad command line.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, cast
 
 from ..asyncio import WebSocketClientFactory, WebSocketClientProtocol
 from .errors import CommandError
+from .terminal import escape_controls
 
 __all__ = ["connect"]
 
@@ -30,7 +34,7 @@ CLOSE_WAIT = 5.0
 
 
 def _status(text: str) -> None:
-    print(f"{PREFIX}: {text}", file=sys.stderr, flush=True)
+    print(f"{PREFIX}: {escape_controls(text)}", file=sys.stderr, flush=True)
 
 
 class Session:
@@ -59,8 +63,10 @@ class LineClientProtocol(WebSocketClientProtocol):
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if isBinary:
             line = f"[binary {len(payload)} bytes] {payload.hex()}\n"
-        else:
+        elif self.factory.raw_text:
             line = payload.decode("utf-8") + "\n"
+        else:
+            line = escape_controls(payload.decode("utf-8")) + "\n"
         try:
             sys.stdout.write(line)
             sys.stdout.flush()
@@ -112,6 +118,7 @@ def _factory(args: argparse.Namespace) -> WebSocketClientFactory:
             perMessageCompressionAccept=accept_deflate_response,
         )
     factory.protocol = LineClientProtocol
+    factory.raw_text = args.raw  # type: ignore[attr-defined]
     return factory
 
 
@@ -140,6 +147,7 @@ async def _open(
             factory.port,
             ssl=context,
             server_hostname=factory.host if context is not None else None,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout if context is not None else None,
         )
         await session.opened
         return cast(LineClientProtocol, proto)

@@ -111,21 +111,29 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
 
     # IPushProducer, driven by the transport's write buffer
     def pauseProducing(self) -> None:
+        """The transport's buffer is full: stop delivering and pause the registered producer."""
         self._writing_paused()  # type: ignore[attr-defined]
 
     def resumeProducing(self) -> None:
+        """The transport drained: deliver again and resume the registered producer."""
         self._writing_resumed()  # type: ignore[attr-defined]
 
     def stopProducing(self) -> None:
-        pass
+        """Nothing to do: the connection-lost callback cleans up."""
 
 
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
+    _tls_hint = (
+        "listen with listenWS(factory, contextFactory), reactor.listenSSL() or a TLS endpoint"
+    )
+
 
 class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+    _tls_hint = "connect with connectWS(factory), reactor.connectSSL() or a TLS endpoint"
 
 
 class _TwistedFactoryMixin:

@@ -133,6 +133,9 @@ class TwistedRuntime:
             failure = Failure(exc, type(exc), exc.__traceback__)  # type: ignore[no-untyped-call]
             log.failure(message, failure)
 
+    def log_warning(self, message: str) -> None:
+        log.warn("{message}", message=message)  # (braces in the text are not a format)
+
 
 def _queued_bytes(transport: Any) -> int:
     """Bytes a Twisted transport holds, looking through TLS wrappers.
