@@ -13,15 +13,22 @@ gets ``payload, is_binary=``) and also ``"open"`` and ``"close"``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .core.codes import CloseCode
 from .core.connection import Connection
+from .core.events import CloseReceived
 from .logger import FormatLogger
 from .runtime import Runtime
 from .stats import PlainCounters, Timings, TrafficStats
 
-__all__ = ["MAX_CLOSE_REASON_BYTES", "AutobahnProtocolCompat", "truncate_utf8"]
+__all__ = [
+    "MAX_CLOSE_REASON_BYTES",
+    "AutobahnProtocolCompat",
+    "AutobahnServerCompat",
+    "close_frame_args",
+    "truncate_utf8",
+]
 
 #: a close frame's payload is at most 125 bytes, two of them the code
 MAX_CLOSE_REASON_BYTES = 123
@@ -35,6 +42,12 @@ def truncate_utf8(text: str, limit: int) -> str:
     if len(raw) <= limit:
         return text
     return raw[:limit].decode("utf-8", "ignore")
+
+
+def close_frame_args(close: CloseReceived) -> tuple[int | None, bytes | None]:
+    """``onCloseFrame``'s (code, reasonRaw): None for what the frame did not carry."""
+    code = None if close.code == CloseCode.NO_STATUS_RECEIVED else close.code
+    return code, (close.reason.encode("utf-8") if close.reason else None)
 
 
 class AutobahnProtocolCompat(PlainCounters):
@@ -71,7 +84,7 @@ class AutobahnProtocolCompat(PlainCounters):
     _conn: Connection | None
     _rt: Runtime
     _listeners: dict[str, list[Callable[..., Any]]] | None = None
-    _uses_streaming_hooks: bool | None
+    _uses_streaming_hooks: ClassVar[bool | None]
     #: whether a whole message goes straight to onMessage: no streaming hooks,
     #: no observers, no timings (the one check the hot path makes for them)
     _fast_delivery = False

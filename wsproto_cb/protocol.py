@@ -54,12 +54,18 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
-from .compat import MAX_CLOSE_REASON_BYTES, AutobahnProtocolCompat, truncate_utf8
+from .compat import (
+    MAX_CLOSE_REASON_BYTES,
+    AutobahnProtocolCompat,
+    close_frame_args,
+    truncate_utf8,
+)
 from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
 from .core.message_buffer import MessageBuffer
+from .options import ProtocolOptionAttributes, copy_factory_options
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 
@@ -75,13 +81,7 @@ _STREAMING_HOOKS = (
 )
 
 
-def _close_frame_args(close: CloseReceived) -> tuple[int | None, bytes | None]:
-    """``onCloseFrame``'s (code, reasonRaw): None for what the frame did not carry."""
-    code = None if close.code == CloseCode.NO_STATUS_RECEIVED else close.code
-    return code, (close.reason.encode("utf-8") if close.reason else None)
-
-
-class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
+class WebSocketProtocol(MessageSending, AutobahnProtocolCompat, ProtocolOptionAttributes):
     """Callbacks and sending, common to servers and clients (see module docs).
 
     Protocol options
@@ -107,24 +107,9 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
 
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
-    #: computed once per class and factory type: the options to copy from the factory
-    _factory_options: ClassVar[tuple[type, tuple[str, ...]] | None] = None
-
-    def _copy_factory_options(self) -> None:
-        """The factory's options onto this protocol, but not those it sets itself."""
-        cls, factory = type(self), self.factory
-        cached = cls.__dict__.get("_factory_options")
-        if cached is None or cached[0] is not type(factory):
-            names = tuple(n for n in factory._option_specs if not hasattr(cls, n))
-            cached = cls._factory_options = (type(factory), names)
-        # (hasattr and setattr, not self.__dict__: touching the instance dict
-        # would slow every attribute read on the hot path in CPython 3.11+)
-        for name in cached[1]:
-            if not hasattr(self, name):
-                setattr(self, name, getattr(factory, name))
 
     def _init_state(self, rt: Runtime) -> None:
-        self._copy_factory_options()
+        copy_factory_options(self)
         self._init_compat(rt)
         self._rt = rt
         self.state = self.STATE_CONNECTING
@@ -338,7 +323,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
                     self._on_pong(cast(Pong, event).payload)
                 elif kind is CloseReceived:
                     close = cast(CloseReceived, event)
-                    self._invoke(self.onCloseFrame, _close_frame_args(close))
+                    self._invoke(self.onCloseFrame, close_frame_args(close))
                 elif kind is ConnectionFailed:
                     failed = cast(ConnectionFailed, event)
                     self._fail(failed.code, failed.reason)
