@@ -175,6 +175,9 @@ class AutobahnProtocolCompat(PlainCounters):
             del listeners[event]
         elif handler in listeners[event]:
             listeners[event].remove(handler)
+            if not listeners[event]:
+                del listeners[event]
+        self._update_fast_delivery()
 
     def fire(self, event: str, *args: Any, **kwargs: Any) -> None:
         """Call the handlers of ``event``; an error (or failed awaitable) is logged."""

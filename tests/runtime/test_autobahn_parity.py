@@ -407,3 +407,27 @@ async def test_self_log_formats_txaio_style(
     assert "peer p1 sent 3 messages" in lines
     assert "careful there" in lines
     assert "failed: boom" in lines
+
+
+class SeesItsHandshakeFail(Recorder):
+    reasons: ClassVar[list[str]] = []
+
+    def failHandshake(self, reason: str) -> None:
+        self.reasons.append(reason)
+        super().failHandshake(reason)  # type: ignore[misc]
+
+
+@pytest.mark.asyncio_task
+async def test_client_fail_handshake_hook(runtime: RuntimeHarness) -> None:
+    SeesItsHandshakeFail.reasons = []
+
+    async def refuse(peer: Any) -> None:
+        await peer.accept(status_line="HTTP/1.1 404 Not Found")
+        await peer.reader.read()  # until the client closes
+
+    port = await runtime.raw_server(refuse)
+    client = await runtime.connect(runtime.client_factory(SeesItsHandshakeFail), port)
+    was_clean, code, _reason = await runtime.wait(client.closed)
+    assert (was_clean, code) == (False, 1006)
+    assert len(SeesItsHandshakeFail.reasons) == 1
+    assert "404" in SeesItsHandshakeFail.reasons[0]
