@@ -63,9 +63,9 @@ ATTACKS: tuple[Attack, ...] = (
         "stopped-reader",
         "closeHandshakeTimeout bounds every TCP close (#20.4)",
         stopped_reader,
-        sizes=(100, 10),
+        sizes=(50, 10),  # (each fills megabytes of socket buffers first)
         flags=(("--close-handshake-timeout", "1"), ("--close-handshake-timeout", "0.5")),
-        limit=60,
+        limit=120,
     ),
     Attack(
         "tiny-fragments",
