@@ -63,7 +63,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
 
     def _on_connecting_error(self, exc: BaseException) -> None:
         self._rt.log_error("error in onConnecting", exc)
-        self._fail_handshake(f"error in onConnecting: {exc}")
+        self.failHandshake(f"error in onConnecting: {exc}")
 
     def _send_request(self, request: Any) -> None:
         if self.state != self.STATE_CONNECTING:
@@ -103,7 +103,9 @@ class WebSocketClientProtocol(WebSocketProtocol):
         if early:
             self._handshake_data(early)
 
-    def _fail_handshake(self, reason: str) -> None:
+    def failHandshake(self, reason: str) -> None:
+        """The opening handshake failed (a bad response, an error in ``onConnecting``):
+        close the connection.  Every such failure comes here, as in Autobahn."""
         self.wasNotCleanReason = reason
         self._drop(abort=False)
 
@@ -130,7 +132,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 why = f"WebSocket connection upgrade failed ({exc.status} - {exc.reason})"
             else:
                 why = f"WebSocket connection upgrade failed: {exc.reason}"
-            self._fail_handshake(why)
+            self.failHandshake(why)
             return
         self.http_headers = response.headers.as_dict()
         self.websocket_version = 13

@@ -13,15 +13,22 @@ gets ``payload, is_binary=``) and also ``"open"`` and ``"close"``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .core.codes import CloseCode
 from .core.connection import Connection
+from .core.events import CloseReceived
 from .logger import FormatLogger
 from .runtime import Runtime
-from .stats import Timings, TrafficStats
+from .stats import PlainCounters, Timings, TrafficStats
 
-__all__ = ["MAX_CLOSE_REASON_BYTES", "AutobahnProtocolCompat", "truncate_utf8"]
+__all__ = [
+    "MAX_CLOSE_REASON_BYTES",
+    "AutobahnProtocolCompat",
+    "AutobahnServerCompat",
+    "close_frame_args",
+    "truncate_utf8",
+]
 
 #: a close frame's payload is at most 125 bytes, two of them the code
 MAX_CLOSE_REASON_BYTES = 123
@@ -37,7 +44,13 @@ def truncate_utf8(text: str, limit: int) -> str:
     return raw[:limit].decode("utf-8", "ignore")
 
 
-class AutobahnProtocolCompat:
+def close_frame_args(close: CloseReceived) -> tuple[int | None, bytes | None]:
+    """``onCloseFrame``'s (code, reasonRaw): None for what the frame did not carry."""
+    code = None if close.code == CloseCode.NO_STATUS_RECEIVED else close.code
+    return code, (close.reason.encode("utf-8") if close.reason else None)
+
+
+class AutobahnProtocolCompat(PlainCounters):
     """Autobahn's extra protocol attributes (see the module docstring)."""
 
     MESSAGE_TYPE_TEXT = 1
@@ -71,10 +84,19 @@ class AutobahnProtocolCompat:
     _conn: Connection | None
     _rt: Runtime
     _listeners: dict[str, list[Callable[..., Any]]] | None = None
+    _uses_streaming_hooks: ClassVar[bool | None]
+    #: whether a whole message goes straight to onMessage: no streaming hooks,
+    #: no observers, no timings (the one check the hot path makes for them)
+    _fast_delivery = False
+
+    def _update_fast_delivery(self) -> None:
+        self._fast_delivery = not (
+            self._uses_streaming_hooks or self._listeners or self.trackedTimings is not None
+        )
 
     def _init_compat(self, rt: Runtime) -> None:
         self.is_open = rt.create_future()
-        self.trafficStats = TrafficStats(lambda: rt.octets_written)
+        self.trafficStats = TrafficStats(self, lambda: rt.octets_written)
         self.trackedTimings = None
         if getattr(self, "trackTimings", False):
             self.trackedTimings = Timings()
@@ -84,6 +106,7 @@ class AutobahnProtocolCompat:
         if bool(enable) != (self.trackedTimings is not None):
             self.trackedTimings = Timings() if enable else None
         self.trackTimings = bool(enable)
+        self._update_fast_delivery()
 
     # close details, from the sans-I/O connection
 
@@ -136,11 +159,13 @@ class AutobahnProtocolCompat:
         if self._listeners is None:
             self._listeners = {}
         self._listeners.setdefault(event, []).append(handler)
+        self._update_fast_delivery()
 
     def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
         """Remove ``handler`` from ``event``, every handler of ``event``, or all."""
         if event is None:
             self._listeners = None
+            self._update_fast_delivery()
             return
         _check_event(event)
         listeners = self._listeners
@@ -150,6 +175,9 @@ class AutobahnProtocolCompat:
             del listeners[event]
         elif handler in listeners[event]:
             listeners[event].remove(handler)
+            if not listeners[event]:
+                del listeners[event]
+        self._update_fast_delivery()
 
     def fire(self, event: str, *args: Any, **kwargs: Any) -> None:
         """Call the handlers of ``event``; an error (or failed awaitable) is logged."""

@@ -24,6 +24,8 @@ __all__ = [
     "CLIENT_OPTIONS",
     "SERVER_OPTIONS",
     "OptionSpec",
+    "ProtocolOptionAttributes",
+    "copy_factory_options",
     "origin_patterns",
     "validate_options",
 ]
@@ -121,6 +123,7 @@ def _ignored_str(name: str, value: Any) -> Any:
 
 class OptionSpec:
     """An option's default and the function that validates a value for it."""
+
     __slots__ = ("default", "validate")
 
     def __init__(self, default: Any, validate: Validator) -> None:
@@ -188,6 +191,53 @@ def validate_options(specs: Mapping[str, OptionSpec], given: Mapping[str, Any]) 
             continue
         checked[name] = spec.validate(name, value)
     return checked
+
+
+class ProtocolOptionAttributes:
+    """The options as a protocol holds them once connected (annotations only:
+    no class attribute may exist, or it would override the factory)."""
+
+    utf8validateIncoming: bool
+    applyMask: bool
+    maxFramePayloadSize: int
+    maxMessagePayloadSize: int
+    autoFragmentSize: int
+    failByDrop: bool
+    echoCloseCodeReason: bool
+    openHandshakeTimeout: float
+    closeHandshakeTimeout: float
+    tcpNoDelay: bool
+    autoPingInterval: float
+    autoPingTimeout: float
+    autoPingSize: int
+    autoPingRestartOnAnyTraffic: bool
+    perMessageCompressionAccept: Any
+    trackTimings: bool
+    # servers
+    maxConnections: int
+    trustXForwardedFor: int
+    # clients
+    serverConnectionDropTimeout: float
+    perMessageCompressionOffers: list[Any]
+
+
+def copy_factory_options(proto: Any) -> None:
+    """Copy the factory's options onto a protocol that is connecting, as Autobahn does,
+    except those the protocol's class or the instance sets itself (which win).
+
+    Which names to copy is worked out once per protocol class and factory type.
+    """
+    cls, factory = type(proto), proto.factory
+    cached = cls.__dict__.get("_factory_options")
+    if cached is None or cached[0] is not type(factory):
+        names = tuple(n for n in factory._option_specs if not hasattr(cls, n))
+        cached = (type(factory), names)
+        cls._factory_options = cached
+    # (hasattr and setattr, not proto.__dict__: touching the instance dict
+    # would slow every attribute read on the hot path in CPython 3.11+)
+    for name in cached[1]:
+        if not hasattr(proto, name):
+            setattr(proto, name, getattr(factory, name))
 
 
 def origin_patterns(origins: list[str]) -> list[re.Pattern[str]]:

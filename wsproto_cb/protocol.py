@@ -54,12 +54,18 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
-from .compat import MAX_CLOSE_REASON_BYTES, AutobahnProtocolCompat, truncate_utf8
+from .compat import (
+    MAX_CLOSE_REASON_BYTES,
+    AutobahnProtocolCompat,
+    close_frame_args,
+    truncate_utf8,
+)
 from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
 from .core.message_buffer import MessageBuffer
+from .options import ProtocolOptionAttributes, copy_factory_options
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 
@@ -75,13 +81,7 @@ _STREAMING_HOOKS = (
 )
 
 
-def _close_frame_args(close: CloseReceived) -> tuple[int | None, bytes | None]:
-    """``onCloseFrame``'s (code, reasonRaw): None for what the frame did not carry."""
-    code = None if close.code == CloseCode.NO_STATUS_RECEIVED else close.code
-    return code, (close.reason.encode("utf-8") if close.reason else None)
-
-
-class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
+class WebSocketProtocol(MessageSending, AutobahnProtocolCompat, ProtocolOptionAttributes):
     """Callbacks and sending, common to servers and clients (see module docs).
 
     Protocol options
@@ -107,23 +107,9 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
 
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
-    #: computed once per class and factory type: the options to copy from the factory
-    _factory_options: ClassVar[tuple[type, tuple[str, ...]] | None] = None
-
-    def _copy_factory_options(self) -> None:
-        """The factory's options onto this protocol, but not those it sets itself."""
-        cls, factory = type(self), self.factory
-        cached = cls.__dict__.get("_factory_options")
-        if cached is None or cached[0] is not type(factory):
-            names = tuple(n for n in factory._option_specs if not hasattr(cls, n))
-            cached = cls._factory_options = (type(factory), names)
-        own = self.__dict__
-        for name in cached[1]:
-            if name not in own:
-                own[name] = getattr(factory, name)
 
     def _init_state(self, rt: Runtime) -> None:
-        self._copy_factory_options()
+        copy_factory_options(self)
         self._init_compat(rt)
         self._rt = rt
         self.state = self.STATE_CONNECTING
@@ -163,6 +149,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
                 getattr(cls, name) is not getattr(WebSocketProtocol, name)
                 for name in _STREAMING_HOOKS
             )
+        self._update_fast_delivery()
 
     # ------------------------------------------------------------ callbacks
 
@@ -336,7 +323,7 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
                     self._on_pong(cast(Pong, event).payload)
                 elif kind is CloseReceived:
                     close = cast(CloseReceived, event)
-                    self._invoke(self.onCloseFrame, _close_frame_args(close))
+                    self._invoke(self.onCloseFrame, close_frame_args(close))
                 elif kind is ConnectionFailed:
                     failed = cast(ConnectionFailed, event)
                     self._fail(failed.code, failed.reason)
@@ -344,21 +331,26 @@ class WebSocketProtocol(MessageSending, AutobahnProtocolCompat):
             self._busy = False
 
     def _on_message_data(self, ev: MessageData) -> None:
-        stats = self.trafficStats
-        stats.incomingOctetsAppLevel += len(ev.data)
-        if ev.frame_start:
-            stats.incomingWebSocketFrames += 1
-            stats.incomingOctetsWebSocketLevel += ev.frame_length
-        if ev.message_end:
-            stats.incomingWebSocketMessages += 1
-            if self.trackedTimings is not None:
-                self.trackedTimings.track("onMessage")
+        data = ev.data
+        if self._fast_delivery and ev.message_start and ev.message_end:
+            # the hot path: a whole message in one frame, onMessage, nothing else
+            # to do but count it (stats.PlainCounters) if it was not compressed
+            if ev.frame_length == len(data):
+                self._rx_plain_messages += 1
+                self._rx_plain_octets += len(data)
+            else:
+                self.trafficStats._received(len(data), True, ev.frame_length, True)
+            self._invoke(self.onMessage, (data, ev.is_binary))
+            return
+        self.trafficStats._received(len(data), ev.frame_start, ev.frame_length, ev.message_end)
+        if ev.message_end and self.trackedTimings is not None:
+            self.trackedTimings.track("onMessage")
         if self._uses_streaming_hooks:
             self._streaming_dispatch(ev)
         elif ev.message_start and ev.message_end:
-            self._invoke(self.onMessage, (ev.data, ev.is_binary))
+            self._invoke(self.onMessage, (data, ev.is_binary))
             if self._listeners:
-                self.fire("message", ev.data, is_binary=ev.is_binary)
+                self.fire("message", data, is_binary=ev.is_binary)
         elif ev.message_start:
             self._msg_buffer = MessageBuffer(ev.data)
         else:

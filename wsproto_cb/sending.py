@@ -16,7 +16,7 @@ from .core.errors import InvalidStateError
 from .exceptions import Disconnected, PayloadExceededError
 from .prepared import PreparedMessage
 from .runtime import Runtime
-from .stats import TrafficStats, count_frames
+from .stats import TrafficStats
 
 __all__ = ["MessageSending", "checked_payload"]
 
@@ -50,6 +50,8 @@ class MessageSending:
     maxMessagePayloadSize: int
     autoFragmentSize: int
     trafficStats: TrafficStats
+    _tx_plain_messages: int
+    _tx_plain_octets: int
     websocket_extensions_in_use: list[Any]
     _rt: Runtime
     _conn: Connection | None
@@ -88,21 +90,18 @@ class MessageSending:
         data = conn.send_message(
             payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
         )
-        stats = self.trafficStats
-        stats.outgoingWebSocketMessages += 1
-        stats.outgoingOctetsAppLevel += len(payload)
         if fragmentSize is None and (doNotCompress or not self.websocket_extensions_in_use):
-            stats.outgoingWebSocketFrames += 1  # one frame carrying the payload as is
-            stats.outgoingOctetsWebSocketLevel += len(payload)
+            self._tx_plain_messages += 1  # one plain frame (see stats.PlainCounters)
+            self._tx_plain_octets += len(payload)
         else:
-            self._count_frames(data)
+            self._count_sent(1, len(payload), data)
         self._rt.write(data)
 
-    def _count_frames(self, data: bytes) -> None:
-        frames, octets = count_frames(data)
+    def _count_sent(self, messages: int, app_octets: int, frames: bytes) -> None:
         stats = self.trafficStats
-        stats.outgoingWebSocketFrames += frames
-        stats.outgoingOctetsWebSocketLevel += octets
+        stats.out_messages += messages
+        stats.out_app += app_octets
+        stats._sent_frames(frames)
 
     def _check_payload_size(self, size: int) -> None:
         _check_size(size, self.maxMessagePayloadSize)
@@ -120,10 +119,7 @@ class MessageSending:
                 preparedMsg.payload, preparedMsg.binary, doNotCompress=preparedMsg.doNotCompress
             )
         else:
-            stats = self.trafficStats
-            stats.outgoingWebSocketMessages += 1
-            stats.outgoingOctetsAppLevel += len(preparedMsg.payload)
-            self._count_frames(frame)
+            self._count_sent(1, len(preparedMsg.payload), frame)
             self._rt.write(frame)
 
     # Pings, pongs and the ends of a streamed message are dropped on a
@@ -148,26 +144,25 @@ class MessageSending:
         if conn is not None and self.state == self.STATE_OPEN:
             conn.begin_message(isBinary, compress=not doNotCompress)
             self._sending_stream = True
-            self.trafficStats.outgoingWebSocketMessages += 1
+            self.trafficStats.out_messages += 1
 
     def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
         """Send one whole frame of the message begun with :meth:`beginMessage`."""
         data = self._send_conn().message_frame(payload)
-        self.trafficStats.outgoingOctetsAppLevel += len(payload)
-        self._count_frames(data)
+        self._count_sent(0, len(payload), data)
         self._rt.write(data)
         self._after_producer_write()
 
     def beginMessageFrame(self, length: int) -> None:
         """Start a frame of ``length`` payload bytes, sent with :meth:`sendMessageFrameData`."""
         self._rt.write(self._send_conn().begin_message_frame(length))
-        self.trafficStats.outgoingWebSocketFrames += 1
-        self.trafficStats.outgoingOctetsWebSocketLevel += length
+        self.trafficStats.out_frames += 1
+        self.trafficStats.out_ws += length
 
     def sendMessageFrameData(self, payload: bytes, sync: bool = False) -> None:
         """Send payload bytes of the frame begun with :meth:`beginMessageFrame`."""
         self._rt.write(self._send_conn().message_frame_data(payload))
-        self.trafficStats.outgoingOctetsAppLevel += len(payload)
+        self.trafficStats.out_app += len(payload)
         self._after_producer_write()
 
     def endMessage(self) -> None:
@@ -175,7 +170,7 @@ class MessageSending:
         conn = self._conn
         if conn is not None and self.state == self.STATE_OPEN:
             data = conn.end_message()
-            self._count_frames(data)
+            self._count_sent(0, 0, data)
             self._rt.write(data)
         self._sending_stream = False
 

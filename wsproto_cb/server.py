@@ -150,6 +150,8 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
     def _reject(
         self, status: int, reason: str, headers: list[tuple[str, str]] | None = None
     ) -> None:
+        if self.factory is not None:
+            self.factory.metrics.handshakes_refused[status] += 1
         self.failHandshake(reason, status, headers)
 
     def failHandshake(
@@ -161,8 +163,6 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         override it to log, or to answer with its own page (:meth:`sendHtml`).
         """
         self.wasNotCleanReason = f"WebSocket opening handshake failed ({code} - {reason})"
-        if self.factory is not None:
-            self.factory.metrics.handshakes_refused[code] += 1
         self.sendHttpErrorResponse(code, reason, responseHeaders)
         self._drop(abort=False)
 

@@ -1,11 +1,13 @@
 """Per-connection traffic counters and timings, as Autobahn's ``trafficStats`` and
 ``trackedTimings``.
 
-The protocol layer updates :class:`TrafficStats` at a few points: once per
-read (incoming wire octets), once per received frame and message, once per
-message sent; outgoing wire octets come from the runtime's running total
-(:attr:`~wsproto_cb.runtime.Runtime.octets_written`, one addition per
-write), so nothing is counted per byte.  "WebSocket level" octets are frame
+Counting must cost next to nothing on the hot path (Autobahn counts always,
+and so do we).  Incoming wire octets are added once per read; outgoing wire
+octets are the runtime's running total (one addition per write); a whole
+message in one plain frame costs two additions on the protocol
+(:class:`PlainCounters`), and only other frames (fragments, compressed,
+streamed, prepared) are counted field by field.  The Autobahn fields are
+computed from these when read.  "WebSocket level" octets are frame
 payloads as on the wire (compressed, with permessage-deflate); "app level"
 octets are message payloads as the application sees them.
 """
@@ -18,90 +20,140 @@ from collections.abc import Callable, Iterator
 from pprint import pformat
 from typing import Any
 
-__all__ = ["Timings", "TrafficStats"]
-
-_FIELDS = (
-    "outgoingOctetsWebSocketLevel",
-    "outgoingOctetsAppLevel",
-    "outgoingWebSocketFrames",
-    "outgoingWebSocketMessages",
-    "incomingOctetsWireLevel",
-    "incomingOctetsWebSocketLevel",
-    "incomingOctetsAppLevel",
-    "incomingWebSocketFrames",
-    "incomingWebSocketMessages",
-    "preopenIncomingOctetsWireLevel",
-)
+__all__ = ["PlainCounters", "Timings", "TrafficStats", "count_frames"]
 
 
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole > 0 else None
 
 
+class PlainCounters:
+    """What the hot path counts itself: whole messages that went as one plain
+    (uncompressed, unfragmented) frame, and their payload octets.
+
+    Two additions per message on attributes of the protocol (mixed in); every
+    other send or receive is counted field by field in :class:`TrafficStats`.
+    """
+
+    _rx_plain_messages = 0
+    _rx_plain_octets = 0
+    _tx_plain_messages = 0
+    _tx_plain_octets = 0
+
+
 class TrafficStats:
-    """Octets, frames and messages of one connection (Autobahn's field names)."""
+    """Octets, frames and messages of one connection (Autobahn's field names).
 
-    outgoingOctetsWebSocketLevel: int
-    outgoingOctetsAppLevel: int
-    outgoingWebSocketFrames: int
-    outgoingWebSocketMessages: int
-    incomingOctetsWireLevel: int
-    incomingOctetsWebSocketLevel: int
-    incomingOctetsAppLevel: int
-    incomingWebSocketFrames: int
-    incomingWebSocketMessages: int
-    preopenIncomingOctetsWireLevel: int
+    The fields read like plain attributes; they add the hot path's
+    :class:`PlainCounters` to what is counted here, since :meth:`reset`.
+    """
 
-    def __init__(self, octets_written: Callable[[], int] | None = None) -> None:
-        self._octets_written = octets_written or (lambda: 0)
-        self._open_at: int | None = None  # octets written when the handshake finished
-        self._out_base = 0
-        self._preopen_out = 0
+    def __init__(self, plain: PlainCounters, octets_written: Callable[[], int]) -> None:
+        self._plain = plain
+        self._octets_written = octets_written
+        self._opened_at_write: int | None = None
         self.reset()
 
     def reset(self) -> None:
         """Start counting again from zero."""
-        for name in _FIELDS:
-            setattr(self, name, 0)
-        self._preopen_out = 0
+        plain = self._plain
+        self._base = (
+            plain._rx_plain_messages,
+            plain._rx_plain_octets,
+            plain._tx_plain_messages,
+            plain._tx_plain_octets,
+        )
         self._out_base = self._octets_written()
+        self._preopen_out = 0
+        # counted here: everything but plain whole messages
+        self.in_messages = self.in_frames = self.in_app = self.in_ws = 0
+        self.out_messages = self.out_frames = self.out_app = self.out_ws = 0
+        self.incomingOctetsWireLevel = 0
+        self.preopenIncomingOctetsWireLevel = 0
 
     def _opened(self) -> None:
         written = self._octets_written()
         self._preopen_out = written - self._out_base
-        self._out_base = written
-        self._open_at = written
+        self._out_base = self._opened_at_write = written
+
+    def _received(self, data_length: int, frame_start: bool, frame_length: int, end: bool) -> None:
+        self.in_app += data_length
+        if frame_start:
+            self.in_frames += 1
+            self.in_ws += frame_length
+        if end:
+            self.in_messages += 1
+
+    def _sent_frames(self, data: bytes) -> None:
+        frames, octets = count_frames(data)
+        self.out_frames += frames
+        self.out_ws += octets
+
+    # incoming
+    @property
+    def incomingWebSocketMessages(self) -> int:
+        return self.in_messages + self._plain._rx_plain_messages - self._base[0]
+
+    @property
+    def incomingWebSocketFrames(self) -> int:
+        return self.in_frames + self._plain._rx_plain_messages - self._base[0]
+
+    @property
+    def incomingOctetsAppLevel(self) -> int:
+        return self.in_app + self._plain._rx_plain_octets - self._base[1]
+
+    @property
+    def incomingOctetsWebSocketLevel(self) -> int:
+        return self.in_ws + self._plain._rx_plain_octets - self._base[1]
+
+    # outgoing
+    @property
+    def outgoingWebSocketMessages(self) -> int:
+        return self.out_messages + self._plain._tx_plain_messages - self._base[2]
+
+    @property
+    def outgoingWebSocketFrames(self) -> int:
+        return self.out_frames + self._plain._tx_plain_messages - self._base[2]
+
+    @property
+    def outgoingOctetsAppLevel(self) -> int:
+        return self.out_app + self._plain._tx_plain_octets - self._base[3]
+
+    @property
+    def outgoingOctetsWebSocketLevel(self) -> int:
+        return self.out_ws + self._plain._tx_plain_octets - self._base[3]
 
     @property
     def outgoingOctetsWireLevel(self) -> int:
         """Octets written since the handshake (frames with headers, control frames too)."""
-        if self._open_at is None:
+        if self._opened_at_write is None:
             return 0
         return self._octets_written() - self._out_base
 
     @property
     def preopenOutgoingOctetsWireLevel(self) -> int:
         """Octets written before the connection opened (the handshake)."""
-        if self._open_at is None:
+        if self._opened_at_write is None:
             return self._octets_written() - self._out_base
         return self._preopen_out
 
     def __json__(self) -> dict[str, Any]:
         out_wire, in_wire = self.outgoingOctetsWireLevel, self.incomingOctetsWireLevel
         out_ws, in_ws = self.outgoingOctetsWebSocketLevel, self.incomingOctetsWebSocketLevel
+        out_app, in_app = self.outgoingOctetsAppLevel, self.incomingOctetsAppLevel
         return {
             "outgoingOctetsWireLevel": out_wire,
             "outgoingOctetsWebSocketLevel": out_ws,
-            "outgoingOctetsAppLevel": self.outgoingOctetsAppLevel,
-            "outgoingCompressionRatio": _ratio(out_ws, self.outgoingOctetsAppLevel),
+            "outgoingOctetsAppLevel": out_app,
+            "outgoingCompressionRatio": _ratio(out_ws, out_app),
             "outgoingWebSocketOverhead": _ratio(out_wire - out_ws, out_ws),
             "outgoingWebSocketFrames": self.outgoingWebSocketFrames,
             "outgoingWebSocketMessages": self.outgoingWebSocketMessages,
             "preopenOutgoingOctetsWireLevel": self.preopenOutgoingOctetsWireLevel,
             "incomingOctetsWireLevel": in_wire,
             "incomingOctetsWebSocketLevel": in_ws,
-            "incomingOctetsAppLevel": self.incomingOctetsAppLevel,
-            "incomingCompressionRatio": _ratio(in_ws, self.incomingOctetsAppLevel),
+            "incomingOctetsAppLevel": in_app,
+            "incomingCompressionRatio": _ratio(in_ws, in_app),
             "incomingWebSocketOverhead": _ratio(in_wire - in_ws, in_ws),
             "incomingWebSocketFrames": self.incomingWebSocketFrames,
             "incomingWebSocketMessages": self.incomingWebSocketMessages,

@@ -374,3 +374,60 @@ async def test_long_close_reason_is_cut_on_a_character_boundary(runtime: Runtime
     was_clean, code, got = await runtime.wait(server.closed)
     assert (was_clean, code) == (True, 4000)
     assert got == "é" * 61  # 122 bytes: the 62nd "é" would need byte 124
+
+
+@pytest.mark.asyncio_task
+async def test_self_log_formats_txaio_style(
+    runtime: RuntimeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    from twisted.logger import formatEvent, globalLogPublisher
+
+    events: list[str] = []
+
+    def observer(event: dict[str, Any]) -> None:
+        events.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observer)
+    try:
+        server, _client = await open_pair(runtime)
+        with caplog.at_level("INFO"):
+            server.log.info("peer {peer} sent {n} messages", peer="p1", n=3)
+            server.log.warn("careful {what}", what="there")
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                server.log.failure("failed: {log_failure.value}")
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    if runtime.name == "asyncio":
+        lines = [record.getMessage() for record in caplog.records]
+        assert caplog.records[-1].exc_info is not None
+    else:
+        lines = events
+    assert "peer p1 sent 3 messages" in lines
+    assert "careful there" in lines
+    assert "failed: boom" in lines
+
+
+class SeesItsHandshakeFail(Recorder):
+    reasons: ClassVar[list[str]] = []
+
+    def failHandshake(self, reason: str) -> None:
+        self.reasons.append(reason)
+        super().failHandshake(reason)  # type: ignore[misc]
+
+
+@pytest.mark.asyncio_task
+async def test_client_fail_handshake_hook(runtime: RuntimeHarness) -> None:
+    SeesItsHandshakeFail.reasons = []
+
+    async def refuse(peer: Any) -> None:
+        await peer.accept(status_line="HTTP/1.1 404 Not Found")
+        await peer.reader.read()  # until the client closes
+
+    port = await runtime.raw_server(refuse)
+    client = await runtime.connect(runtime.client_factory(SeesItsHandshakeFail), port)
+    was_clean, code, _reason = await runtime.wait(client.closed)
+    assert (was_clean, code) == (False, 1006)
+    assert len(SeesItsHandshakeFail.reasons) == 1
+    assert "404" in SeesItsHandshakeFail.reasons[0]
