@@ -20,6 +20,7 @@ from .backplane.io import BackplaneIO
 from .core.codes import CloseCode
 from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
+from .core.origin import NULL_ORIGIN, normalize_origin, origin_matches
 from .metrics import ServerMetrics
 from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
 from .prepared import PreparedMessage
@@ -331,11 +332,19 @@ class WebSocketServerFactory(WebSocketFactory):
             getattr(logging.getLogger("wsproto_cb.backplane"), level)(message)
 
     def _origin_allowed(self, origin: str | None) -> bool:
+        """Whether a browser from ``origin`` may connect (:mod:`wsproto_cb.core.origin`)."""
         if origin is None:
             return True  # non-browser clients send no Origin
-        if origin == "null":
-            return bool(self.allowNullOrigin)  # type: ignore[attr-defined]
-        return any(p.match(origin) for p in self._origin_patterns)
+        try:
+            normal = normalize_origin(origin)
+        except ValueError:
+            return False
+        if normal == NULL_ORIGIN:
+            allow: bool | None = self.allowNullOrigin  # type: ignore[attr-defined]
+            if allow is None:  # not chosen: only while every origin is allowed
+                return list(self.allowedOrigins) == ["*"]  # type: ignore[attr-defined]
+            return allow
+        return origin_matches(normal, self._origin_patterns)
 
 
 class WebSocketClientFactory(WebSocketFactory):

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .core.connection import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from .core.origin import compile_origin_patterns
 
 __all__ = [
     "CLIENT_OPTIONS",
@@ -160,7 +161,10 @@ SERVER_OPTIONS: dict[str, OptionSpec] = {
     "serveFlashSocketPolicy": OptionSpec(False, _bool),
     "flashSocketPolicy": OptionSpec("", _ignored_str),
     "allowedOrigins": OptionSpec(["*"], _origins),
-    "allowNullOrigin": OptionSpec(True, _bool),
+    # None (the default): an Origin of "null" is allowed while allowedOrigins
+    # is ["*"] and refused once it names origins, as in Autobahn, whose
+    # setProtocolOptions(allowedOrigins=...) also sets allowNullOrigin False
+    "allowNullOrigin": OptionSpec(None, _bool),
     "maxConnections": OptionSpec(0, _int_at_least(0)),
     "trustXForwardedFor": OptionSpec(0, _int_at_least(0)),
     # broadcast (wsproto_cb.broadcast): bytes queued per connection, and what
@@ -241,8 +245,5 @@ def copy_factory_options(proto: Any) -> None:
 
 
 def origin_patterns(origins: list[str]) -> list[re.Pattern[str]]:
-    """Compile ``allowedOrigins`` wildcards (``*`` matches anything) to patterns."""
-    return [
-        re.compile("^" + ".*".join(re.escape(part) for part in origin.split("*")) + "$")
-        for origin in origins
-    ]
+    """Compile ``allowedOrigins`` wildcards (see :mod:`wsproto_cb.core.origin`)."""
+    return compile_origin_patterns(origins)

@@ -88,12 +88,53 @@ async def test_allowed_origins(runtime: RuntimeHarness, origin: str | None, allo
 
 
 @pytest.mark.asyncio_task
-async def test_null_origin(runtime: RuntimeHarness) -> None:
-    factory = runtime.server_factory(Recorder, allowNullOrigin=False)
+@pytest.mark.parametrize(
+    ("patterns", "origin", "allowed"),
+    [
+        # Autobahn's pattern shapes match what a browser sends (default port left out)
+        (["https://example.com:443"], "https://example.com", True),
+        (["https://*.example.com:*"], "https://chat.example.com", True),
+        (["https://*.example.com:*"], "https://chat.example.com:8443", True),
+        (["https://*.example.com:*"], "https://example.com.evil.net", False),
+        (["https://example.com:443"], "https://EXAMPLE.com", True),
+        (["https://example.com:443"], "http://example.com", False),
+    ],
+)
+async def test_allowed_origins_match_the_normal_form(
+    runtime: RuntimeHarness, patterns: list[str], origin: str, allowed: bool
+) -> None:
+    factory = runtime.server_factory(Recorder, allowedOrigins=patterns)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder, origin=origin), port)
+    if allowed:
+        await runtime.wait(client.opened)
+    else:
+        await refused(runtime, client)
+        assert client.handshake_error.status == 403
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize(
+    ("options", "allowed"),
+    [
+        ({}, True),  # every origin allowed: a page from a file too, as in Autobahn
+        ({"allowNullOrigin": False}, False),
+        ({"allowedOrigins": ["https://example.com:443"]}, False),  # restricted: refused
+        ({"allowedOrigins": ["*"]}, True),
+        ({"allowedOrigins": ["https://example.com:443"], "allowNullOrigin": True}, True),
+    ],
+)
+async def test_null_origin(
+    runtime: RuntimeHarness, options: dict[str, object], allowed: bool
+) -> None:
+    factory = runtime.server_factory(Recorder, **options)
     port = await runtime.listen(factory)
     client = await runtime.connect(runtime.client_factory(Recorder, origin="null"), port)
-    await refused(runtime, client)
-    assert client.handshake_error.status == 403
+    if allowed:
+        await runtime.wait(client.opened)
+    else:
+        await refused(runtime, client)
+        assert client.handshake_error.status == 403
 
 
 @pytest.mark.asyncio_task
