@@ -509,3 +509,38 @@ async def test_smuggling_shapes_refused_before_any_frame(
     assert b"\r\nConnection: close\r\n" in head
     assert await peer.closed_within(2)
     assert calls == []
+
+
+@pytest.mark.asyncio_task
+async def test_printing_request_and_response_shows_every_field(
+    runtime_pair: RuntimeHarness,
+) -> None:
+    """``print(request)`` / ``print(response)`` in onConnect, as Autobahn's examples do."""
+    printed: dict[str, str] = {}
+
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> Any:
+            printed["request"] = str(request)
+            return "chat"
+
+    class Client(Recorder):
+        def onConnect(self, response: Any) -> None:
+            printed["response"] = str(response)
+
+    port = await runtime_pair.listen(runtime_pair.server_factory(Server))
+    client = await runtime_pair.connect(
+        runtime_pair.client_factory(
+            Client, url="ws://127.0.0.1/path?x=1", protocols=["chat"], origin="https://o.example"
+        ),
+        port,
+    )
+    await runtime_pair.wait(client.opened)
+    request, response = printed["request"], printed["response"]
+    for field in (
+        "'peer'", "'headers'", "'host'", "'path': '/path'", "'params': {'x': ['1']}",
+        "'version': 13", "'origin': 'https://o.example'", "'protocols': ['chat']", "'extensions'",
+    ):  # fmt: skip
+        assert field in request, (field, request)
+    for field in ("'peer'", "'headers'", "'version'", "'protocol': 'chat'", "'extensions'"):
+        assert field in response, (field, response)
+    assert "'sec-websocket-protocol': 'chat'" in response
