@@ -23,6 +23,7 @@ from .core.headers import is_token
 from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
 from .prepared import PreparedMessage
 from .protocol import WebSocketProtocol
+from .proxy import ProxyConfig, parse_proxy
 from .url import parse_url
 
 __all__ = ["WebSocketClientFactory", "WebSocketFactory", "WebSocketServerFactory"]
@@ -337,13 +338,11 @@ class WebSocketClientFactory(WebSocketFactory):
         protocols: Sequence[str] | None = None,
         useragent: str | None = f"wsproto_cb/{__version__}",
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | str | None = None,
     ) -> None:
         self._init_factory()
-        if proxy is not None:
-            raise NotImplementedError("connecting through an HTTP proxy is not supported yet")
-        self.proxy = proxy
-        self.setSessionParameters(url, origin, protocols, useragent, headers)
+        self.proxy: ProxyConfig | None = None
+        self.setSessionParameters(url, origin, protocols, useragent, headers, proxy)
 
     def setSessionParameters(
         self,
@@ -352,10 +351,12 @@ class WebSocketClientFactory(WebSocketFactory):
         protocols: Sequence[str] | None = None,
         useragent: str | None = None,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | str | None = None,
     ) -> None:
         """Set the URL to connect to, the Origin, the subprotocols offered,
-        the ``User-Agent`` and extra request headers."""
+        the ``User-Agent``, extra request headers and the HTTP proxy to
+        tunnel through (see :func:`wsproto_cb.proxy.parse_proxy`; ``None``
+        keeps the one set before)."""
         parsed = parse_url(url or "ws://localhost")
         self.url = url or "ws://localhost"
         self.isSecure = parsed.is_secure
@@ -369,3 +370,5 @@ class WebSocketClientFactory(WebSocketFactory):
         if useragent is not None or not hasattr(self, "useragent"):
             self.useragent = useragent
         self.headers = _check_headers(headers)
+        if proxy is not None:
+            self.proxy = parse_proxy(proxy)

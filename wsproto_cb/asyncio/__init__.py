@@ -18,6 +18,7 @@ from ..compress import (
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
 from . import _shutdown
 from ._backplane_io import AsyncioBackplaneIO
+from ._connect import connect_ws
 from ._runtime import AsyncioRuntime
 from ._shutdown import install_signal_handlers, shutdown
 
@@ -35,6 +36,7 @@ __all__ = [
     "WebSocketClientProtocol",
     "WebSocketServerFactory",
     "WebSocketServerProtocol",
+    "connect_ws",
     "install_signal_handlers",
     "shutdown",
 ]
@@ -179,7 +181,7 @@ class WebSocketClientFactory(_AsyncioFactoryMixin, factories.WebSocketClientFact
         protocols: Sequence[str] | None = None,
         useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | str | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self._loop = loop

@@ -23,6 +23,7 @@ from ..compress import (
     PerMessageDeflateResponse,
     PerMessageDeflateResponseAccept,
 )
+from ..proxy import ProxyConfig
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
 from . import _shutdown
 from ._backplane_io import TwistedBackplaneIO
@@ -180,7 +181,7 @@ class WebSocketClientFactory(
         protocols: Sequence[str] | None = None,
         useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | str | None = None,
         reactor: IReactorTime | None = None,
     ) -> None:
         self.reactor = reactor
@@ -213,14 +214,44 @@ def connectWS(
     bindAddress: Any = None,
 ) -> Any:
     """Connect to the factory's URL; ``wss://`` verifies the server's certificate
-    and host name unless another ``contextFactory`` is given."""
-    reactor: Any = factory.reactor or _default_reactor()
-    if factory.isSecure:
-        if contextFactory is None:
-            from twisted.internet.ssl import optionsForClientTLS
+    and host name unless another ``contextFactory`` is given.
 
-            contextFactory = optionsForClientTLS(factory.host)
+    With ``factory.proxy`` set, the connection goes to that HTTP proxy, which
+    is asked to ``CONNECT`` to the URL's host and port (TLS to the origin
+    then runs inside the tunnel); a refusal reaches
+    ``factory.clientConnectionFailed`` as a
+    :class:`~wsproto_cb.core.proxy.ProxyError`.  Returns the ``IConnector``.
+    """
+    reactor: Any = factory.reactor or _default_reactor()
+    if factory.isSecure and contextFactory is None:
+        from twisted.internet.ssl import optionsForClientTLS
+
+        contextFactory = optionsForClientTLS(factory.host)
+    if factory.proxy is not None:
+        return _connect_through_proxy(
+            reactor, factory, factory.proxy, contextFactory, timeout, bindAddress
+        )
+    if factory.isSecure:
         return reactor.connectSSL(
             factory.host, factory.port, factory, contextFactory, timeout, bindAddress
         )
     return reactor.connectTCP(factory.host, factory.port, factory, timeout, bindAddress)
+
+
+def _connect_through_proxy(
+    reactor: Any,
+    factory: WebSocketClientFactory,
+    proxy: ProxyConfig,
+    contextFactory: Any,
+    timeout: float,
+    bindAddress: Any,
+) -> Any:
+    from ._proxy import ProxyTunnelFactory
+
+    inner: Any = factory
+    if factory.isSecure:
+        from twisted.protocols.tls import TLSMemoryBIOFactory
+
+        inner = TLSMemoryBIOFactory(contextFactory, True, factory)  # type: ignore[arg-type]
+    tunnel = ProxyTunnelFactory(factory, inner, reactor)
+    return reactor.connectTCP(proxy.host, proxy.port, tunnel, timeout, bindAddress)
