@@ -1,0 +1,36 @@
+"""The client-side examples (examples/proxy ...), run as scripts against real servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .procs import example, free_port, run, start_server
+
+try:
+    from runtime.tinyproxy import running_tinyproxy
+except ModuleNotFoundError:  # pragma: no cover - imported as tests.examples
+    from tests.runtime.tinyproxy import running_tinyproxy
+
+
+@pytest.fixture
+def echo_port() -> Iterator[int]:
+    proc, port = start_server("echo/server_asyncio.py")
+    yield port
+    proc.stop()
+
+
+@pytest.mark.parametrize("client", ["proxy/client_asyncio.py", "proxy/client_twisted.py"])
+def test_proxy_clients_through_tinyproxy(echo_port: int, client: str) -> None:
+    with running_tinyproxy([echo_port]) as proxy:
+        status, out = run(example(client, f"ws://127.0.0.1:{echo_port}", proxy.url))
+        assert status == 0, out
+        assert "echo: Hello through the proxy" in out
+        assert "closed: wasClean=True code=1000" in out
+
+        elsewhere = f"ws://127.0.0.1:{free_port()}"  # a port the proxy may not CONNECT to
+        status, out = run(example(client, elsewhere, proxy.url))
+        assert status == 1, out
+        assert f"error: HTTP proxy 127.0.0.1:{proxy.port}: CONNECT" in out
+        assert "refused: HTTP/1.1 403" in out
