@@ -344,6 +344,19 @@ class WebSocketClientFactory(WebSocketFactory):
         self.proxy: ProxyConfig | None = None
         self.setSessionParameters(url, origin, protocols, useragent, headers, proxy)
 
+    #: a :class:`~wsproto_cb.reconnect.Reconnector` told of each connection's open and close
+    _connection_watcher: Any = None
+
+    def _connection_opened(self, proto: Any) -> None:
+        super()._connection_opened(proto)
+        if self._connection_watcher is not None:
+            self._connection_watcher.connection_opened(proto)
+
+    def _connection_closed(self, proto: Any) -> None:
+        super()._connection_closed(proto)
+        if self._connection_watcher is not None:
+            self._connection_watcher.connection_closed(proto)
+
     def setSessionParameters(
         self,
         url: str | None = None,

@@ -19,6 +19,7 @@ from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, Connect
 from . import _shutdown
 from ._backplane_io import AsyncioBackplaneIO
 from ._connect import connect_ws
+from ._reconnect import ReconnectingClient
 from ._runtime import AsyncioRuntime
 from ._shutdown import install_signal_handlers, shutdown
 
@@ -31,6 +32,7 @@ __all__ = [
     "PerMessageDeflateOfferAccept",
     "PerMessageDeflateResponse",
     "PerMessageDeflateResponseAccept",
+    "ReconnectingClient",
     "WebSocketAdapterProtocol",
     "WebSocketClientFactory",
     "WebSocketClientProtocol",

@@ -27,6 +27,7 @@ from ..proxy import ProxyConfig
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
 from . import _shutdown
 from ._backplane_io import TwistedBackplaneIO
+from ._reconnect import ReconnectingClient
 from ._runtime import TwistedRuntime
 from ._shutdown import shutdown
 
@@ -39,6 +40,7 @@ __all__ = [
     "PerMessageDeflateOfferAccept",
     "PerMessageDeflateResponse",
     "PerMessageDeflateResponseAccept",
+    "ReconnectingClient",
     "WebSocketAdapterProtocol",
     "WebSocketClientFactory",
     "WebSocketClientProtocol",
@@ -188,6 +190,11 @@ class WebSocketClientFactory(
         factories.WebSocketClientFactory.__init__(
             self, url, origin, protocols, useragent, headers, proxy
         )
+
+    def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+        """No connection (refused, DNS, proxy): a ``ReconnectingClient`` retries."""
+        if self._connection_watcher is not None:
+            self._connection_watcher.attempt_failed(reason.value)
 
 
 def listenWS(
