@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .procs import example, free_port, run, start_server
+from .procs import Proc, example, free_port, run, start_server
 
 try:
     from runtime.tinyproxy import running_tinyproxy
@@ -34,3 +34,21 @@ def test_proxy_clients_through_tinyproxy(echo_port: int, client: str) -> None:
         assert status == 1, out
         assert f"error: HTTP proxy 127.0.0.1:{proxy.port}: CONNECT" in out
         assert "refused: HTTP/1.1 403" in out
+
+
+@pytest.mark.parametrize("client", ["reconnect/client_asyncio.py", "reconnect/client_twisted.py"])
+def test_reconnecting_client_outlives_server_restarts(client: str) -> None:
+    server, port = start_server("echo/server_asyncio.py")
+    proc = Proc(example(client, f"ws://127.0.0.1:{port}", "--connections", "3"))
+    try:
+        for n in (1, 2):
+            proc.expect(f"echo: hello #{n}")
+            server.stop()
+            proc.expect("reconnecting")
+            server, _ = start_server("echo/server_asyncio.py", port=port)
+        proc.expect("echo: hello #3")
+        proc.expect("stopped after")
+        assert proc.wait() == 0, proc.output
+    finally:
+        proc.kill()
+        server.stop()
