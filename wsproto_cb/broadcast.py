@@ -113,12 +113,15 @@ class GroupRegistry:
         ]
 
     def members(self, name: str) -> frozenset[Any]:
+        """The connections in group ``name`` now (a snapshot)."""
         return frozenset(self._groups.get(name, ()))
 
     def groups_of(self, proto: Any) -> frozenset[str]:
+        """The groups a connection is in now (a snapshot)."""
         return frozenset(self._memberships.get(proto, ()))
 
     def names(self) -> list[str]:
+        """The names of the groups that have members."""
         return list(self._groups)
 
 
@@ -132,6 +135,7 @@ def registry_of(factory: Any) -> GroupRegistry:
 
 
 def join_group(proto: Any, name: str) -> None:
+    """Add a connection to its factory's group ``name`` (what ``joinGroup`` does)."""
     factory = proto.factory
     if factory is None or proto.state == proto.STATE_CLOSED:
         return  # a closed connection would never be forgotten again
@@ -140,12 +144,14 @@ def join_group(proto: Any, name: str) -> None:
 
 
 def leave_group(proto: Any, name: str) -> None:
+    """Remove a connection from group ``name``; a group without members is forgotten."""
     factory = proto.factory
     if factory is not None and registry_of(factory).leave(proto, name):
         factory.backplane.unsubscribe(name)
 
 
 def forget_connection(factory: Any, proto: Any) -> None:
+    """A closed connection leaves every group it was in."""
     registry: GroupRegistry | None = getattr(factory, "_broadcast_groups", None)
     if registry is not None:
         for name in registry.forget(proto):
@@ -200,11 +206,13 @@ def broadcast(
         else:
             proto.sendMessage(payload, isBinary)
         sent += 1
+    factory.metrics.broadcast_deliveries += sent
     return sent
 
 
 def _dropped(proto: Any, policy: str | None) -> None:
     proto.broadcastDropped += 1
+    proto.factory.metrics.broadcast_drops += 1
     try:
         proto.onBroadcastDropped(proto.broadcastDropped)
     except Exception as exc:  # one application error must not stop the broadcast

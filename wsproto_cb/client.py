@@ -34,9 +34,12 @@ class WebSocketClientProtocol(WebSocketProtocol):
         self._early: list[bytes] = []
         #: the HandshakeError that failed the opening handshake, if one did
         self.handshake_error: HandshakeError | None = None
-        rt.set_nodelay(factory.tcpNoDelay)
+        rt.set_nodelay(self.tcpNoDelay)
         factory._connection_made(self)
-        self._start_timer("open", factory.openHandshakeTimeout, self._open_handshake_timeout)
+        if factory.isSecure and not rt.is_secure:
+            self._refuse_cleartext()
+            return
+        self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
         self._invoke(
             self.onConnecting,
             (TransportDetails(rt.peer, rt.is_secure),),
@@ -44,9 +47,23 @@ class WebSocketClientProtocol(WebSocketProtocol):
             on_error=self._on_connecting_error,
         )
 
+    def _refuse_cleartext(self) -> None:
+        """A ``wss://`` URL on a connection without TLS: send nothing, say how to fix it.
+
+        (Speaking on would send the request, cookies and tokens included, in
+        the clear to a peer the user believes authenticated.)
+        """
+        message = (
+            f"refusing to open {self.factory.url} over a connection without TLS "
+            f"(nothing was sent): {self._tls_hint}"
+        )
+        self._rt.log_error(message)
+        self.wasNotCleanReason = message
+        self._drop(abort=True)
+
     def _on_connecting_error(self, exc: BaseException) -> None:
         self._rt.log_error("error in onConnecting", exc)
-        self._fail_handshake(f"error in onConnecting: {exc}")
+        self.failHandshake(f"error in onConnecting: {exc}")
 
     def _send_request(self, request: Any) -> None:
         if self.state != self.STATE_CONNECTING:
@@ -57,7 +74,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 TypeError(f"onConnecting must return None or a ConnectingRequest, not {request!r}")
             )
             return
-        offers = factory.perMessageCompressionOffers
+        offers = self.perMessageCompressionOffers
         if request is None:
             host, port, resource = factory.host, factory.port, factory.resource
             headers = dict(factory.headers)
@@ -86,7 +103,9 @@ class WebSocketClientProtocol(WebSocketProtocol):
         if early:
             self._handshake_data(early)
 
-    def _fail_handshake(self, reason: str) -> None:
+    def failHandshake(self, reason: str) -> None:
+        """The opening handshake failed (a bad response, an error in ``onConnecting``):
+        close the connection.  Every such failure comes here, as in Autobahn."""
         self.wasNotCleanReason = reason
         self._drop(abort=False)
 
@@ -104,8 +123,8 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 return
             codec = negotiate_client(
                 response.extensions,
-                factory.perMessageCompressionOffers,
-                factory.perMessageCompressionAccept or accept_deflate_response,
+                self.perMessageCompressionOffers,
+                self.perMessageCompressionAccept or accept_deflate_response,
             )
         except HandshakeError as exc:
             self.handshake_error = exc
@@ -113,7 +132,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 why = f"WebSocket connection upgrade failed ({exc.status} - {exc.reason})"
             else:
                 why = f"WebSocket connection upgrade failed: {exc.reason}"
-            self._fail_handshake(why)
+            self.failHandshake(why)
             return
         self.http_headers = response.headers.as_dict()
         self.websocket_version = 13
@@ -131,6 +150,6 @@ class WebSocketClientProtocol(WebSocketProtocol):
             if self.state == self.STATE_CONNECTING:
                 early = handshake.trailing + b"".join(self._early)
                 self._early = []
-                self._open(factory._make_connection(False, codec), early)
+                self._open(factory._make_connection(False, codec, self), early)
 
         self._invoke(self.onConnect, (connection_response,), on_result=opened)

@@ -14,9 +14,14 @@ __all__ = [
 ]
 
 
-class Disconnected(WebSocketError):
-    """Sending on a connection that is not open (as ``autobahn.exception.Disconnected``)."""
+class Disconnected(WebSocketError, RuntimeError):
+    """Sending on a connection that is not open (as ``autobahn.exception.Disconnected``,
+    a ``RuntimeError``, so ``except RuntimeError`` written for Autobahn catches it)."""
 
 
-class PayloadExceededError(WebSocketError, ValueError):
-    """A message to send is larger than ``maxMessagePayloadSize``."""
+class PayloadExceededError(WebSocketError, ValueError, RuntimeError):
+    """A message to send is larger than ``maxMessagePayloadSize``.
+
+    A ``RuntimeError`` like ``autobahn.exception.PayloadExceededError``, and
+    a ``ValueError`` as it always was here.
+    """

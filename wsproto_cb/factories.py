@@ -20,6 +20,8 @@ from .backplane.io import BackplaneIO
 from .core.codes import CloseCode
 from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
+from .core.origin import NULL_ORIGIN, normalize_origin, origin_matches
+from .metrics import ServerMetrics
 from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
 from .prepared import PreparedMessage
 from .protocol import WebSocketProtocol
@@ -86,6 +88,8 @@ class WebSocketFactory:
         self._connections: set[Any] = set()
         #: connections whose handshake is done
         self._open_connections: set[Any] = set()
+        #: counters for operating the server (:mod:`wsproto_cb.metrics`)
+        self.metrics = ServerMetrics()
         self.resetProtocolOptions()
 
     def resetProtocolOptions(self) -> None:
@@ -111,15 +115,21 @@ class WebSocketFactory:
         """Connections currently held (including those still in the handshake)."""
         return len(self._connections)
 
+    def getConnectionCount(self) -> int:
+        """:attr:`countConnections` (Autobahn's name)."""
+        return len(self._connections)
+
     def _connection_made(self, proto: Any) -> None:
         self._connections.add(proto)
 
     def _connection_opened(self, proto: Any) -> None:
         self._open_connections.add(proto)
+        self.metrics.connections_opened += 1
 
     def _connection_closed(self, proto: Any) -> None:
         self._connections.discard(proto)
         self._open_connections.discard(proto)
+        self.metrics.connection_closed(proto)
 
     def closeAllConnections(
         self,
@@ -155,9 +165,13 @@ class WebSocketFactory:
         """Frame a message once, to send it to many connections."""
         return PreparedMessage(payload, isBinary, doNotCompress)
 
-    def _make_connection(self, is_server: bool, codec: MessageCodec | None) -> Connection:
-        """The sans-I/O connection for a finished handshake, set up from the options."""
-        options: Any = self
+    def _make_connection(
+        self, is_server: bool, codec: MessageCodec | None, options: Any = None
+    ) -> Connection:
+        """The sans-I/O connection for a finished handshake, set up from the options
+        (``options``: the protocol, which holds its copy of them; else this factory)."""
+        if options is None:
+            options = self
         if is_server:
             masking = {
                 "mask_outgoing": options.maskServerFrames,
@@ -319,11 +333,19 @@ class WebSocketServerFactory(WebSocketFactory):
             getattr(logging.getLogger("wsproto_cb.backplane"), level)(message)
 
     def _origin_allowed(self, origin: str | None) -> bool:
+        """Whether a browser from ``origin`` may connect (:mod:`wsproto_cb.core.origin`)."""
         if origin is None:
             return True  # non-browser clients send no Origin
-        if origin == "null":
-            return bool(self.allowNullOrigin)  # type: ignore[attr-defined]
-        return any(p.match(origin) for p in self._origin_patterns)
+        try:
+            normal = normalize_origin(origin)
+        except ValueError:
+            return False
+        if normal == NULL_ORIGIN:
+            allow: bool | None = self.allowNullOrigin  # type: ignore[attr-defined]
+            if allow is None:  # not chosen: only while every origin is allowed
+                return list(self.allowedOrigins) == ["*"]  # type: ignore[attr-defined]
+            return allow
+        return origin_matches(normal, self._origin_patterns)
 
 
 class WebSocketClientFactory(WebSocketFactory):

@@ -19,11 +19,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .core.connection import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
+from .core.origin import compile_origin_patterns
 
 __all__ = [
     "CLIENT_OPTIONS",
     "SERVER_OPTIONS",
     "OptionSpec",
+    "ProtocolOptionAttributes",
+    "copy_factory_options",
     "origin_patterns",
     "validate_options",
 ]
@@ -120,6 +123,8 @@ def _ignored_str(name: str, value: Any) -> Any:
 
 
 class OptionSpec:
+    """An option's default and the function that validates a value for it."""
+
     __slots__ = ("default", "validate")
 
     def __init__(self, default: Any, validate: Validator) -> None:
@@ -143,6 +148,8 @@ _COMMON: dict[str, OptionSpec] = {
     "autoPingSize": OptionSpec(12, _ping_size),
     "autoPingRestartOnAnyTraffic": OptionSpec(True, _bool),
     "perMessageCompressionAccept": OptionSpec(None, _callable_or_none),
+    # protocol.trackedTimings is a Timings (onOpen, onMessage ...) when on
+    "trackTimings": OptionSpec(False, _bool),
 }
 
 SERVER_OPTIONS: dict[str, OptionSpec] = {
@@ -154,7 +161,10 @@ SERVER_OPTIONS: dict[str, OptionSpec] = {
     "serveFlashSocketPolicy": OptionSpec(False, _bool),
     "flashSocketPolicy": OptionSpec("", _ignored_str),
     "allowedOrigins": OptionSpec(["*"], _origins),
-    "allowNullOrigin": OptionSpec(True, _bool),
+    # None (the default): an Origin of "null" is allowed while allowedOrigins
+    # is ["*"] and refused once it names origins, as in Autobahn, whose
+    # setProtocolOptions(allowedOrigins=...) also sets allowNullOrigin False
+    "allowNullOrigin": OptionSpec(None, _bool),
     "maxConnections": OptionSpec(0, _int_at_least(0)),
     "trustXForwardedFor": OptionSpec(0, _int_at_least(0)),
     # broadcast (wsproto_cb.broadcast): bytes queued per connection, and what
@@ -187,9 +197,53 @@ def validate_options(specs: Mapping[str, OptionSpec], given: Mapping[str, Any]) 
     return checked
 
 
+class ProtocolOptionAttributes:
+    """The options as a protocol holds them once connected (annotations only:
+    no class attribute may exist, or it would override the factory)."""
+
+    utf8validateIncoming: bool
+    applyMask: bool
+    maxFramePayloadSize: int
+    maxMessagePayloadSize: int
+    autoFragmentSize: int
+    failByDrop: bool
+    echoCloseCodeReason: bool
+    openHandshakeTimeout: float
+    closeHandshakeTimeout: float
+    tcpNoDelay: bool
+    autoPingInterval: float
+    autoPingTimeout: float
+    autoPingSize: int
+    autoPingRestartOnAnyTraffic: bool
+    perMessageCompressionAccept: Any
+    trackTimings: bool
+    # servers
+    maxConnections: int
+    trustXForwardedFor: int
+    # clients
+    serverConnectionDropTimeout: float
+    perMessageCompressionOffers: list[Any]
+
+
+def copy_factory_options(proto: Any) -> None:
+    """Copy the factory's options onto a protocol that is connecting, as Autobahn does,
+    except those the protocol's class or the instance sets itself (which win).
+
+    Which names to copy is worked out once per protocol class and factory type.
+    """
+    cls, factory = type(proto), proto.factory
+    cached = cls.__dict__.get("_factory_options")
+    if cached is None or cached[0] is not type(factory):
+        names = tuple(n for n in factory._option_specs if not hasattr(cls, n))
+        cached = (type(factory), names)
+        cls._factory_options = cached
+    # (hasattr and setattr, not proto.__dict__: touching the instance dict
+    # would slow every attribute read on the hot path in CPython 3.11+)
+    for name in cached[1]:
+        if not hasattr(proto, name):
+            setattr(proto, name, getattr(factory, name))
+
+
 def origin_patterns(origins: list[str]) -> list[re.Pattern[str]]:
-    """Compile ``allowedOrigins`` wildcards (``*`` matches anything) to patterns."""
-    return [
-        re.compile("^" + ".*".join(re.escape(part) for part in origin.split("*")) + "$")
-        for origin in origins
-    ]
+    """Compile ``allowedOrigins`` wildcards (see :mod:`wsproto_cb.core.origin`)."""
+    return compile_origin_patterns(origins)

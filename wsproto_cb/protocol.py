@@ -23,6 +23,23 @@ Callbacks and ``async def``
     peer's (``None`` when its close frame was empty, as in Autobahn); for
     an unclean one ``code`` is 1006 and ``reason`` says what happened.
 
+Deadlines
+    No state waits on the peer for ever (each bound is an option; 0 turns
+    it off):
+
+    - opening handshake, both sides, including an ``onConnect`` still
+      running: ``openHandshakeTimeout``, then abort;
+    - open: ``autoPingInterval`` + ``autoPingTimeout`` for a peer that
+      stops answering (a peer that stops reading never sees the ping);
+    - closing after we sent a close frame: ``closeHandshakeTimeout``;
+    - a client that answered the server's close, waiting for the server to
+      close TCP: ``serverConnectionDropTimeout``;
+    - every graceful TCP close (a server answering a close frame, a failed
+      connection's close frame, a refused handshake, ``dropConnection()``):
+      the bytes still queued get ``closeHandshakeTimeout`` to reach a peer
+      that may have stopped reading, then the transport is aborted
+      (:meth:`WebSocketProtocol._close_transport`).
+
 Flow control
     When the transport's write buffer is full the connection stops
     delivering messages and stops reading, so an echo-style server cannot
@@ -37,10 +54,18 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
+from .compat import (
+    MAX_CLOSE_REASON_BYTES,
+    AutobahnProtocolCompat,
+    close_frame_args,
+    truncate_utf8,
+)
 from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
+from .core.message_buffer import MessageBuffer
+from .options import ProtocolOptionAttributes, copy_factory_options
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 
@@ -56,8 +81,17 @@ _STREAMING_HOOKS = (
 )
 
 
-class WebSocketProtocol(MessageSending):
-    """Callbacks and sending, common to servers and clients (see module docs)."""
+class WebSocketProtocol(MessageSending, AutobahnProtocolCompat, ProtocolOptionAttributes):
+    """Callbacks and sending, common to servers and clients (see module docs).
+
+    Protocol options
+        When a connection is made the factory's protocol options
+        (``setProtocolOptions``) are copied onto the protocol, as Autobahn
+        does, except those the protocol class or instance sets itself: a
+        class attribute ``autoPingInterval = 5`` overrides the factory for
+        that class, and changing the factory later leaves open connections
+        alone.  ``self.maxMessagePayloadSize`` and friends read them.
+    """
 
     STATE_CLOSED = 0
     STATE_CONNECTING = 1
@@ -68,10 +102,15 @@ class WebSocketProtocol(MessageSending):
     factory: Any = None
     transport: Any = None
 
+    #: how to give a connection TLS on this runtime (the adapters say it precisely)
+    _tls_hint: ClassVar[str] = "serve or connect over TLS"
+
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
 
     def _init_state(self, rt: Runtime) -> None:
+        copy_factory_options(self)
+        self._init_compat(rt)
         self._rt = rt
         self.state = self.STATE_CONNECTING
         self.peer = rt.peer
@@ -88,8 +127,9 @@ class WebSocketProtocol(MessageSending):
         self._waiting = False
         self._write_paused = False
         self._reading_paused = False
-        self._msg_parts: list[bytes] | None = None
-        self._frame_parts: list[bytes] | None = None
+        # the message (and, for the streaming hooks, the frame) being assembled
+        self._msg_buffer: MessageBuffer | None = None
+        self._frame_buffer: MessageBuffer | None = None
         self._msg_binary = False
         self._timers: dict[str, TimerHandle] = {}
         self._producer: Any = None
@@ -109,6 +149,7 @@ class WebSocketProtocol(MessageSending):
                 getattr(cls, name) is not getattr(WebSocketProtocol, name)
                 for name in _STREAMING_HOOKS
             )
+        self._update_fast_delivery()
 
     # ------------------------------------------------------------ callbacks
 
@@ -129,30 +170,45 @@ class WebSocketProtocol(MessageSending):
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
         """The connection is gone (see the module docstring for the arguments)."""
 
-    # streaming receive API: the defaults reassemble and call onMessage
+    # streaming receive API: the defaults reassemble (into one buffer per
+    # frame and per message, see MessageBuffer) and call onMessage
 
     def onMessageBegin(self, isBinary: bool) -> Any:
+        """A message starts (streaming receive; the default starts assembling it)."""
         self._msg_binary = isBinary
-        self._msg_parts = []
+        self._msg_buffer = MessageBuffer()
 
     def onMessageFrameBegin(self, length: int) -> Any:
-        self._frame_parts = []
+        """A frame of the message starts; ``length`` is its payload length from the header."""
+        self._frame_buffer = MessageBuffer()
 
     def onMessageFrameData(self, payload: bytes) -> Any:
-        if self._frame_parts is not None:
-            self._frame_parts.append(payload)
+        """Payload of the current frame, as it arrives (a frame may come in several pieces)."""
+        if self._frame_buffer is not None:
+            self._frame_buffer.append(payload)
 
     def onMessageFrameEnd(self) -> Any:
-        parts, self._frame_parts = self._frame_parts, None
-        return self.onMessageFrame(parts or [])
+        """The current frame ended; the default hands its data to :meth:`onMessageFrame`."""
+        buffer, self._frame_buffer = self._frame_buffer, None
+        data = buffer.take() if buffer is not None else b""
+        # a list of chunks, as in Autobahn; here at most one
+        return self.onMessageFrame([data] if data else [])
 
     def onMessageFrame(self, payload: list[bytes]) -> Any:
-        if self._msg_parts is not None:
-            self._msg_parts.extend(payload)
+        """A whole frame's payload, as a list of chunks (the default adds it to the message)."""
+        buffer = self._msg_buffer
+        if buffer is not None:
+            for chunk in payload:
+                buffer.append(chunk)
 
     def onMessageEnd(self) -> Any:
-        parts, self._msg_parts = self._msg_parts, None
-        return self.onMessage(b"".join(parts or ()), self._msg_binary)
+        """The message ended; the default calls :meth:`onMessage` with the whole payload."""
+        buffer, self._msg_buffer = self._msg_buffer, None
+        payload = buffer.take() if buffer is not None else b""
+        result = self.onMessage(payload, self._msg_binary)
+        if self._listeners:
+            self.fire("message", payload, is_binary=self._msg_binary)
+        return result
 
     # --------------------------------------------------- runtime entry points
 
@@ -161,8 +217,10 @@ class WebSocketProtocol(MessageSending):
             self._last_rx = self._rt.now()
         conn = self._conn
         if conn is None:
+            self.trafficStats.preopenIncomingOctetsWireLevel += len(data)
             self._handshake_data(data)
             return
+        self.trafficStats.incomingOctetsWireLevel += len(data)
         conn.receive_data(data)
         self._process_events()
 
@@ -188,7 +246,10 @@ class WebSocketProtocol(MessageSending):
             self.factory._connection_closed(self)
         if not self._closed_called:
             self._closed_called = True
-            self._fire_on_close(*self._close_outcome(conn, reason))
+            outcome = self._close_outcome(conn, reason)
+            self._fire_on_close(*outcome)
+            if self._listeners:
+                self.fire("close", *outcome)
         # (after onClose: a graceful shutdown waits on is_closed, and what
         # onClose sends, a "left" broadcast say, must go out before it ends)
         self._rt.resolve_future(self.is_closed, self)
@@ -261,7 +322,8 @@ class WebSocketProtocol(MessageSending):
                 elif kind is Pong:
                     self._on_pong(cast(Pong, event).payload)
                 elif kind is CloseReceived:
-                    self._on_close_frame()
+                    close = cast(CloseReceived, event)
+                    self._invoke(self.onCloseFrame, close_frame_args(close))
                 elif kind is ConnectionFailed:
                     failed = cast(ConnectionFailed, event)
                     self._fail(failed.code, failed.reason)
@@ -269,19 +331,38 @@ class WebSocketProtocol(MessageSending):
             self._busy = False
 
     def _on_message_data(self, ev: MessageData) -> None:
+        data = ev.data
+        if self._fast_delivery and ev.message_start and ev.message_end:
+            # the hot path: a whole message in one frame, onMessage, nothing else
+            # to do but count it (stats.PlainCounters) if it was not compressed
+            if ev.frame_length == len(data):
+                self._rx_plain_messages += 1
+                self._rx_plain_octets += len(data)
+            else:
+                self.trafficStats._received(len(data), True, ev.frame_length, True)
+            self._invoke(self.onMessage, (data, ev.is_binary))
+            return
+        self.trafficStats._received(len(data), ev.frame_start, ev.frame_length, ev.message_end)
+        if ev.message_end and self.trackedTimings is not None:
+            self.trackedTimings.track("onMessage")
         if self._uses_streaming_hooks:
             self._streaming_dispatch(ev)
         elif ev.message_start and ev.message_end:
-            self._invoke(self.onMessage, (ev.data, ev.is_binary))
+            self._invoke(self.onMessage, (data, ev.is_binary))
+            if self._listeners:
+                self.fire("message", data, is_binary=ev.is_binary)
         elif ev.message_start:
-            self._msg_parts = [ev.data]
+            self._msg_buffer = MessageBuffer(ev.data)
         else:
-            parts = self._msg_parts
-            if parts is not None:
-                parts.append(ev.data)
+            buffer = self._msg_buffer
+            if buffer is not None:
+                buffer.append(ev.data)
                 if ev.message_end:
-                    self._msg_parts = None
-                    self._invoke(self.onMessage, (b"".join(parts), ev.is_binary))
+                    self._msg_buffer = None
+                    payload = buffer.take()
+                    self._invoke(self.onMessage, (payload, ev.is_binary))
+                    if self._listeners:
+                        self.fire("message", payload, is_binary=ev.is_binary)
 
     def _streaming_dispatch(self, ev: MessageData) -> None:
         # Each hook may be async; the chain for one event must run in order,
@@ -345,6 +426,7 @@ class WebSocketProtocol(MessageSending):
         return False
 
     def _callback_failed(self, exc: BaseException) -> None:
+        self.factory.metrics.callback_errors += 1
         self._rt.log_error(f"error in a callback of {type(self).__name__}; failing with 1011", exc)
         self._fail(CloseCode.INTERNAL_ERROR, "internal error")
 
@@ -360,11 +442,11 @@ class WebSocketProtocol(MessageSending):
         if reply:
             self._rt.write(reply)
         if self.is_server:
-            self._rt.close()  # the server closes TCP first (RFC 6455 7.1.1)
+            self._close_transport()  # the server closes TCP first (RFC 6455 7.1.1)
         else:
             self._start_timer(
                 "drop",
-                self.factory.serverConnectionDropTimeout,
+                self.serverConnectionDropTimeout,
                 self._server_drop_timeout,
             )
 
@@ -382,7 +464,8 @@ class WebSocketProtocol(MessageSending):
         conn = self._conn
         if conn is not None:
             frame = conn.fail(code, reason)
-            if frame and not self.factory.failByDrop:
+            if frame and not self.failByDrop:
+                self.closedByMe = True
                 self._rt.write(frame)
         self._drop(abort=False)
 
@@ -395,7 +478,25 @@ class WebSocketProtocol(MessageSending):
         if abort:
             self._rt.abort()
         else:
-            self._rt.close()
+            self._close_transport()
+
+    def _close_transport(self) -> None:
+        """Close TCP once what is queued is written, but wait at most ``closeHandshakeTimeout``.
+
+        A peer that stops reading never lets the queue drain: without this
+        deadline the connection, and its buffer, would stay for good.
+        """
+        self._rt.close()
+        self._start_timer("flush", self.closeHandshakeTimeout, self._flush_timeout)
+
+    def _flush_timeout(self) -> None:
+        self.droppedByMe = True  # (the peer may never have seen our close frame)
+        if self.wasNotCleanReason is None:
+            self.wasNotCleanReason = (
+                "WebSocket closing handshake timeout (peer did not read what was queued "
+                "for it before the TCP close)"
+            )
+        self._rt.abort()
 
     def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel_timer(name)
@@ -415,7 +516,7 @@ class WebSocketProtocol(MessageSending):
     # ------------------------------------------------------------ auto-ping
 
     def _start_auto_ping(self) -> None:
-        interval = self.factory.autoPingInterval
+        interval = self.autoPingInterval
         if interval and interval > 0:
             self._track_rx = True
             self._last_rx = self._rt.now()
@@ -424,25 +525,25 @@ class WebSocketProtocol(MessageSending):
     def _auto_ping_tick(self) -> None:
         if self.state != self.STATE_OPEN or self._conn is None:
             return
-        factory = self.factory
-        interval = factory.autoPingInterval
+        interval = self.autoPingInterval
         now = self._rt.now()
         idle = now - self._last_rx
-        if factory.autoPingRestartOnAnyTraffic and idle < interval:
+        if self.autoPingRestartOnAnyTraffic and idle < interval:
             self._start_timer("ping", interval - idle, self._auto_ping_tick)
             return
         if self._ping_payload is None:
-            self._ping_payload = os.urandom(factory.autoPingSize)
+            self._ping_payload = os.urandom(self.autoPingSize)
             self._ping_sent_at = now
             self._rt.write(self._conn.send_ping(self._ping_payload))
-            self._start_timer("pong", factory.autoPingTimeout, self._auto_ping_timeout)
+            self._start_timer("pong", self.autoPingTimeout, self._auto_ping_timeout)
         self._start_timer("ping", interval, self._auto_ping_tick)
 
     def _auto_ping_timeout(self) -> None:
-        if self.factory.autoPingRestartOnAnyTraffic and self._last_rx > self._ping_sent_at:
+        if self.autoPingRestartOnAnyTraffic and self._last_rx > self._ping_sent_at:
             self._ping_payload = None  # the peer sent something: it is alive
             return
         self.wasNotCleanReason = "WebSocket auto-ping timeout (peer did not answer in time)"
+        self.factory.metrics.autoping_timeouts += 1
         self._drop(abort=True)
 
     def _on_pong(self, payload: bytes) -> None:
@@ -461,7 +562,13 @@ class WebSocketProtocol(MessageSending):
         self._start_auto_ping()
         if self.factory is not None:
             self.factory._connection_opened(self)
+        self.trafficStats._opened()
+        if self.trackedTimings is not None:
+            self.trackedTimings.track("onOpen")
         self._invoke(self.onOpen, ())
+        self._rt.resolve_future(self.is_open, None)
+        if self._listeners:
+            self.fire("open")
         if early_data:
             conn.receive_data(early_data)
         self._process_events()
@@ -477,7 +584,13 @@ class WebSocketProtocol(MessageSending):
     # -------------------------------------------------------------- closing (local)
 
     def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
-        """Start the closing handshake; a bad code or reason raises before sending."""
+        """Start the closing handshake; a bad code raises before sending.
+
+        A reason longer than 123 bytes of UTF-8 is cut to fit (on a character
+        boundary), as Autobahn does.
+        """
+        if isinstance(reason, str):
+            reason = truncate_utf8(reason, MAX_CLOSE_REASON_BYTES)
         conn = self._conn
         if self.state == self.STATE_CONNECTING:
             self.wasNotCleanReason = "connection closed by the application during the handshake"
@@ -494,8 +607,9 @@ class WebSocketProtocol(MessageSending):
         except InvalidStateError:
             return
         self.state = self.STATE_CLOSING
+        self.closedByMe = True
         self._rt.write(frame)
-        self._start_timer("close", self.factory.closeHandshakeTimeout, self._close_timeout)
+        self._start_timer("close", self.closeHandshakeTimeout, self._close_timeout)
 
     def _close_timeout(self) -> None:
         self.wasNotCleanReason = (

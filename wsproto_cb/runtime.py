@@ -26,6 +26,8 @@ class Runtime(Protocol):
     peer: str
     #: whether the transport is TLS
     is_secure: bool
+    #: bytes passed to :meth:`write` so far (``trafficStats`` reads it)
+    octets_written: int
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer."""
@@ -72,3 +74,6 @@ class Runtime(Protocol):
 
     def log_error(self, message: str, exc: BaseException | None = None) -> None:
         """Log an error, with the traceback of ``exc`` when given."""
+
+    def log_warning(self, message: str) -> None:
+        """Log a warning: something works, but is probably not what the user meant."""

@@ -16,6 +16,7 @@ from .core.errors import InvalidStateError
 from .exceptions import Disconnected, PayloadExceededError
 from .prepared import PreparedMessage
 from .runtime import Runtime
+from .stats import TrafficStats
 
 __all__ = ["MessageSending", "checked_payload"]
 
@@ -46,6 +47,12 @@ class MessageSending:
 
     factory: Any
     state: int
+    maxMessagePayloadSize: int
+    autoFragmentSize: int
+    trafficStats: TrafficStats
+    _tx_plain_messages: int
+    _tx_plain_octets: int
+    websocket_extensions_in_use: list[Any]
     _rt: Runtime
     _conn: Connection | None
     _write_paused: bool
@@ -74,20 +81,30 @@ class MessageSending:
         ``maxMessagePayloadSize`` (the limit the peer most likely has too),
         before anything is sent.
         """
-        payload = checked_payload(payload, self.factory.maxMessagePayloadSize)
+        payload = checked_payload(payload, self.maxMessagePayloadSize)
         conn = self._send_conn()
         if fragmentSize is None:
-            fragmentSize = self.factory.autoFragmentSize or None
+            fragmentSize = self.autoFragmentSize or None
         elif fragmentSize < 1:
             raise ValueError(f"fragmentSize must be at least 1, not {fragmentSize}")
-        self._rt.write(
-            conn.send_message(
-                payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
-            )
+        data = conn.send_message(
+            payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
         )
+        if fragmentSize is None and (doNotCompress or not self.websocket_extensions_in_use):
+            self._tx_plain_messages += 1  # one plain frame (see stats.PlainCounters)
+            self._tx_plain_octets += len(payload)
+        else:
+            self._count_sent(1, len(payload), data)
+        self._rt.write(data)
+
+    def _count_sent(self, messages: int, app_octets: int, frames: bytes) -> None:
+        stats = self.trafficStats
+        stats.out_messages += messages
+        stats.out_app += app_octets
+        stats._sent_frames(frames)
 
     def _check_payload_size(self, size: int) -> None:
-        _check_size(size, self.factory.maxMessagePayloadSize)
+        _check_size(size, self.maxMessagePayloadSize)
 
     def sendPreparedMessage(self, preparedMsg: PreparedMessage) -> None:
         """Send a message built once by ``factory.prepareMessage`` (for broadcasts)."""
@@ -102,33 +119,59 @@ class MessageSending:
                 preparedMsg.payload, preparedMsg.binary, doNotCompress=preparedMsg.doNotCompress
             )
         else:
+            self._count_sent(1, len(preparedMsg.payload), frame)
             self._rt.write(frame)
 
+    # Pings, pongs and the ends of a streamed message are dropped on a
+    # connection that is not open, as in Autobahn: a timer or producer that
+    # fires after the peer left must not crash the program.
+
     def sendPing(self, payload: bytes | None = None) -> None:
-        conn = self._send_conn()
-        self._rt.write(conn.send_ping(payload or b""))
+        """Send a ping (payload at most 125 bytes); does nothing unless the connection is open."""
+        conn = self._conn
+        if conn is not None and self.state == self.STATE_OPEN:
+            self._rt.write(conn.send_ping(payload or b""))
 
     def sendPong(self, payload: bytes | None = None) -> None:
-        conn = self._send_conn()
-        self._rt.write(conn.send_pong(payload or b""))
+        """Send an unsolicited pong; does nothing unless the connection is open."""
+        conn = self._conn
+        if conn is not None and self.state == self.STATE_OPEN:
+            self._rt.write(conn.send_pong(payload or b""))
 
     def beginMessage(self, isBinary: bool = False, doNotCompress: bool = False) -> None:
-        self._send_conn().begin_message(isBinary, compress=not doNotCompress)
-        self._sending_stream = True
+        """Start a message to be sent frame by frame (streaming send)."""
+        conn = self._conn
+        if conn is not None and self.state == self.STATE_OPEN:
+            conn.begin_message(isBinary, compress=not doNotCompress)
+            self._sending_stream = True
+            self.trafficStats.out_messages += 1
 
     def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
-        self._rt.write(self._send_conn().message_frame(payload))
+        """Send one whole frame of the message begun with :meth:`beginMessage`."""
+        data = self._send_conn().message_frame(payload)
+        self._count_sent(0, len(payload), data)
+        self._rt.write(data)
         self._after_producer_write()
 
     def beginMessageFrame(self, length: int) -> None:
+        """Start a frame of ``length`` payload bytes, sent with :meth:`sendMessageFrameData`."""
         self._rt.write(self._send_conn().begin_message_frame(length))
+        self.trafficStats.out_frames += 1
+        self.trafficStats.out_ws += length
 
     def sendMessageFrameData(self, payload: bytes, sync: bool = False) -> None:
+        """Send payload bytes of the frame begun with :meth:`beginMessageFrame`."""
         self._rt.write(self._send_conn().message_frame_data(payload))
+        self.trafficStats.out_app += len(payload)
         self._after_producer_write()
 
     def endMessage(self) -> None:
-        self._rt.write(self._send_conn().end_message())
+        """End the message begun with :meth:`beginMessage` (a final, empty frame)."""
+        conn = self._conn
+        if conn is not None and self.state == self.STATE_OPEN:
+            data = conn.end_message()
+            self._count_sent(0, 0, data)
+            self._rt.write(data)
         self._sending_stream = False
 
     # producers
@@ -145,6 +188,7 @@ class MessageSending:
             producer.pauseProducing()
 
     def unregisterProducer(self) -> None:
+        """Forget the producer registered with :meth:`registerProducer`."""
         self._producer = None
 
     def _after_producer_write(self) -> None:

@@ -7,8 +7,10 @@ from http import HTTPStatus
 from typing import Any
 
 from . import broadcast as _broadcast
+from .compat import AutobahnServerCompat
 from .core.deflate import negotiate_server
 from .core.errors import HandshakeError
+from .core.forwarded import x_forwarded_for_client
 from .core.handshake_server import ServerHandshake
 from .core.http import HandshakeRequest
 from .protocol import WebSocketProtocol
@@ -54,7 +56,23 @@ def _strip_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
-class WebSocketServerProtocol(WebSocketProtocol):
+def _warn_wss_without_tls(factory: Any, rt: Runtime, hint: str) -> None:
+    """Once per factory: its URL says ``wss://`` but connections arrive without TLS.
+
+    Only a warning: behind a proxy that terminates TLS this is the intended
+    setup (the URL is the public one).  Without such a proxy every byte,
+    cookies included, travels in the clear.
+    """
+    if getattr(factory, "_warned_wss_without_tls", False):
+        return
+    factory._warned_wss_without_tls = True
+    rt.log_warning(
+        f"the factory's URL is {factory.url} but connections arrive without TLS: "
+        f"fine behind a proxy that terminates TLS, otherwise {hint}"
+    )
+
+
+class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
     """Server protocol: subclass it and override the ``on*`` callbacks."""
 
     is_server = True
@@ -68,6 +86,7 @@ class WebSocketServerProtocol(WebSocketProtocol):
         _broadcast.join_group(self, name)
 
     def leaveGroup(self, name: str) -> None:
+        """Stop receiving the factory's broadcasts to group ``name``."""
         _broadcast.leave_group(self, name)
 
     def broadcast(self, payload: bytes, isBinary: bool = False, group: str | None = None) -> int:
@@ -97,9 +116,11 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self._request: HandshakeRequest | None = None
         self._early: list[bytes] = []
         self._handshake = ServerHandshake()
-        rt.set_nodelay(factory.tcpNoDelay)
+        rt.set_nodelay(self.tcpNoDelay)
         factory._connection_made(self)
-        self._start_timer("open", factory.openHandshakeTimeout, self._open_handshake_timeout)
+        if factory.isSecure and not rt.is_secure:
+            _warn_wss_without_tls(factory, rt, self._tls_hint)
+        self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
 
     def _handshake_data(self, data: bytes) -> None:
         if self._request is not None or self.state != self.STATE_CONNECTING:
@@ -129,26 +150,41 @@ class WebSocketServerProtocol(WebSocketProtocol):
     def _reject(
         self, status: int, reason: str, headers: list[tuple[str, str]] | None = None
     ) -> None:
-        self.wasNotCleanReason = f"WebSocket opening handshake failed ({status} - {reason})"
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Error"
-        body = f"{status} {phrase}: {reason}\n".encode("utf-8", "replace")
-        try:
-            self._rt.write(self._handshake.reject(status, phrase, headers or [], body))
-        except Exception as exc:  # a response was already produced, or bad headers
-            self._rt.log_error("could not send the handshake error response", exc)
+        if self.factory is not None:
+            self.factory.metrics.handshakes_refused[status] += 1
+        self.failHandshake(reason, status, headers)
+
+    def failHandshake(
+        self, reason: str, code: int = 400, responseHeaders: list[tuple[str, str]] | None = None
+    ) -> None:
+        """Refuse the opening handshake: an HTTP error response, then close.
+
+        Every refusal goes through here (as in Autobahn), so a subclass may
+        override it to log, or to answer with its own page (:meth:`sendHtml`).
+        """
+        self.wasNotCleanReason = f"WebSocket opening handshake failed ({code} - {reason})"
+        self.sendHttpErrorResponse(code, reason, responseHeaders)
         self._drop(abort=False)
 
+    def sendHttpErrorResponse(
+        self, code: int, reason: str, responseHeaders: list[tuple[str, str]] | None = None
+    ) -> None:
+        """Write the HTTP error response (status ``code``, ``reason`` in the body)."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        body = f"{code} {phrase}: {reason}\n".encode("utf-8", "replace")
+        try:
+            self._rt.write(self._handshake.reject(code, phrase, responseHeaders or [], body))
+        except Exception as exc:  # a response was already produced, or bad headers
+            self._rt.log_error("could not send the handshake error response", exc)
+
     def _peer_address(self, request: HandshakeRequest) -> str:
-        hops = self.factory.trustXForwardedFor
-        forwarded = request.headers.get("x-forwarded-for")
-        if hops and forwarded:
-            addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-            if addresses:
-                return str(addresses[max(len(addresses) - hops, 0)])
-        return self.peer
+        forwarded = x_forwarded_for_client(
+            request.headers.get_all("x-forwarded-for"), self.trustXForwardedFor
+        )
+        return self.peer if forwarded is None else forwarded
 
     def _on_request(self, request: HandshakeRequest) -> None:
         factory = self.factory
@@ -159,7 +195,7 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self.http_request_params = request.params
         self.http_request_host = request.host
         self.websocket_version = request.version
-        if factory.maxConnections and factory.countConnections > factory.maxConnections:
+        if self.maxConnections and factory.countConnections > self.maxConnections:
             self._reject(503, "maximum number of connections reached")
             return
         origin = request.origin
@@ -216,10 +252,10 @@ class WebSocketServerProtocol(WebSocketProtocol):
             )
             return
         codec, extension_header = None, None
-        if factory.perMessageCompressionAccept is not None:
+        if self.perMessageCompressionAccept is not None:
             try:
                 codec, extension_header = negotiate_server(
-                    request.extensions, factory.perMessageCompressionAccept
+                    request.extensions, self.perMessageCompressionAccept
                 )
             except Exception as exc:
                 self._on_connect_error(exc)
@@ -237,4 +273,4 @@ class WebSocketServerProtocol(WebSocketProtocol):
         self.websocket_extensions_in_use = [codec] if codec is not None else []
         early = self._handshake.trailing + b"".join(self._early)
         self._early = []
-        self._open(factory._make_connection(True, codec), early)
+        self._open(factory._make_connection(True, codec, self), early)

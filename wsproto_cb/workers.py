@@ -24,6 +24,11 @@ it to is restarted (with backoff); workers that keep failing within
 Broadcast (``factory.broadcast``) reaches the connections of one process
 only: several workers need a cross-process backplane, see
 :func:`warn_without_backplane`.
+
+Secrets never go to a worker's command line, which every user of the
+machine can read (``ps``): :func:`argv_without` takes an option such as
+``--backplane URL`` out of the workers' arguments, and the value goes to
+them in their environment (``run_workers(..., env=...)``) instead.
 """
 
 from __future__ import annotations
@@ -37,14 +42,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "WORKER_ENV",
     "RestartPolicy",
+    "argv_without",
     "current_worker",
     "die_with_parent",
+    "own_command",
     "reuse_port_socket",
     "run_workers",
     "warn_without_backplane",
@@ -76,13 +83,46 @@ def current_worker() -> tuple[int, int] | None:
 
 
 def worker_environment(
-    index: int, count: int, base: dict[str, str] | None = None
+    index: int,
+    count: int,
+    base: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of worker ``index`` of ``count``: ``base`` (default ours) plus
-    :data:`WORKER_ENV`."""
+    """The environment of worker ``index`` of ``count``: ``base`` (default ours), ``extra``
+    and :data:`WORKER_ENV`."""
     env = dict(os.environ if base is None else base)
+    env.update(extra or {})
     env[WORKER_ENV] = f"{index}/{count}"
     return env
+
+
+def own_command() -> list[str]:
+    """This process's command line, to start it again: ``sys.orig_argv`` with
+    ``sys.executable`` (``python -m pkg``, a console script, ``python script.py``)."""
+    return [sys.executable, *sys.orig_argv[1:]]
+
+
+def argv_without(argv: Sequence[str], *options: str) -> list[str]:
+    """``argv`` without ``OPTION VALUE`` and ``OPTION=VALUE`` for each of ``options``
+    (long options, spelled out in full), up to a ``--`` that ends the options.
+
+    For values that must not reach a worker's command line; pass them in its
+    environment.  (Both wsproto_cb parsers refuse an abbreviation of these:
+    ``--backplane`` shares its start with ``--backplane-file``.)
+    """
+    kept: list[str] = []
+    skip_value = False
+    for position, arg in enumerate(argv):
+        if skip_value:
+            skip_value = False
+        elif arg == "--":
+            kept.extend(argv[position:])
+            break
+        elif arg in options:
+            skip_value = True
+        elif not any(arg.startswith(option + "=") for option in options):
+            kept.append(arg)
+    return kept
 
 
 def die_with_parent(signum: int = signal.SIGTERM) -> bool:
@@ -246,8 +286,10 @@ class _Supervisor:
         policy: RestartPolicy,
         prefix: str,
         stop_timeout: float,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.count = count
+        self.env = dict(env or {})
         self.argv = argv
         self.restart = restart
         self.policy = policy
@@ -274,7 +316,7 @@ class _Supervisor:
         try:
             worker.popen = subprocess.Popen(
                 self.argv,
-                env=worker_environment(worker.index, self.count),
+                env=worker_environment(worker.index, self.count, extra=self.env),
                 process_group=0,  # Ctrl-C in a terminal reaches the parent only
                 preexec_fn=self._in_child,
             )
@@ -368,13 +410,15 @@ def run_workers(
     prefix: str = "wsproto_cb",
     policy: RestartPolicy | None = None,
     stop_timeout: float = STOP_TIMEOUT,
+    env: Mapping[str, str] | None = None,
 ) -> int:
     """Run ``count`` copies of this program as workers until SIGTERM/SIGINT; the exit status.
 
     ``argv`` defaults to this process's own command line (``sys.orig_argv``
     with ``sys.executable``), so ``python -m pkg``, a console script and
     ``python script.py`` all start themselves again; each copy sees
-    :data:`WORKER_ENV`.  Workers inherit stdout and stderr and run in their
+    :data:`WORKER_ENV` and ``env`` added to this process's environment (the
+    place for secrets: not ``argv``).  Workers inherit stdout and stderr and run in their
     own process group: a terminal's Ctrl-C reaches the parent, which sends
     SIGTERM to each.  Returns 0 when every worker exited 0 after the stop,
     1 otherwise (a worker that needed SIGKILL after ``stop_timeout``, or
@@ -385,9 +429,9 @@ def run_workers(
         raise ValueError(f"count must be >= 1, not {count}")
     if current_worker() is not None:
         raise RuntimeError(f"run_workers() called in a worker ({WORKER_ENV} is set)")
-    command = list(argv) if argv is not None else [sys.executable, *sys.orig_argv[1:]]
+    command = list(argv) if argv is not None else own_command()
     supervisor = _Supervisor(
-        count, command, restart, policy or RestartPolicy(), prefix, stop_timeout
+        count, command, restart, policy or RestartPolicy(), prefix, stop_timeout, env
     )
 
     wake_r, wake_w = socket.socketpair()

@@ -361,6 +361,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reps", type=int, help="repetitions (default 3, --quick 1)")
     p.add_argument("--json", metavar="FILE", help="write all results and metadata as JSON")
     p.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="draw one chart per scenario into DIR (PNG; needs matplotlib: the benchmarks extra)",
+    )
+    p.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help="with --plot: draw a results file written earlier by --json instead of running",
+    )
+    p.add_argument(
         "--profile",
         metavar="DIR",
         help="instead of benchmarking: profile our servers (py-spy; S2, S3, S4 by default)",
@@ -368,8 +378,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def plot(doc: dict[str, Any], outdir: str) -> None:
+    """Draw the charts of a results document (see :mod:`benchmarks.e2e.charts`)."""
+    from .charts import plot_results
+
+    for path in plot_results(doc, Path(outdir)):
+        print(f"chart written to {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        if not args.plot:
+            raise SystemExit("--from-json only makes sense with --plot DIR")
+        plot(json.loads(Path(args.from_json).read_text()), args.plot)
+        return 0
     if (os.cpu_count() or 1) > DRIVER_CORE:
         os.sched_setaffinity(0, {DRIVER_CORE})  # the runner stays off the server's core
     names = [n.strip() for n in (args.servers or ",".join(SERVERS)).split(",") if n.strip()]
@@ -439,13 +462,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.format_targets(checks))
     print(f"\nload average: start {meta['load_avg_start']}, end {meta['load_avg_end']}")
+    doc = {
+        "meta": meta,
+        "runs": {r.id: dataclasses.asdict(r) for r in runs},
+        "results": results,
+        "targets": checks,
+    }
     if args.json:
-        doc = {
-            "meta": meta,
-            "runs": {r.id: dataclasses.asdict(r) for r in runs},
-            "results": results,
-            "targets": checks,
-        }
         Path(args.json).write_text(json.dumps(doc, indent=1, default=str))
         print(f"results written to {args.json}")
+    if args.plot:
+        plot(json.loads(json.dumps(doc, default=str)), args.plot)
     return 130 if interrupted else 0

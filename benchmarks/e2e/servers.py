@@ -55,6 +55,19 @@ SERVERS: dict[str, ServerSpec] = {
             about="wsproto_cb, asyncio on uvloop",
         ),
         ServerSpec(
+            "ours-asyncio-autobahn-accept",
+            "ours_asyncio.py",
+            ("--autobahn-accept",),
+            about="wsproto_cb, asyncio, deflate accepted by PerMessageDeflateOfferAccept(offer)",
+        ),
+        ServerSpec(
+            "ours-asyncio-metrics",
+            "ours_asyncio.py",
+            ("--metrics",),
+            needs=("prometheus_client",),
+            about="wsproto_cb, asyncio (stock loop), Prometheus metrics served and scraped 1/s",
+        ),
+        ServerSpec(
             "ours-twisted",
             "ours_twisted.py",
             needs=("twisted",),

@@ -24,7 +24,9 @@ MAX_MESSAGE = 16 * 1024 * 1024  # every server: 1 MiB messages must pass
 _profiler: cProfile.Profile | None = None
 
 
-def parse_args(doc: str | None, loops: bool = True) -> argparse.Namespace:
+def parse_args(
+    doc: str | None, loops: bool = True, autobahn_accept: bool = False, metrics: bool = False
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
@@ -35,6 +37,18 @@ def parse_args(doc: str | None, loops: bool = True) -> argparse.Namespace:
     )
     if loops:
         parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    if autobahn_accept:
+        parser.add_argument(
+            "--autobahn-accept",
+            action="store_true",
+            help="accept deflate as Autobahn's examples do: PerMessageDeflateOfferAccept(offer)",
+        )
+    if metrics:
+        parser.add_argument(
+            "--metrics",
+            action="store_true",
+            help="serve Prometheus metrics and scrape them once a second, in this process",
+        )
     parser.add_argument("--max-seconds", type=float, default=3600.0)
     args = parser.parse_args()
     _start()

@@ -74,7 +74,14 @@ async def main(url, name):
     factory.name = name
     factory.joined = loop.create_future()
     factory.closed = loop.create_future()
-    await loop.create_connection(factory, factory.host, factory.port, ssl=factory.isSecure or None)
+    secure = factory.isSecure  # (wss://: TLS bounded by openHandshakeTimeout, not asyncio's 60 s)
+    await loop.create_connection(
+        factory,
+        factory.host,
+        factory.port,
+        ssl=secure or None,
+        ssl_handshake_timeout=factory.ssl_handshake_timeout if secure else None,
+    )
     try:
         proto = await asyncio.wait_for(factory.joined, 10)
     except ConnectionError as exc:

@@ -72,11 +72,19 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from wsproto_cb.backplane import backplane_from_url
+from wsproto_cb.backplane.secrets import URL_ENV, backplane_url
 from wsproto_cb.compress import PerMessageDeflateOfferAccept, accept_deflate_offer
 from wsproto_cb.twisted import WebSocketServerFactory, WebSocketServerProtocol
 from wsproto_cb.twisted.resource import WebSocketResource
 from wsproto_cb.twisted.reuseport import reuse_port_endpoint
-from wsproto_cb.workers import current_worker, die_with_parent, run_workers, warn_without_backplane
+from wsproto_cb.workers import (
+    argv_without,
+    current_worker,
+    die_with_parent,
+    own_command,
+    run_workers,
+    warn_without_backplane,
+)
 
 HERE = Path(__file__).resolve().parent
 MAX_NAME = 32
@@ -251,7 +259,8 @@ def node_name(name, port):
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # (no abbreviations: the workers' arguments leave out --backplane by its full name)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--origin", action="append", default=[], help="another allowed Origin")
@@ -259,7 +268,10 @@ def parse_args():
         "--backplane",
         "--redis",
         metavar="URL",
-        help="share the chat with every server on this Redis (redis://HOST:PORT/DB)",
+        help=(
+            "share the chat with every server on this Redis (redis://HOST:PORT/DB); "
+            f"default: ${URL_ENV}, the place for a URL with a password (ps shows arguments)"
+        ),
     )
     parser.add_argument(
         "--node",
@@ -278,6 +290,7 @@ def parse_args():
         parser.error("--workers must be at least 1")
     if args.workers > 1 and args.port == 0:
         parser.error("--workers needs a fixed --port (not 0)")
+    args.backplane = backplane_url(args.backplane, None)  # (the flag, else $URL_ENV)
     if args.backplane is not None:
         try:
             backplane_from_url(args.backplane)  # (checked before any worker starts)
@@ -291,7 +304,11 @@ def main():
     worker = current_worker()
     if args.workers > 1:
         if worker is None:  # the parent: this same script, N times
-            sys.exit(run_workers(args.workers, prefix="chat server"))
+            # (the URL may hold a password: to the workers in their environment,
+            # where other users cannot read it, never in their arguments)
+            argv = argv_without(own_command(), "--backplane", "--redis")
+            env = {URL_ENV: args.backplane} if args.backplane is not None else None
+            sys.exit(run_workers(args.workers, argv, prefix="chat server", env=env))
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
         die_with_parent()
 
@@ -304,6 +321,9 @@ def main():
         # no other web site can open a chat connection in a visitor's name.
         allowedOrigins=[f"http://{h}:{args.port}" for h in {args.host, "localhost", "127.0.0.1"}]
         + args.origin,
+        # "Origin: null" is what a sandboxed iframe, a file:// page or a
+        # cross-site redirect sends: a page we cannot tell apart from any other.
+        allowNullOrigin=False,
     )
     if args.backplane is not None:
         factory.setBackplane(backplane_from_url(args.backplane))

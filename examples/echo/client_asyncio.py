@@ -35,7 +35,14 @@ async def main(url: str) -> int:
     factory.setProtocolOptions(perMessageCompressionOffers=[PerMessageDeflateOffer()])
     factory.done = asyncio.get_running_loop().create_future()
     loop = asyncio.get_running_loop()
-    await loop.create_connection(factory, factory.host, factory.port, ssl=factory.isSecure or None)
+    secure = factory.isSecure  # (wss://: TLS bounded by openHandshakeTimeout, not asyncio's 60 s)
+    await loop.create_connection(
+        factory,
+        factory.host,
+        factory.port,
+        ssl=secure or None,
+        ssl_handshake_timeout=factory.ssl_handshake_timeout if secure else None,
+    )
     clean = await asyncio.wait_for(factory.done, 10)
     return 0 if clean else 1
 

@@ -43,7 +43,12 @@ async def main(url, cafile):
     context = ssl.create_default_context(cafile=cafile)  # verifies chain and host name
     try:
         await loop.create_connection(
-            factory, factory.host, factory.port, ssl=context, server_hostname=factory.host
+            factory,
+            factory.host,
+            factory.port,
+            ssl=context,
+            server_hostname=factory.host,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout,
         )
     except ssl.SSLCertVerificationError as exc:
         print(f"TLS verification failed: {exc.verify_message}", file=sys.stderr)

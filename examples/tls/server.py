@@ -39,7 +39,17 @@ def main():
     factory = WebSocketServerFactory(f"wss://{args.host}:{args.port}")
     factory.protocol = EchoServerProtocol
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(loop.create_server(factory, args.host, args.port, ssl=context))
+    # asyncio finishes the TLS handshake before the protocol exists: bound it
+    # like the WebSocket handshake (openHandshakeTimeout), not by asyncio's 60 s.
+    server = loop.run_until_complete(
+        loop.create_server(
+            factory,
+            args.host,
+            args.port,
+            ssl=context,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout,
+        )
+    )
     print(f"TLS echo server on wss://{args.host}:{args.port}", flush=True)
     try:
         loop.run_forever()

@@ -16,8 +16,9 @@ message a client receives is a broadcast:
   itself, in one go
 - ``{"op": "farewell", "payload": TEXT, "group": NAME|null}``: broadcast
   this from ``onClose`` (a "left" message)
-- ``{"op": "stats"}``: the backplane's counters, ``connected``, this
-  connection's ``broadcastDropped`` and the sum over the node's connections
+- ``{"op": "stats"}``: the backplane's counters, ``connected``, its node id
+  (hex), this connection's ``broadcastDropped`` and the sum over the node's
+  connections
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
                 backplane = self.factory.backplane
                 answer["stats"] = dataclasses.asdict(backplane.stats)
                 answer["connected"] = backplane.connected
+                answer["node"] = backplane.nodeId.hex()
                 answer["dropped"] = self.broadcastDropped
                 answer["dropped_here"] = sum(
                     proto.broadcastDropped for proto in self.factory._open_connections
@@ -95,6 +97,7 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
             probeTimeout=args.probe_timeout,
             reconnectMin=0.05,
             reconnectMax=args.reconnect_max,
+            secretFile=args.secret_file,
         )
     )
     return factory
@@ -128,6 +131,7 @@ def main() -> None:
     parser.add_argument("--probe-timeout", type=float, default=3.0)
     parser.add_argument("--reconnect-max", type=float, default=0.5)
     parser.add_argument("--queue-limit", type=int, default=1024 * 1024)
+    parser.add_argument("--secret-file", default=None)
     args = parser.parse_args()
     factory = make_factory(args.runtime, args)
     (run_asyncio if args.runtime == "asyncio" else run_twisted)(factory)

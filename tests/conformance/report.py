@@ -209,7 +209,7 @@ def markdown_summary(runs: Sequence[AgentRun], header_lines: Sequence[str]) -> s
             + f" | {run.duration_s:.0f} s |"
         )
     for run in runs:
-        out += ["", f"### {run.name}", ""]
+        out += ["", f"## {run.name}", ""]
         out.append(
             f"{run.mode} against {run.impl} on {run.runtime}: {len(run.cases)} cases "
             f"in {run.duration_s:.1f} s."
@@ -270,7 +270,7 @@ def markdown_ratios(comparisons: Sequence[tuple[AgentRun, AgentRun]]) -> str:
     """Markdown duration tables for ``--compare-autobahn`` ("" when none ran)."""
     out: list[str] = []
     for ours, reference in comparisons:
-        out += ["", f"### Durations: {ours.name} against {reference.name}", ""]
+        out += ["", f"## Durations: {ours.name} against {reference.name}", ""]
         out.append("Summed case durations as wstest measured them; ratio above 1: ours slower.")
         if reference.error:
             out += ["", f"Reference agent error: {shorten(reference.error)}"]

@@ -34,6 +34,7 @@ class FakeRuntime:
     """One connection's transport and loop, recording writes in a shared log."""
 
     is_secure = False
+    octets_written = 0
 
     def __init__(self, io: FakeIO, log: list[tuple[str, bytes]], name: str) -> None:
         self.peer = f"tcp4:127.0.0.1:{name}"
@@ -86,6 +87,9 @@ class FakeRuntime:
 
     def log_error(self, message: str, exc: BaseException | None = None) -> None:
         raise AssertionError(f"unexpected error: {message}: {exc!r}")
+
+    def log_warning(self, message: str) -> None:
+        raise AssertionError(f"unexpected warning: {message}")
 
 
 class Factory(WebSocketServerFactory):

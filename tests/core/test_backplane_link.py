@@ -17,7 +17,7 @@ import pytest
 from wsproto_cb.backplane.address import RedisAddress
 from wsproto_cb.backplane.io import StreamHandler
 from wsproto_cb.backplane.link import LinkSettings, RedisLink
-from wsproto_cb.backplane.resp import NO_HIREDIS_ENV, RespReader, encode_command
+from wsproto_cb.backplane.resp import NO_HIREDIS_ENV, RespLimits, RespReader, encode_command
 
 # ------------------------------------------------------------------- fakes
 
@@ -491,6 +491,54 @@ def test_bytes_that_are_not_resp_drop_the_connection(when: str) -> None:
     assert len(rig.owner.downs()) == 1
     rig.io.advance(0.1)
     rig.connect_ready()
+
+
+TINY = LinkSettings(
+    probe_interval=5.0, probe_timeout=3.0, limits=RespLimits(max_bulk=1000, max_elements=8)
+)
+
+
+def _nested(depth: int) -> bytes:
+    """Arrays of 8, ``depth`` deep, of 1000-byte strings: every part within TINY's limits."""
+    if depth == 0:
+        return b"$1000\r\n" + b"x" * 1000 + b"\r\n"
+    return b"*8\r\n" + _nested(depth - 1) * 8
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"$5000\r\n" + b"x" * 2_000_000, id="one-long-string"),
+        pytest.param(_nested(4), id="many-small-parts"),
+    ],
+)
+def test_a_reply_past_the_limits_drops_and_reconnects(data: bytes) -> None:
+    """On either reader (hiredis has no limits of its own), the link drops a
+    reply that grows past ``max_pending`` within one read of it, and starts again."""
+    rig = make_rig(settings=TINY)
+    first = rig.attempt
+    stream = rig.connect_ready()
+    fed, chunk = 0, 64 * 1024
+    while not rig.owner.downs() and fed < len(data):
+        first.handler.data_received(data[fed : fed + chunk])
+        fed += chunk
+    (reason,) = rig.owner.downs()
+    assert "Redis sent bytes that are not RESP" in reason
+    assert fed <= TINY.limits.max_pending + chunk < len(data)
+    assert stream.aborts == 1
+    rig.io.advance(0.1)
+    rig.connect_ready()
+
+
+def test_a_reply_up_to_the_limits_is_delivered() -> None:
+    rig = make_rig(settings=TINY)
+    first = rig.attempt
+    rig.connect_ready()
+    reply = encode_command("message", "c", b"x" * 1000)
+    for i in range(0, len(reply), 7):
+        first.handler.data_received(reply[i : i + 7])
+    assert rig.owner.events[-1] == ("reply", [b"message", b"c", b"x" * 1000])
+    assert rig.owner.downs() == []
 
 
 def test_buffered_is_the_streams() -> None:

@@ -8,6 +8,7 @@ time, since TCP may cut it anywhere.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from wsproto_cb.backplane.resp import (
     NO_HIREDIS_ENV,
     RedisReplyError,
     ReplyReader,
+    RespLimits,
     RespProtocolError,
     RespReader,
     encode_command,
@@ -300,3 +302,95 @@ def test_many_replies_in_chunks_survive_compaction() -> None:
     assert reader.gets() is False
     assert len(wire) > 1_500_000  # (far more than the bound below)
     assert largest < 4 * 65536, f"buffer grew to {largest} bytes: never compacted"
+
+
+# ------------------------------------------------------------- work and bounds
+
+
+def _calls_while(action: Callable[[], None], budget: int) -> int:
+    """How many function calls (Python and C) ``action`` makes; fails past ``budget``.
+
+    Work counted, not time: the count is the same on a fast or a loaded machine.
+    """
+    calls = 0
+
+    def count(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+            if calls > budget:
+                raise AssertionError(f"more than {budget} calls")
+
+    sys.setprofile(count)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_a_big_array_fed_one_byte_at_a_time_costs_linear_work() -> None:
+    """An 8,000-item reply trickled in byte by byte: each byte costs a few calls,
+    not a re-parse of every item before it (that took 17 s)."""
+    items = [b"item-%d" % i for i in range(8000)]
+    wire = b"*%d\r\n" % len(items) + b"".join(b"$%d\r\n%s\r\n" % (len(i), i) for i in items)
+    reader = RespReader()
+    replies: list[Any] = []
+
+    def trickle() -> None:
+        for i in range(len(wire)):
+            reader.feed(wire[i : i + 1])
+            reply = reader.gets()
+            if reply is not False:
+                replies.append(reply)
+
+    calls = _calls_while(trickle, budget=20 * len(wire))
+    assert replies == [items]
+    assert calls < 20 * len(wire)
+
+
+def test_every_split_of_a_nested_reply_parses_the_same() -> None:
+    wire = b"*3\r\n*2\r\n$1\r\na\r\n*0\r\n:5\r\n*1\r\n*1\r\n$3\r\nb\r\n\r\n"
+    expected = [[b"a", []], 5, [[b"b\r\n"]]]
+    for cut in range(len(wire) + 1):
+        for second in range(cut, len(wire) + 1):
+            reader = RespReader()
+            got = []
+            for piece in (wire[:cut], wire[cut:second], wire[second:]):
+                reader.feed(piece)
+                while (reply := reader.gets()) is not False:
+                    got.append(reply)
+            assert got == [expected], (cut, second)
+
+
+SMALL = RespLimits(max_bulk=10, max_elements=3, max_depth=2)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"$11\r\n", "bulk length 11"),
+        (b"$536870912\r\n", "bulk length 536870912"),  # (Redis' own limit is not ours)
+        (b"*4\r\n", "array length 4"),
+        (b"*1\r\n*1\r\n*1\r\n", "nested too deep"),
+    ],
+)
+def test_limits_are_refused_at_the_header(data: bytes, message: str) -> None:
+    reader = RespReader(SMALL)
+    reader.feed(data)  # (the header alone: nothing is buffered waiting for the rest)
+    with pytest.raises(RespProtocolError, match=message):
+        reader.gets()
+
+
+def test_up_to_the_limits_is_fine() -> None:
+    reader = RespReader(SMALL)
+    reader.feed(b"*3\r\n*1\r\n$10\r\n0123456789\r\n:1\r\n$0\r\n\r\n")
+    assert reader.gets() == [[b"0123456789"], 1, b""]
+
+
+def test_default_limits_refuse_the_512_mib_string() -> None:
+    reader = RespReader()
+    reader.feed(b"$%d\r\n" % (512 * 1024 * 1024))
+    with pytest.raises(RespProtocolError, match="bulk length"):
+        reader.gets()
+    assert RespLimits().max_bulk == 64 * 1024 * 1024

@@ -173,6 +173,30 @@ def test_invalid_101_responses(
     assert info.value.status == 101
 
 
+@pytest.mark.parametrize("version", ["HTTP/1.0", "HTTP/1.2", "HTTP/2.0", "HTTP/0.9"])
+def test_101_only_in_http_1_1(version: str) -> None:
+    data = response(*GOOD).replace(b"HTTP/1.1 ", f"{version} ".encode(), 1)
+    with pytest.raises(HandshakeError, match=r"not HTTP/1\.1") as info:
+        client().receive_data(data)
+    assert info.value.status == 101
+
+
+@pytest.mark.parametrize("version", [b"http/1.1", b"HTTP/1.10", b"HTTP/2"])
+def test_status_line_outside_the_grammar(version: bytes) -> None:
+    data = response(*GOOD).replace(b"HTTP/1.1 ", version + b" ", 1)
+    with pytest.raises(HandshakeError) as info:
+        client().receive_data(data)
+    assert info.value.status == 0
+
+
+def test_refusal_in_http_1_0_keeps_its_status() -> None:
+    # An old front-end answering 403 in HTTP/1.0 still reports the 403.
+    data = response("Content-Length: 0", status="403 Forbidden").replace(b"1.1", b"1.0", 1)
+    with pytest.raises(HandshakeError) as info:
+        client().receive_data(data)
+    assert (info.value.status, info.value.reason) == (403, "Forbidden")
+
+
 def test_extensions_not_validated_against_the_offer() -> None:
     # Negotiation belongs to the extension layer: an unoffered one is parsed, not refused.
     resp = client().receive_data(response(*GOOD, "Sec-WebSocket-Extensions: x-unknown; a=1"))

@@ -151,6 +151,18 @@ def run(
     )
 
 
+def dropped_without_a_word(port: int) -> bool:
+    """Connect over TCP, send nothing (no TLS ClientHello either): True when the
+    server closes the connection within TIMEOUT."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        try:
+            return sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+
+
 def no_traceback(text: str) -> None:
     assert "Traceback" not in text, text
 

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import signal
+import socket
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
-from .procs import Proc, free_port, no_traceback, python, run
+from wsproto_cb.cli.terminal import escape_controls
+
+from .procs import (
+    TIMEOUT,
+    Proc,
+    clean_env,
+    dropped_without_a_word,
+    free_port,
+    no_traceback,
+    python,
+    run,
+)
 
 try:
     from runtime.harness import TLSFiles
@@ -88,6 +102,29 @@ def test_serve_tls_and_connect_with_cafile(tmp_path: Path, runtime: str) -> None
         assert err.count("\n") == 1 and "not trusted" in err, err
         server.signal(signal.SIGINT)  # Ctrl-C: the same graceful stop
         assert server.wait() == 0, server.output
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "twisted"])
+def test_serve_tls_drops_a_silent_client_after_the_open_handshake_timeout(
+    tmp_path: Path, runtime: str
+) -> None:
+    """The TLS handshake is bounded by --open-handshake-timeout (asyncio's own
+    bound is 60 s, more than TIMEOUT)."""
+    tls = TLSFiles.create(str(tmp_path))
+    server, port = serve(
+        "--runtime",
+        runtime,
+        "--certfile",
+        tls.cert_file,
+        "--keyfile",
+        tls.key_file,
+        "--open-handshake-timeout",
+        "0.3",
+    )
+    try:
+        assert dropped_without_a_word(port)
     finally:
         server.kill()
 
@@ -196,3 +233,100 @@ def test_connect_through_an_http_proxy() -> None:
             assert "refused: HTTP/1.1 403" in err and err.count("\n") == 1, err
     finally:
         server.kill()
+
+#: What a hostile server sends: terminal escape sequences (7-bit and C1),
+#: a carriage return that overwrites, a newline that fakes a second message,
+#: bidi overrides and isolates; and what must survive: TAB, letters in any
+#: script, a zero-width joiner inside an emoji, a right-to-left mark.
+HOSTILE_TEXT = (
+    "title\x1b]0;owned\x07 red\x1b[31m csi\x9b2J nul\x00 del\x7f over\rwrite "
+    "fake\nwsproto-cb connect: ok rlo\u202egnp.exe\u202c lri\u2066x\u2069 ls\u2028 "
+    "tab\tkept h\u00e9 \u05e9\u05dc\u05d5\u05dd\u200f \U0001f469\u200d\U0001f4bb"
+)
+HOSTILE_SHOWN = (
+    "title\\x1b]0;owned\\x07 red\\x1b[31m csi\\x9b2J nul\\x00 del\\x7f over\\rwrite "
+    "fake\\nwsproto-cb connect: ok rlo\\u202egnp.exe\\u202c lri\\u2066x\\u2069 ls\\u2028 "
+    "tab\tkept h\u00e9 \u05e9\u05dc\u05d5\u05dd\u200f \U0001f469\u200d\U0001f4bb"
+)
+
+HOSTILE = f"""\
+from wsproto_cb.server import WebSocketServerProtocol
+
+TEXT = {HOSTILE_TEXT!r}
+
+
+class Hostile(WebSocketServerProtocol):
+    def onOpen(self):
+        self.sendMessage(TEXT.encode())
+
+    def onMessage(self, payload, isBinary):
+        self.sendClose(4000, "bye\\x1b[2J\\u202e")
+"""
+
+
+def test_escape_controls_table() -> None:
+    assert escape_controls(HOSTILE_TEXT) == HOSTILE_SHOWN
+    for code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F)]:
+        if code != 0x09:
+            assert escape_controls(chr(code)).startswith("\\"), hex(code)
+    assert escape_controls("\u2066\u2067\u2068\u2069") == "\\u2066\\u2067\\u2068\\u2069"
+    assert escape_controls("a\\x1b\tb") == "a\\x1b\tb"  # backslashes as they are
+
+
+def _connect_bytes(url: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Like ``connect`` but bytes out: text mode would rewrite the server's CRs."""
+    return subprocess.run(
+        python(*CLI, "connect", url, *args),
+        env=clean_env(PYTHONIOENCODING="utf-8"),
+        input=b"x\n",
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "twisted"])
+def test_connect_escapes_what_a_server_sends(tmp_path: Path, runtime: str) -> None:
+    (tmp_path / "hostile.py").write_text(HOSTILE)
+    server, port = serve("hostile:Hostile", "--runtime", runtime, cwd=tmp_path)
+    url = f"ws://127.0.0.1:{port}/"
+    try:
+        result = _connect_bytes(url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.decode() == HOSTILE_SHOWN + "\n"
+        err = result.stderr.decode()
+        assert err.endswith("closed by the server: 4000 bye\\x1b[2J\\u202e\n"), err
+        assert "\x1b" not in err and "\u202e" not in err
+
+        raw = _connect_bytes(url, "--raw")
+        assert raw.returncode == 0, raw.stderr
+        assert raw.stdout.decode() == HOSTILE_TEXT + "\n"
+        assert b"\x1b" not in raw.stderr  # status lines are escaped even then
+    finally:
+        server.kill()
+
+
+def test_connect_escapes_a_status_phrase() -> None:
+    """A refusal's reason phrase (latin-1, so C1 controls fit) reaches stderr escaped."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def refuse() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(TIMEOUT)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 403 No\x9b2J\x9d0;x\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=refuse, daemon=True)
+    thread.start()
+    try:
+        result = _connect_bytes(f"ws://127.0.0.1:{port}/")
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert result.returncode == 1
+    assert result.stderr.decode() == (
+        "wsproto-cb connect: error: handshake failed: the server answered 403 (No\\x9b2J\\x9d0;x)\n"
+    )

@@ -8,7 +8,9 @@ reuses the test environment's installed packages (Twisted ...) through a
 
 from __future__ import annotations
 
+import http.client
 import importlib.metadata
+import os
 import shutil
 import signal
 import subprocess
@@ -27,10 +29,16 @@ from .procs import (
     Proc,
     clean_env,
     close_code_after,
+    dropped_without_a_word,
     no_traceback,
     run,
     ws_client,
 )
+
+try:
+    from runtime.harness import TLSFiles
+except ModuleNotFoundError:  # pragma: no cover - imported as tests.deploy
+    from tests.runtime.harness import TLSFiles
 
 BUILD_TIMEOUT = 180
 
@@ -56,6 +64,7 @@ OPTIONS = (
     "--broadcast-overflow",
     "--workers",
     "--backplane",
+    "--metrics",
 )
 
 
@@ -255,6 +264,142 @@ def test_twistd_static_directory_beside_the_websocket(venv: Venv, tmp_path: Path
     finally:
         proc.kill()
     no_traceback(proc.output)
+
+
+def _static_tree(tmp_path: Path) -> Path:
+    """A directory to publish, with everything that must not leave it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("outside secret\n")
+    public = tmp_path / "public"
+    public.mkdir()
+    (public / "index.html").write_text("<h1>home</h1>\n")
+    (public / "app.js").write_text("console.log(1)\n")
+    (public / "data.unknownext").write_bytes(b"<script>alert(1)</script>")
+    (public / ".env").write_text("PASSWORD=hunter2\n")
+    (public / ".git").mkdir()
+    (public / ".git" / "config").write_text("[core]\n")
+    (public / "docs").mkdir()
+    (public / "docs" / "index.html").write_text("<h1>docs</h1>\n")
+    (public / "docs" / "guide.txt").write_text("guide\n")
+    (public / "empty").mkdir()  # no index.html: no listing either
+    (public / "leak.txt").symlink_to(outside / "secret.txt")
+    (public / "leakdir").symlink_to(outside, target_is_directory=True)
+    (public / "env.txt").symlink_to(public / ".env")
+    (public / "alias.js").symlink_to(public / "app.js")  # inside the tree: fine
+    os.mkfifo(public / "pipe")
+    return public
+
+
+def _get(port: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """One request with the path sent exactly as given (no client normalisation)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        connection.endheaders()
+        response = connection.getresponse()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read()
+    finally:
+        connection.close()
+
+
+def test_twistd_static_serves_files_only(venv: Venv, tmp_path: Path) -> None:
+    public = _static_tree(tmp_path)
+    proc = Proc(
+        venv.twistd(
+            "-n",
+            "--pidfile=",
+            "wsproto_cb",
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+            "--static",
+            str(public),
+        ),
+        cwd=tmp_path,
+    )
+    try:
+        port = int(proc.wait_for(r"Site starting on (\d+)").group(1))
+        served = {
+            "/": b"<h1>home</h1>\n",
+            "/index.html": b"<h1>home</h1>\n",
+            "/app.js": b"console.log(1)\n",
+            "/alias.js": b"console.log(1)\n",
+            "/docs/": b"<h1>docs</h1>\n",
+            "/docs/guide.txt": b"guide\n",
+            "/docs/guide.txt?x=1": b"guide\n",
+        }
+        for path, body in served.items():
+            status, headers, data = _get(port, path)
+            assert (status, data) == (200, body), path
+            assert headers["x-content-type-options"] == "nosniff", path
+        status, headers, data = _get(port, "/data.unknownext")
+        assert status == 200 and headers["content-type"] == "application/octet-stream"
+        status, headers, data = _get(port, "/app.js", method="HEAD")
+        assert (status, data, headers["content-length"]) == (200, b"", "15")
+        # a directory without its slash: redirected to it, never elsewhere
+        status, headers, _ = _get(port, "/docs")
+        assert (status, headers["location"]) == (302, "/docs/")
+        refused = [
+            "/.env",
+            "/.git/config",
+            "/.git/",
+            "/docs/.",
+            "/empty/",  # no listing
+            "/leak.txt",  # symlink out of the tree
+            "/leakdir/secret.txt",
+            "/env.txt",  # symlink onto a dotfile
+            "/pipe",  # not a regular file (and never blocks the server)
+            "/../outside/secret.txt",
+            "/%2e%2e/outside/secret.txt",
+            "/docs/..%2f..%2foutside%2fsecret.txt",
+            "/docs%2f..%2f.env",
+            "/%2e%65nv",
+            "//index.html",
+            "/docs//guide.txt",
+            "/index.html%00.js",
+            "/%ff",
+            "/nothing-here",
+        ]
+        for path in refused:
+            status, _, data = _get(port, path)
+            assert status == 404, (path, status, data)
+            assert b"hunter2" not in data and b"secret" not in data and b"[core]" not in data
+        assert _get(port, "/app.js", method="POST")[0] == 405
+        # still alive and serving after all that
+        assert _get(port, "/")[0] == 200
+    finally:
+        proc.kill()
+    no_traceback(proc.output)
+
+
+def test_twistd_static_over_tls_drops_a_silent_client(venv: Venv, tmp_path: Path) -> None:
+    """With --static, Twisted Web's Site holds the connection until the request:
+    its idle timeout is --open-handshake-timeout, so a client stuck before the
+    TLS handshake goes as it would on a WebSocket-only port."""
+    tls = TLSFiles.create(str(tmp_path))
+    public = tmp_path / "public"
+    public.mkdir()
+    (public / "index.html").write_text("hi\n")
+    proc = Proc(
+        venv.twistd(
+            "-n",
+            "--pidfile=",
+            "wsproto_cb",
+            "--listen",
+            f"ssl:0:interface=127.0.0.1:privateKey={tls.key_file}:certKey={tls.cert_file}",
+            "--static",
+            str(public),
+            "--open-handshake-timeout",
+            "0.3",
+        ),
+        cwd=tmp_path,
+    )
+    try:
+        port = int(proc.wait_for(r"Site \(TLS\) starting on (\d+)").group(1))
+        assert dropped_without_a_word(port)
+    finally:
+        proc.kill()
 
 
 @pytest.mark.parametrize(

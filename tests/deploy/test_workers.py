@@ -191,13 +191,16 @@ ANNOUNCE = r"worker \d/2 \(pid (\d+)\): pidproto:Pid on ws"
 STARTED = r"serve: worker \d/2 \(pid (\d+)\) started$"
 
 
-def serve_workers(app_dir: Path, runtime: str, *args: str) -> tuple[Workers, int]:
+def serve_workers(
+    app_dir: Path, runtime: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[Workers, int]:
     port = free_port()
     # (a generous opening handshake timeout: this machine may be busy)
     proc = Proc(
         python(*CLI, "serve", "pidproto:Pid", "--workers", "2", "--port", str(port),
                "--runtime", runtime, "--open-handshake-timeout", "30", *args),
         cwd=app_dir,
+        env=clean_env(**(env or {})),
     )  # fmt: skip
     return Workers(proc, STARTED), port
 
@@ -344,7 +347,9 @@ TWISTD_STARTED = r"wsproto_cb: worker \d/2 \(pid (\d+)\) started"
 TWISTD_LISTENING = r"worker \d/2 \(pid (\d+)\): .*Site starting on \d+"
 
 
-def twistd_workers(app_dir: Path, *args: str) -> tuple[Workers, int]:
+def twistd_workers(
+    app_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[Workers, int]:
     port = free_port()
     public = app_dir / "public"
     public.mkdir(exist_ok=True)
@@ -354,7 +359,7 @@ def twistd_workers(app_dir: Path, *args: str) -> tuple[Workers, int]:
          "--listen", f"tcp:{port}:interface=127.0.0.1", "--protocol", "pidproto:Pid",
          "--static", str(public), "--ws-path", "/live/ws", *args],
         cwd=app_dir,
-        env=clean_env(PYTHONPATH=str(REPO)),  # (the plugin, from the checkout)
+        env=clean_env(PYTHONPATH=str(REPO), **(env or {})),  # (the plugin, from the checkout)
     )  # fmt: skip
     return Workers(proc, TWISTD_STARTED), port
 

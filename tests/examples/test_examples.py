@@ -135,10 +135,13 @@ def test_chat_protocol_rules(chat_server: tuple[Proc, int]) -> None:
 
 
 def test_chat_server_rejects_other_origins(chat_server: tuple[Proc, int]) -> None:
-    """A page on another site cannot open a chat connection (allowedOrigins)."""
+    """A page on another site cannot open a chat connection (allowedOrigins), nor
+    can an opaque origin (a sandboxed iframe, a file:// page, a redirect chain:
+    browsers send "null"), as allowNullOrigin is off."""
     _proc, port = chat_server
     for origin, expected in [
         ("http://evil.example", b" 403 "),
+        ("null", b" 403 "),
         (f"http://localhost:{port}", b" 101 "),
     ]:
         handshake = ClientHandshake("127.0.0.1", port, "/ws", origin=origin)

@@ -105,8 +105,13 @@ class RuntimeHarness:
         """Serve ``factory`` on 127.0.0.1 (server runtime); returns the port."""
         if self.name == "asyncio":
             loop = asyncio.get_running_loop()
-            ssl = tls.server_context() if tls is not None else None
-            server = await loop.create_server(factory, "127.0.0.1", 0, ssl=ssl)
+            kwargs: dict[str, Any] = {}
+            if tls is not None:  # (as a program should: see ssl_handshake_timeout)
+                kwargs = {
+                    "ssl": tls.server_context(),
+                    "ssl_handshake_timeout": factory.ssl_handshake_timeout,
+                }
+            server = await loop.create_server(factory, "127.0.0.1", 0, **kwargs)
             self._listeners.append(("asyncio", server))
             return int(server.sockets[0].getsockname()[1])
         from twisted.internet import reactor
@@ -142,6 +147,7 @@ class RuntimeHarness:
                 port,
                 ssl=tls.client_context() if tls is not None else None,
                 server_hostname="localhost" if tls is not None else None,
+                ssl_handshake_timeout=factory.ssl_handshake_timeout if tls is not None else None,
             )
             self._clients.append(transport)
             return proto
@@ -478,11 +484,14 @@ class LoggedError:
 
 
 class _Handler(logging.Handler):
-    def __init__(self, out: list[LoggedError]) -> None:
-        super().__init__(logging.ERROR)
+    def __init__(self, out: list[LoggedError], levels: tuple[int, ...]) -> None:
+        super().__init__()
         self.out = out
+        self.levels = levels
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno not in self.levels:
+            return
         exc = record.exc_info[1] if record.exc_info else None
         trace = logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
         self.out.append(LoggedError(record.getMessage(), exc, trace))
@@ -491,15 +500,30 @@ class _Handler(logging.Handler):
 @contextlib.contextmanager
 def captured_errors() -> Iterator[list[LoggedError]]:
     """Errors logged by wsproto_cb on either runtime (stdlib logging, twisted.logger)."""
+    with _captured((logging.ERROR, logging.CRITICAL), (LogLevel.error, LogLevel.critical)) as out:
+        yield out
+
+
+@contextlib.contextmanager
+def captured_warnings() -> Iterator[list[LoggedError]]:
+    """Warnings (only) logged by wsproto_cb on either runtime."""
+    with _captured((logging.WARNING,), (LogLevel.warn,)) as out:
+        yield out
+
+
+@contextlib.contextmanager
+def _captured(
+    levels: tuple[int, ...], twisted_levels: tuple[LogLevel, ...]
+) -> Iterator[list[LoggedError]]:
     out: list[LoggedError] = []
-    handler = _Handler(out)
+    handler = _Handler(out, levels)
     logger = logging.getLogger("wsproto_cb")
     logger.addHandler(handler)
 
     def observer(event: dict[str, Any]) -> None:
         if event.get("log_namespace") != "wsproto_cb":
             return
-        if event.get("log_level") not in (LogLevel.error, LogLevel.critical):
+        if event.get("log_level") not in twisted_levels:
             return
         failure = event.get("log_failure")
         exc = failure.value if failure is not None else None

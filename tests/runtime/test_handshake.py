@@ -88,12 +88,53 @@ async def test_allowed_origins(runtime: RuntimeHarness, origin: str | None, allo
 
 
 @pytest.mark.asyncio_task
-async def test_null_origin(runtime: RuntimeHarness) -> None:
-    factory = runtime.server_factory(Recorder, allowNullOrigin=False)
+@pytest.mark.parametrize(
+    ("patterns", "origin", "allowed"),
+    [
+        # Autobahn's pattern shapes match what a browser sends (default port left out)
+        (["https://example.com:443"], "https://example.com", True),
+        (["https://*.example.com:*"], "https://chat.example.com", True),
+        (["https://*.example.com:*"], "https://chat.example.com:8443", True),
+        (["https://*.example.com:*"], "https://example.com.evil.net", False),
+        (["https://example.com:443"], "https://EXAMPLE.com", True),
+        (["https://example.com:443"], "http://example.com", False),
+    ],
+)
+async def test_allowed_origins_match_the_normal_form(
+    runtime: RuntimeHarness, patterns: list[str], origin: str, allowed: bool
+) -> None:
+    factory = runtime.server_factory(Recorder, allowedOrigins=patterns)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder, origin=origin), port)
+    if allowed:
+        await runtime.wait(client.opened)
+    else:
+        await refused(runtime, client)
+        assert client.handshake_error.status == 403
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize(
+    ("options", "allowed"),
+    [
+        ({}, True),  # every origin allowed: a page from a file too, as in Autobahn
+        ({"allowNullOrigin": False}, False),
+        ({"allowedOrigins": ["https://example.com:443"]}, False),  # restricted: refused
+        ({"allowedOrigins": ["*"]}, True),
+        ({"allowedOrigins": ["https://example.com:443"], "allowNullOrigin": True}, True),
+    ],
+)
+async def test_null_origin(
+    runtime: RuntimeHarness, options: dict[str, object], allowed: bool
+) -> None:
+    factory = runtime.server_factory(Recorder, **options)
     port = await runtime.listen(factory)
     client = await runtime.connect(runtime.client_factory(Recorder, origin="null"), port)
-    await refused(runtime, client)
-    assert client.handshake_error.status == 403
+    if allowed:
+        await runtime.wait(client.opened)
+    else:
+        await refused(runtime, client)
+        assert client.handshake_error.status == 403
 
 
 @pytest.mark.asyncio_task
@@ -328,18 +369,91 @@ async def test_on_connecting_bad_result(runtime: RuntimeHarness) -> None:
     assert isinstance(error.exc, TypeError)
 
 
+ONE_LINE = ("X-Forwarded-For: 192.0.2.7, 10.0.0.1, 10.0.0.2",)
+# the client's own line first, then the one its proxy added
+TWO_LINES = ("X-Forwarded-For: 192.0.2.7", "X-Forwarded-For: 10.0.0.1, 10.0.0.2")
+
+
 @pytest.mark.asyncio_task
+@pytest.mark.parametrize("lines", [ONE_LINE, TWO_LINES], ids=["one-line", "two-lines"])
 @pytest.mark.parametrize(("hops", "expected"), [(0, None), (1, "10.0.0.2"), (2, "10.0.0.1")])
 async def test_trust_x_forwarded_for(
-    runtime: RuntimeHarness, hops: int, expected: str | None
+    runtime: RuntimeHarness, lines: tuple[str, ...], hops: int, expected: str | None
 ) -> None:
     factory = runtime.server_factory(Recorder, trustXForwardedFor=hops)
     servers = track_opened(factory)
     port = await runtime.listen(factory)
     peer = await runtime.raw(port)
-    await peer.handshake(headers=("X-Forwarded-For: 192.0.2.7, 10.0.0.1, 10.0.0.2",))
+    await peer.handshake(headers=lines)
     server = await runtime.wait(servers.get())
     if expected is None:
         assert server.peer.startswith("tcp4:127.0.0.1:")
     else:
         assert server.peer == expected
+
+
+# RFC 6455 5.7: a masked "Hello", sent where a request body would be.
+_FRAME = b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"
+_UPGRADE = (
+    b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+)
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + _UPGRADE
+            + b"Content-Length: %d\r\n\r\n" % len(_FRAME)
+            + _FRAME,
+            400,
+        ),
+        (
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + _UPGRADE
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % len(_FRAME)
+            + _FRAME
+            + b"\r\n0\r\n\r\n",
+            400,
+        ),
+        (b"GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n" + _UPGRADE + b"\r\n" + _FRAME, 505),
+        (b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n" + _UPGRADE + b"\r\n" + _FRAME, 505),
+        (
+            b"GET http://internal.example/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + _UPGRADE
+            + b"\r\n"
+            + _FRAME,
+            400,
+        ),
+    ],
+    ids=["content-length", "chunked", "http-2.0", "http-1.0", "absolute-form-other-host"],
+)
+async def test_smuggling_shapes_refused_before_any_frame(
+    runtime: RuntimeHarness, request_bytes: bytes, status: int
+) -> None:
+    """A request a front-end could frame differently is refused with its status,
+    the connection closed, and what followed it never read as a frame."""
+    calls: list[str] = []
+
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> None:
+            calls.append("onConnect")
+
+        def onOpen(self) -> None:
+            calls.append("onOpen")
+
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            calls.append("onMessage")
+
+    port = await runtime.listen(runtime.server_factory(Server))
+    peer = await runtime.raw(port)
+    peer.send(request_bytes)
+    head = await runtime.wait(peer.reader.readuntil(b"\r\n\r\n"))
+    assert head.startswith(b"HTTP/1.1 %d " % status)
+    assert b"\r\nConnection: close\r\n" in head
+    assert await peer.closed_within(2)
+    assert calls == []

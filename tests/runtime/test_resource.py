@@ -292,6 +292,75 @@ async def test_on_connect_deny_and_origin_check(web: RuntimeHarness) -> None:
 
 
 @pytest.mark.asyncio_task
+async def test_smuggling_shapes_get_the_same_answers_through_twisted_web(
+    web: RuntimeHarness,
+) -> None:
+    """Twisted Web parses the request here, and has read any body before the
+    resource runs; the core's rule (one place) still refuses what announces one."""
+    calls: list[str] = []
+
+    class Watched(Server):
+        def onConnect(self, request: Any) -> None:
+            calls.append("onConnect")
+
+    from twisted.internet import reactor
+    from twisted.web.server import Site
+
+    # The resource at the root: Twisted Web routes an absolute-form target
+    # by its path segments ("http:", "", host ...), so only a root resource
+    # is ever asked to render one.
+    site = Site(WebSocketResource(web.server_factory(Watched)))
+    listening = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
+    web._listeners.append(("twisted", listening))
+    port = int(listening.getHost().port)
+    frame = build_frame(Opcode.TEXT, b"Hello", mask=b"\x01\x02\x03\x04")
+    upgrade = (
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    )
+    host = b"Host: 127.0.0.1\r\n"
+    shapes = [
+        (
+            b"GET / HTTP/1.1\r\n"
+            + host
+            + upgrade
+            + b"Content-Length: %d\r\n\r\n" % len(frame)
+            + frame,
+            b"400 ",
+            b"no body (Content-Length)",
+        ),
+        (
+            b"GET / HTTP/1.1\r\n"
+            + host
+            + upgrade
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % len(frame)
+            + frame
+            + b"\r\n0\r\n\r\n",
+            b"400 ",
+            b"no body (Transfer-Encoding)",
+        ),
+        (b"GET / HTTP/1.0\r\n" + host + upgrade + b"\r\n", b"505 ", b"HTTP/1.1 required"),
+        (
+            b"GET http://internal.example/ HTTP/1.1\r\n" + host + upgrade + b"\r\n",
+            b"400 ",
+            b"another host",
+        ),
+        (b"GET / HTTP/1.1\r\n" + host + host + upgrade + b"\r\n", b"400 ", b"more than once"),
+    ]
+    for request, status, detail in shapes:
+        (answer,) = await http_exchange(port, request)
+        assert answer.split(b" ", 2)[1] + b" " == status, (request, answer)
+        assert detail in answer, (request, answer)
+    # HTTP/2.0 on a request line: Twisted Web refuses it itself, with a 400
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/2.0\r\n" + host + upgrade + b"\r\n" + frame)
+    assert (await web.wait(reader.readuntil(b"\r\n"))).startswith(b"HTTP/1.1 400 ")
+    writer.close()
+    assert calls == []
+
+
+@pytest.mark.asyncio_task
 async def test_frames_sent_with_the_request_are_not_lost(web: RuntimeHarness) -> None:
     port = await serve(web, web.server_factory(Server))
     peer = await web.raw(port)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .harness import Echo, Recorder, RuntimeHarness, TLSFiles, track_opened
+from .harness import (
+    TIMEOUT,
+    Echo,
+    RawServerPeer,
+    Recorder,
+    RuntimeHarness,
+    TLSFiles,
+    track_opened,
+)
 
 # Twisted's TLS context setup hands pyOpenSSL X509 objects to pyOpenSSL, which
 # deprecates that (not our code; see test_loops for our own warnings).
@@ -104,3 +113,42 @@ def _tick(reactor: Any) -> Any:
     from twisted.internet.task import deferLater
 
     return deferLater(reactor, 0.01, lambda: None)
+
+
+@pytest.mark.asyncio_task
+async def test_stalled_tls_handshake_bounded_by_open_handshake_timeout(
+    runtime: RuntimeHarness, tls: TLSFiles
+) -> None:
+    """A client that connects and never starts TLS is dropped after
+    openHandshakeTimeout, not after asyncio's own 60 s TLS handshake bound."""
+    factory = runtime.server_factory(Recorder, url="wss://localhost", openHandshakeTimeout=0.2)
+    port = await runtime.listen(factory, tls=tls)
+    peer = await runtime.raw(port)  # TCP only: no ClientHello, nothing
+    assert await peer.closed_within(TIMEOUT)
+    assert factory.countConnections == 0
+
+
+@pytest.mark.asyncio_task
+async def test_client_stalled_in_tls_handshake_bounded_by_open_handshake_timeout(
+    runtime: RuntimeHarness, tls: TLSFiles
+) -> None:
+    """A server that accepts TCP and never answers the ClientHello."""
+    stalled = asyncio.Event()
+
+    async def silent(peer: RawServerPeer) -> None:
+        await peer.reader.read(65536)  # the ClientHello
+        stalled.set()
+        await peer.reader.read(65536)  # until the client gives up
+
+    port = await runtime.raw_server(silent)
+    factory = runtime.client_factory(Recorder, openHandshakeTimeout=0.2)
+    try:
+        client = await runtime.connect(factory, port, tls=tls)
+    except ConnectionError:  # asyncio: create_connection's TLS handshake timed out
+        assert runtime.client_name == "asyncio"
+    else:
+        assert runtime.client_name == "twisted"
+        was_clean, code, reason = await runtime.wait(client.closed)
+        assert (was_clean, code) == (False, 1006)
+        assert "opening handshake timeout" in reason
+    assert stalled.is_set()

@@ -75,13 +75,16 @@ class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
         self._connection_made(AsyncioRuntime(transport, loop))  # type: ignore[attr-defined,arg-type]
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        """asyncio asks where to read into: the per-thread buffer (see :class:`_ReadBuffer`)."""
         return _read_buffer.view
 
     def buffer_updated(self, nbytes: int) -> None:
+        """asyncio read ``nbytes`` into the buffer: hand a copy to :meth:`data_received`."""
         # through data_received, so subclasses that override it still see every read
         self.data_received(bytes(_read_buffer.view[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
+        """Bytes from the peer, for the callback layer."""
         self._data_received(data)  # type: ignore[attr-defined]
 
     def eof_received(self) -> bool | None:
@@ -100,9 +103,16 @@ class WebSocketAdapterProtocol(asyncio.BufferedProtocol):
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
+    _tls_hint = "pass ssl= to loop.create_server()"
+
 
 class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
+
+    _tls_hint = (
+        "pass ssl= to loop.create_connection() (ssl=True checks the server's certificate "
+        "against the system's CAs)"
+    )
 
 
 class _AsyncioFactoryMixin:
@@ -111,15 +121,38 @@ class _AsyncioFactoryMixin:
     _loop: asyncio.AbstractEventLoop | None
 
     @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The loop given to the constructor, else the running loop (never grabbed early)."""
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop given to the constructor (or set), else the running loop, else None.
+
+        Reading it never raises and never grabs a loop early: a factory built
+        before any loop runs follows the loop that later serves it.
+        """
         if self._loop is not None:
             return self._loop
-        return asyncio.get_running_loop()
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread
+            return None
 
     @loop.setter
     def loop(self, value: asyncio.AbstractEventLoop | None) -> None:
         self._loop = value
+
+    @property
+    def ssl_handshake_timeout(self) -> float | None:
+        """``openHandshakeTimeout`` for asyncio's ``ssl_handshake_timeout``.
+
+        asyncio runs a TLS handshake before the protocol exists, so none of
+        the protocol's timers bound it; only its own timeout does, 60 s by
+        default: long enough for a client that connects and sends nothing to
+        hold a socket and a TLS object per connection.  Pass this to
+        ``loop.create_server(..., ssl=context, ssl_handshake_timeout=...)``
+        (or ``create_connection``) to give the TLS handshake the same bound
+        as the WebSocket one.  ``None`` (asyncio's default) when
+        ``openHandshakeTimeout`` is 0 (off), as asyncio has no "never".
+        """
+        timeout: float = self.openHandshakeTimeout  # type: ignore[attr-defined]
+        return float(timeout) if timeout > 0 else None
 
     def __call__(self) -> Any:
         return self._new_protocol(WebSocketAdapterProtocol, "wsproto_cb.asyncio")
@@ -146,9 +179,8 @@ class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFact
         )
 
     def _backplane_io(self) -> AsyncioBackplaneIO | None:
-        try:
-            loop = self.loop
-        except RuntimeError:  # no loop yet: the backplane starts on first use
+        loop = self.loop
+        if loop is None:  # no loop yet: the backplane starts on first use
             return None
         io = self._backplane_io_cache
         if io is None or io.loop is not loop:

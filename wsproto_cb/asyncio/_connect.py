@@ -73,7 +73,7 @@ async def _open_tunnel(factory: Any, context: ssl_module.SSLContext | None) -> A
             transport.get_protocol(),
             context,
             server_hostname=factory.host,
-            ssl_handshake_timeout=timeout,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout,
         )
     proto = factory()
     transport.set_protocol(proto)
@@ -110,4 +110,5 @@ async def connect_ws(
         factory.port,
         ssl=context,
         server_hostname=factory.host if context is not None else None,
+        ssl_handshake_timeout=factory.ssl_handshake_timeout if context is not None else None,
     )

@@ -28,7 +28,7 @@ def describe_peer(transport: asyncio.BaseTransport) -> str:
 
 
 class AsyncioRuntime:
-    __slots__ = ("_loop", "_tasks", "_transport", "is_secure", "peer")
+    __slots__ = ("_loop", "_tasks", "_transport", "is_secure", "octets_written", "peer")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
@@ -36,9 +36,11 @@ class AsyncioRuntime:
         self._tasks: set[asyncio.Future[Any]] = set()
         self.peer = describe_peer(transport)
         self.is_secure = transport.get_extra_info("sslcontext") is not None
+        self.octets_written = 0
 
     def write(self, data: bytes) -> None:
         if not self._transport.is_closing():
+            self.octets_written += len(data)
             self._transport.write(data)
 
     def write_buffer_size(self) -> int:
@@ -101,3 +103,6 @@ class AsyncioRuntime:
             log.error(message)
         else:
             log.error(message, exc_info=(type(exc), exc, exc.__traceback__))
+
+    def log_warning(self, message: str) -> None:
+        log.warning(message)

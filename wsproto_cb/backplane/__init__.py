@@ -13,7 +13,7 @@ promise and how to run it across machines.
 
 from __future__ import annotations
 
-from .address import RedisAddress, parse_redis_url
+from .address import RedisAddress, parse_redis_url, redact_url
 from .base import Backplane, LocalBackplane
 from .redis import BackplaneStats, RedisBackplane
 
@@ -28,13 +28,18 @@ __all__ = [
 ]
 
 
-def backplane_from_url(url: str) -> Backplane:
-    """``memory://`` -> :class:`LocalBackplane`, ``redis://...`` -> :class:`RedisBackplane`."""
+def backplane_from_url(url: str, *, secretFile: str | None = None) -> Backplane:
+    """``memory://`` -> :class:`LocalBackplane`, ``redis://...`` -> :class:`RedisBackplane`
+    (signing its envelopes with the secret in ``secretFile``, if given)."""
     if not isinstance(url, str):
         raise TypeError(f"backplane URL must be a str, not {type(url).__name__}")
     scheme = url.partition("://")[0].lower()
     if scheme == "memory":
+        if secretFile is not None:
+            raise ValueError("a backplane secret is for redis:// backplanes, not memory://")
         return LocalBackplane()
     if scheme in ("redis", "rediss"):
-        return RedisBackplane(url)
-    raise ValueError(f"unknown backplane URL {url!r} (use redis://HOST:PORT/DB or memory://)")
+        return RedisBackplane(url, secretFile=secretFile)
+    raise ValueError(
+        f"unknown backplane URL {redact_url(url)!r} (use redis://HOST:PORT/DB or memory://)"
+    )

@@ -36,6 +36,7 @@ class Backplane:
 
     @property
     def listener(self) -> Any:
+        """The factory that receives what other nodes publish (set by ``factory.setBackplane``)."""
         return self._listener
 
     def attach(self, listener: Any) -> None:

@@ -20,7 +20,15 @@ from typing import Any, Protocol
 
 from .address import RedisAddress
 from .io import BackplaneIO, Stream, TimerHandle
-from .resp import RedisReplyError, ReplyReader, RespProtocolError, encode_command, make_reader
+from .resp import (
+    DEFAULT_LIMITS,
+    RedisReplyError,
+    ReplyReader,
+    RespLimits,
+    RespProtocolError,
+    encode_command,
+    make_reader,
+)
 
 __all__ = ["LinkOwner", "LinkSettings", "RedisLink"]
 
@@ -33,6 +41,8 @@ class LinkSettings:
     probe_timeout: float = 3.0
     reconnect_min: float = 0.1
     reconnect_max: float = 5.0
+    #: what one reply may hold; beyond it the connection is dropped (and made again)
+    limits: RespLimits = DEFAULT_LIMITS
 
 
 class LinkOwner(Protocol):
@@ -71,6 +81,7 @@ class RedisLink:
         self._stream: Stream | None = None
         self._reader: ReplyReader | None = None
         self._setup_replies = 0
+        self._unreturned = 0  # bytes read since the last whole reply (at most)
         self._failures = 0
         self._timers: dict[str, TimerHandle] = {}
         self._attempt: _Attempt | None = None
@@ -115,7 +126,8 @@ class RedisLink:
 
     def _connection_made(self, stream: Stream) -> None:
         self._stream = stream
-        self._reader = make_reader()
+        self._reader = make_reader(self._settings.limits)
+        self._unreturned = 0
         self.state = "setup"
         setup = self._setup_commands()
         self._setup_replies = len(setup)
@@ -130,20 +142,32 @@ class RedisLink:
         if reader is None:
             return
         reader.feed(data)
+        self._unreturned += len(data)
         while self.state in ("setup", "ready"):
             try:
                 reply = reader.gets()
+                if reply is False:
+                    self._check_unreturned()
             except RespProtocolError as exc:
                 self._drop(f"Redis sent bytes that are not RESP: {exc}")
                 return
             if reply is False:
                 return
+            # (whatever follows this reply began in this read: at most its length)
+            self._unreturned = len(data)
             if self.state == "setup":
                 self._setup_reply(reply)
             elif _is_pong(reply):
                 self._pong()
             else:
                 self._owner.link_reply(self, reply)
+
+    def _check_unreturned(self) -> None:
+        """The one bound both readers can be held to (hiredis takes no limits):
+        the bytes read since the last whole reply, counted here."""
+        limit = self._settings.limits.max_pending
+        if self._unreturned > limit:
+            raise RespProtocolError(f"a reply passed {limit} bytes ({self._unreturned} so far)")
 
     def _connection_lost(self, reason: str) -> None:
         self._attempt = None

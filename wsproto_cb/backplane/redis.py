@@ -16,6 +16,14 @@ Delivery promise: at most once to each node, in publish order per publisher
 and group.  Nothing is queued or retried while Redis is unreachable: the
 factory has already served its local members; what it publishes meanwhile
 is counted in ``stats.publish_dropped`` and seen as a gap by the others.
+
+Nothing from Redis is trusted blindly: anyone who can publish there can put
+bytes on our channels.  A text message that is not UTF-8 is dropped (it
+would make every conforming client close with 1007); without a shared
+secret a forged numbering cannot silence a real publisher (see
+:class:`~.envelope.SequenceTracker`); with one (``secret``, ``secretFile``
+or ``$WSPROTO_CB_BACKPLANE_SECRET``) envelopes are signed and anything not
+signed with it is dropped.  Each is counted in :class:`BackplaneStats`.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from .address import RedisAddress, parse_redis_url
 from .base import Backplane
 from .envelope import (
     NODE_ID_SIZE,
+    RESET,
+    EnvelopeAuthError,
     EnvelopeError,
     SequenceCounter,
     SequenceTracker,
@@ -36,7 +46,8 @@ from .envelope import (
     encode_envelope,
 )
 from .link import LinkSettings, RedisLink
-from .resp import RedisReplyError, encode_command
+from .resp import RedisReplyError, RespLimits, encode_command
+from .secrets import envelope_key
 
 __all__ = ["BackplaneStats", "RedisBackplane"]
 
@@ -58,14 +69,39 @@ class BackplaneStats:
     stale: int = 0
     #: messages on our channels that are not envelopes of ours
     malformed: int = 0
+    #: envelopes not signed with our secret (or signed, where we have none)
+    unauthenticated: int = 0
+    #: text messages that are not UTF-8, dropped (clients would close with 1007)
+    invalid_utf8: int = 0
+    #: sequence jumps no real publisher makes (unsigned envelopes): numbering restarted
+    sequence_resets: int = 0
     #: times the backplane went down (both links are needed)
     lost: int = 0
+
+
+#: unsigned envelopes: a forward jump over more messages than this is not believed as a gap
+MAX_SEQUENCE_JUMP = 1 << 20
 
 
 def _positive(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ValueError(f"{name} must be a number > 0, not {value!r}")
     return float(value)
+
+
+def _whole(name: str, value: int) -> int:
+    number = _positive(name, value)
+    if not math.isfinite(number) or number < 1 or number != int(number):
+        raise ValueError(f"{name} must be a whole number of bytes >= 1, not {value!r}")
+    return int(number)
+
+
+def _is_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class RedisBackplane(Backplane):
@@ -83,6 +119,9 @@ class RedisBackplane(Backplane):
         reconnectMin: float = 0.1,
         reconnectMax: float = 5.0,
         publishQueueLimit: int = 8 * 1024 * 1024,
+        maxMessageSize: int = RespLimits().max_bulk,
+        secret: bytes | str | None = None,
+        secretFile: str | None = None,
     ) -> None:
         super().__init__()
         self.address: RedisAddress = parse_redis_url(url)
@@ -94,25 +133,33 @@ class RedisBackplane(Backplane):
             probe_timeout=_positive("probeTimeout", probeTimeout),
             reconnect_min=_positive("reconnectMin", reconnectMin),
             reconnect_max=_positive("reconnectMax", reconnectMax),
+            limits=RespLimits(max_bulk=_whole("maxMessageSize", maxMessageSize)),
         )
-        limit = _positive("publishQueueLimit", publishQueueLimit)
-        if not math.isfinite(limit) or limit < 1:
-            raise ValueError(
-                f"publishQueueLimit must be a whole number of bytes >= 1, not {publishQueueLimit!r}"
-            )
-        self.publishQueueLimit = int(limit)
+        self._key = envelope_key(secret, secretFile)
+        self.publishQueueLimit = _whole("publishQueueLimit", publishQueueLimit)
         #: this node's id, in every envelope it publishes
         self.nodeId = os.urandom(NODE_ID_SIZE)
         self.stats = BackplaneStats()
         self._wanted: set[str | None] = set()
         self._counter = SequenceCounter()
-        self._tracker = SequenceTracker()
+        self._tracker = self._new_tracker()
         self._publisher: RedisLink | None = None
         self._subscriber: RedisLink | None = None
         self._down_reported = False
 
     def __repr__(self) -> str:
-        return f"<RedisBackplane {self.address} node={self.nodeId.hex()}>"
+        signed = " signed" if self._key is not None else ""
+        return f"<RedisBackplane {self.address} node={self.nodeId.hex()}{signed}>"
+
+    @property
+    def signed(self) -> bool:
+        """Envelopes are signed with a shared secret (and unsigned ones dropped)."""
+        return self._key is not None
+
+    def _new_tracker(self) -> SequenceTracker:
+        if self._key is not None:  # (every envelope is a real publisher's: every step is real)
+            return SequenceTracker()
+        return SequenceTracker(max_jump=MAX_SEQUENCE_JUMP, replay_window=0)
 
     @property
     def connected(self) -> bool:
@@ -125,6 +172,7 @@ class RedisBackplane(Backplane):
         )
 
     def channel(self, group: str | None) -> str:
+        """The Redis channel of a group (``None``: the channel of ``factory.broadcast`` to all)."""
         return f"{self.channelPrefix}all" if group is None else f"{self.channelPrefix}g:{group}"
 
     # ------------------------------------------------------------ Backplane
@@ -141,7 +189,7 @@ class RedisBackplane(Backplane):
         # (the next factory starts afresh; the sequence numbers go on, since
         # the node id stays and others would drop a restart at 1 as stale)
         self._wanted.clear()
-        self._tracker = SequenceTracker()
+        self._tracker = self._new_tracker()
         self._down_reported = False
         super().detach()
 
@@ -153,8 +201,11 @@ class RedisBackplane(Backplane):
         if link is None or not link.ready or link.buffered() > self.publishQueueLimit:
             self.stats.publish_dropped += 1
             return
-        envelope = encode_envelope(self.nodeId, sequence, group, payload, isBinary, epoch)
-        link.send(encode_command("PUBLISH", self.channel(group), envelope))
+        channel = self.channel(group).encode("utf-8")
+        envelope = encode_envelope(
+            self.nodeId, sequence, group, payload, isBinary, epoch, key=self._key, channel=channel
+        )
+        link.send(encode_command("PUBLISH", channel, envelope))
 
     def subscribe(self, group: str | None) -> None:
         if group in self._wanted:
@@ -175,6 +226,7 @@ class RedisBackplane(Backplane):
     # ------------------------------------------------------------ LinkOwner
 
     def link_ready(self, link: RedisLink) -> None:
+        """A link (re)connected and authenticated: subscribe, report a restored link."""
         if link is self._subscriber and self._wanted:
             channels = [self.channel(group) for group in self._wanted]
             link.send(encode_command("SUBSCRIBE", *channels))
@@ -183,6 +235,7 @@ class RedisBackplane(Backplane):
             self._notify("onBackplaneRestored")
 
     def link_reply(self, link: RedisLink, reply: Any) -> None:
+        """A reply or pushed message from Redis on ``link``."""
         if isinstance(reply, RedisReplyError):
             self._log("warning", f"Redis {link.name} link: {reply}")
         elif (
@@ -191,9 +244,10 @@ class RedisBackplane(Backplane):
             and len(reply) == 3
             and reply[0] == b"message"
         ):
-            self._message(reply[2])
+            self._message(reply[1], reply[2])
 
     def link_down(self, link: RedisLink, reason: str) -> None:
+        """A link was lost (it reconnects by itself); report it once per outage."""
         if not self._down_reported:
             self._down_reported = True
             self.stats.lost += 1
@@ -213,30 +267,49 @@ class RedisBackplane(Backplane):
         self._publisher.start()
         self._subscriber.start()
 
-    def _message(self, data: Any) -> None:
+    def _message(self, channel: Any, data: Any) -> None:
+        stats = self.stats
         try:
-            envelope = decode_envelope(data)
+            envelope = decode_envelope(data, key=self._key, channel=channel)
+        except EnvelopeAuthError as exc:
+            stats.unauthenticated += 1
+            self._warn_once(stats.unauthenticated, f"dropping an envelope: {exc}")
+            return
         except (EnvelopeError, TypeError) as exc:
-            self.stats.malformed += 1
-            if self.stats.malformed == 1:  # (once: a foreign publisher would flood the log)
-                self._log("warning", f"dropping a message that is not ours on Redis: {exc}")
+            stats.malformed += 1
+            self._warn_once(stats.malformed, f"dropping a message that is not ours: {exc}")
             return
         if envelope.node == self.nodeId:
-            self.stats.own_echo += 1
+            stats.own_echo += 1
             return
         group = envelope.group
         if group not in self._wanted:
             return  # (in flight when we unsubscribed)
+        if not envelope.is_binary and not _is_utf8(envelope.payload):
+            stats.invalid_utf8 += 1
+            self._warn_once(stats.invalid_utf8, "dropping a text message that is not UTF-8")
+            return
         missed = self._tracker.observe(envelope.node, group, envelope.sequence, envelope.epoch)
         if missed is None:
-            self.stats.stale += 1
+            stats.stale += 1
             return
-        if missed:
+        if missed == RESET:
+            stats.sequence_resets += 1
+            self._warn_once(
+                stats.sequence_resets,
+                f"node {envelope.node.hex()} jumped in its numbering (a forged envelope?)",
+            )
+        elif missed:
             self.stats.gaps += 1
             self.stats.missed += missed
             self._notify("onBackplaneGap", group, envelope.node.hex(), missed)
         self.stats.received += 1
         self._notify("_backplane_deliver", group, envelope.payload, envelope.is_binary)
+
+    def _warn_once(self, count: int, message: str) -> None:
+        """The first of a kind only: a hostile publisher would flood the log."""
+        if count == 1:
+            self._log("warning", f"backplane: {message} (counted in stats from now on)")
 
     def _notify(self, method: str, *args: Any) -> None:
         listener = self._listener

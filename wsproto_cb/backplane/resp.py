@@ -16,11 +16,12 @@ command; the connection is fine).  A byte stream that is not RESP raises
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "RedisReplyError",
     "ReplyReader",
+    "RespLimits",
     "RespProtocolError",
     "RespReader",
     "encode_command",
@@ -30,9 +31,31 @@ __all__ = [
 #: Set to 1 to use the pure-Python reader even where hiredis is installed.
 NO_HIREDIS_ENV = "WSPROTO_CB_NO_HIREDIS"
 
-_MAX_BULK = 512 * 1024 * 1024  # Redis' own limit for a string
 _MAX_LINE = 64 * 1024
-_MAX_DEPTH = 32
+
+
+class RespLimits(NamedTuple):
+    """How much one reply may hold; a reply beyond any of these is a :class:`RespProtocolError`.
+
+    hiredis takes none of them (it accepts any bulk length below 2**63 and
+    any array size), so the one bound both readers are held to is
+    ``max_pending``, the bytes read since the last whole reply, which
+    :class:`~.link.RedisLink` counts itself.  The pure-Python reader also
+    refuses a bulk length, array size or nesting beyond these as soon as it
+    reads the header.
+    """
+
+    max_bulk: int = 64 * 1024 * 1024
+    max_elements: int = 1024 * 1024
+    max_depth: int = 32
+
+    @property
+    def max_pending(self) -> int:
+        # (the largest string, the array around it, and a socket read after it)
+        return self.max_bulk + 1024 * 1024
+
+
+DEFAULT_LIMITS = RespLimits()
 
 
 class RedisReplyError(Exception):
@@ -63,101 +86,153 @@ def encode_command(*args: bytes | str | int) -> bytes:
     return b"".join(parts)
 
 
-class _Incomplete(Exception):
-    """Not enough bytes yet for the reply being parsed (internal)."""
+class _Array:
+    """An array reply being read: how many items it has, and those read so far."""
+
+    __slots__ = ("count", "items")
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.items: list[Any] = []
 
 
 class RespReader:
-    """Pure-Python RESP2 reply parser, fed bytes in any pieces."""
+    """Pure-Python RESP2 reply parser, fed bytes in any pieces.
 
-    __slots__ = ("_buffer", "_pos")
+    Incremental: what is parsed stays parsed.  The arrays being read are a
+    stack of :class:`_Array`, a bulk string whose header was read waits for
+    its bytes as ``_bulk``, and the search for a line's CRLF resumes where
+    it stopped, so a reply fed one byte at a time costs work linear in its
+    length, however many items it has.  Bounded by :class:`RespLimits`.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_buffer", "_bulk", "_pos", "_scan", "_stack", "limits")
+
+    def __init__(self, limits: RespLimits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
         self._buffer = bytearray()
-        self._pos = 0
+        self._pos = 0  # where the next unparsed byte is
+        self._scan = 0  # where the search for the next CRLF resumes
+        self._bulk = -1  # length of the bulk string whose bytes are awaited
+        self._stack: list[_Array] = []
 
     def feed(self, data: bytes, /) -> None:
         self._buffer += data
 
     def gets(self) -> Any:
         """The next whole reply, or ``False`` until more bytes are fed."""
-        start = self._pos
-        try:
-            reply = self._parse(0)
-        except _Incomplete:
-            self._pos = start
-            return False
-        if self._pos == len(self._buffer):
-            self._buffer.clear()
-            self._pos = 0
-        elif self._pos > 65536 and self._pos * 2 > len(self._buffer):
-            del self._buffer[: self._pos]  # compact now and then, not per reply
-            self._pos = 0
-        return reply
+        stack = self._stack
+        while True:
+            value = self._value()
+            if value is _MORE:
+                self._compact()
+                return False
+            while stack:  # (an item: into the innermost array; a full array: one up)
+                array = stack[-1]
+                array.items.append(value)
+                if len(array.items) < array.count:
+                    break
+                stack.pop()
+                value = array.items
+            else:
+                if self._pos == len(self._buffer) or self._pos > 65536:
+                    self._compact()
+                return value
 
-    def _line(self) -> bytes:
-        end = self._buffer.find(b"\r\n", self._pos)
-        if end < 0:
-            if len(self._buffer) - self._pos > _MAX_LINE:
+    def _value(self) -> Any:
+        """The next item (a whole array is returned item by item through the stack),
+        ``_MORE`` when its bytes are not all here yet."""
+        buffer = self._buffer
+        while True:
+            start = self._pos
+            if self._bulk >= 0:
+                end = start + self._bulk
+                if len(buffer) < end + 2:
+                    return _MORE
+                if buffer[end : end + 2] != b"\r\n":
+                    raise RespProtocolError("RESP bulk string not followed by CRLF")
+                self._pos = self._scan = end + 2
+                self._bulk = -1
+                return bytes(buffer[start:end])
+            end = buffer.find(b"\r\n", self._scan)  # (_scan >= _pos, always)
+            if end < 0:
+                if len(buffer) - start > _MAX_LINE:
+                    raise RespProtocolError("RESP line too long")
+                self._scan = max(start, len(buffer) - 1)  # (a CR at the end may meet its LF)
+                return _MORE
+            if end - start > _MAX_LINE:
                 raise RespProtocolError("RESP line too long")
-            raise _Incomplete
-        if end - self._pos > _MAX_LINE:
-            raise RespProtocolError("RESP line too long")
-        line = bytes(self._buffer[self._pos : end])
-        self._pos = end + 2
-        return line
+            if end == start:
+                raise RespProtocolError("empty RESP line")
+            kind = buffer[start]
+            rest = bytes(buffer[start + 1 : end])
+            self._pos = self._scan = end + 2
+            if kind == 0x24:  # $
+                size = _int(rest)
+                if size == -1:
+                    return None
+                if not 0 <= size <= self.limits.max_bulk:
+                    raise RespProtocolError(
+                        f"RESP bulk length {size} (the limit is {self.limits.max_bulk})"
+                    )
+                self._bulk = size
+            elif kind == 0x2A:  # *
+                count = _int(rest)
+                if count == -1:
+                    return None
+                if not 0 <= count <= self.limits.max_elements:
+                    raise RespProtocolError(
+                        f"RESP array length {count} (the limit is {self.limits.max_elements})"
+                    )
+                if count == 0:
+                    return []
+                if len(self._stack) >= self.limits.max_depth:
+                    raise RespProtocolError("RESP arrays nested too deep")
+                self._stack.append(_Array(count))
+            elif kind == 0x2B:  # +
+                return rest
+            elif kind == 0x3A:  # :
+                return _int(rest)
+            elif kind == 0x2D:  # -
+                return RedisReplyError(rest.decode("utf-8", "replace"))
+            else:
+                raise RespProtocolError(f"unknown RESP type byte {bytes((kind,))!r}")
 
-    def _int(self, text: bytes) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise RespProtocolError(f"bad RESP length or integer {text[:20]!r}") from None
-
-    def _parse(self, depth: int) -> Any:
-        if depth > _MAX_DEPTH:
-            raise RespProtocolError("RESP arrays nested too deep")
-        line = self._line()
-        if not line:
-            raise RespProtocolError("empty RESP line")
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest
-        if kind == b"-":
-            return RedisReplyError(rest.decode("utf-8", "replace"))
-        if kind == b":":
-            return self._int(rest)
-        if kind == b"$":
-            size = self._int(rest)
-            if size == -1:
-                return None
-            if not 0 <= size <= _MAX_BULK:
-                raise RespProtocolError(f"bad RESP bulk length {size}")
-            end = self._pos + size
-            if len(self._buffer) < end + 2:
-                raise _Incomplete
-            if self._buffer[end : end + 2] != b"\r\n":
-                raise RespProtocolError("RESP bulk string not followed by CRLF")
-            value = bytes(self._buffer[self._pos : end])
-            self._pos = end + 2
-            return value
-        if kind == b"*":
-            count = self._int(rest)
-            if count == -1:
-                return None
-            if count < 0:
-                raise RespProtocolError(f"bad RESP array length {count}")
-            return [self._parse(depth + 1) for _ in range(count)]
-        raise RespProtocolError(f"unknown RESP type byte {kind!r}")
+    def _compact(self) -> None:
+        """Drop consumed bytes: at once when all are, else now and then (not per reply)."""
+        pos = self._pos
+        if pos == len(self._buffer):
+            self._buffer.clear()
+        elif pos > 65536 and pos * 2 > len(self._buffer):
+            del self._buffer[:pos]
+        else:
+            return
+        self._scan -= pos
+        self._pos = 0
 
 
-def make_reader() -> ReplyReader:
-    """hiredis' C reader where installed (and not turned off), else :class:`RespReader`."""
+_MORE: Any = object()  # (RespReader: the item being read needs more bytes)
+
+
+def _int(text: bytes) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise RespProtocolError(f"bad RESP length or integer {text[:20]!r}") from None
+
+
+def make_reader(limits: RespLimits = DEFAULT_LIMITS) -> ReplyReader:
+    """hiredis' C reader where installed (and not turned off), else :class:`RespReader`.
+
+    ``limits`` bind the pure-Python reader; hiredis has no such settings
+    (:class:`~.link.RedisLink` holds both to ``limits.max_pending``).
+    """
     if os.environ.get(NO_HIREDIS_ENV, "") not in ("", "0"):
-        return RespReader()
+        return RespReader(limits)
     try:
         import hiredis
     except ImportError:
-        return RespReader()
+        return RespReader(limits)
     reader: ReplyReader = hiredis.Reader(
         protocolError=RespProtocolError, replyError=RedisReplyError
     )

@@ -21,7 +21,8 @@ from typing import Any
 from .. import __version__
 from ..protocol_loader import DEFAULT_PROTOCOL
 from .errors import CommandError
-from .flags import PROTOCOL_FLAGS, flag_help, seconds, workers
+from .flags import METRICS_HELP, PROTOCOL_FLAGS, flag_help, metrics_address, seconds, workers
+from .terminal import escape_controls
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -96,8 +97,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=(
             "deliver broadcasts across processes through this backplane: redis://HOST:PORT/DB "
-            "(needed with --workers > 1), or memory:// (this process only)"
+            "(needed with --workers > 1), or memory:// (this process only). A URL with a "
+            "password is visible to every user in ps: use --backplane-file or "
+            "$WSPROTO_CB_BACKPLANE_URL for it"
         ),
+    )
+    serve.add_argument(
+        "--backplane-file",
+        metavar="PATH",
+        help="read the --backplane URL from this file (default: $WSPROTO_CB_BACKPLANE_URL)",
+    )
+    serve.add_argument(
+        "--backplane-secret-file",
+        metavar="PATH",
+        help=(
+            "sign backplane messages with the secret in this file and drop any not signed "
+            "with it (default: $WSPROTO_CB_BACKPLANE_SECRET, else unsigned)"
+        ),
+    )
+    serve.add_argument(
+        "--metrics",
+        type=_argparse_type(metrics_address),
+        metavar="HOST:PORT",
+        help=METRICS_HELP[0].lower() + METRICS_HELP[1:].rstrip("."),
     )
     serve.add_argument(
         "-v", "--verbose", action="store_true", help="print each connection opened and closed"
@@ -108,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="connect to a WebSocket server: stdin lines out, messages to stdout",
         description=(
             "Send each line of stdin as a text message and print each message received "
-            "(text as is, binary as hex). At the end of input wait --grace seconds for "
-            "replies, close with 1000 and exit 0. Ctrl-C closes at once."
+            "(text one line each, with control characters escaped; binary as hex). At the "
+            "end of input wait --grace seconds for replies, close with 1000 and exit 0. "
+            "Ctrl-C closes at once."
         ),
     )
     connect.add_argument("url", metavar="URL", help="ws:// or wss:// URL")
@@ -131,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME:VALUE",
         help="extra request header; repeatable",
+    )
+    connect.add_argument(
+        "--raw",
+        action="store_true",
+        help=(
+            "print text messages exactly as received: newlines, escape sequences and bidi "
+            "controls included (by default they are shown as \\x1b, \\n, \\u202e ...)"
+        ),
     )
     connect.add_argument(
         "--grace",
@@ -192,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return connect(args)
     except CommandError as exc:
         # (one write: the workers of --workers share this stderr)
-        sys.stderr.write(f"{PROG} {args.command}: error: {exc}\n")
+        # (escaped: the text may carry what a server sent, e.g. a status phrase)
+        sys.stderr.write(f"{PROG} {args.command}: error: {escape_controls(str(exc))}\n")
         return exc.status
     except KeyboardInterrupt:  # a second Ctrl-C: give up waiting
         sys.stderr.write(f"{PROG} {args.command}: interrupted\n")

@@ -1,10 +1,13 @@
 """``wsproto-cb connect URL``: a line-oriented WebSocket client on asyncio.
 
 Each stdin line goes out as a text message; each message received goes to
-stdout (text as is, binary as ``[binary N bytes] HEX``); status lines go to
-stderr.  At the end of input (a pipe, or Ctrl-D) it waits ``--grace``
-seconds for replies, closes with 1000 and exits 0.  The exit status is 1
-when the connection fails or ends uncleanly, 2 for a bad command line.
+stdout as one line (text with its control characters escaped, see
+:mod:`.terminal`, or exactly as received with ``--raw``; binary as
+``[binary N bytes] HEX``); status lines go to stderr, with what the server
+chose in them (close reason, status phrase) always escaped.  At the end
+of input (a pipe, or Ctrl-D) it waits ``--grace`` seconds for replies,
+closes with 1000 and exits 0.  The exit status is 1 when the connection
+fails or ends uncleanly, 2 for a bad command line.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, cast
 from ..asyncio import WebSocketClientFactory, WebSocketClientProtocol, connect_ws
 from ..proxy import proxy_from_environment
 from .errors import CommandError
+from .terminal import escape_controls
 
 __all__ = ["connect"]
 
@@ -31,7 +35,7 @@ CLOSE_WAIT = 5.0
 
 
 def _status(text: str) -> None:
-    print(f"{PREFIX}: {text}", file=sys.stderr, flush=True)
+    print(f"{PREFIX}: {escape_controls(text)}", file=sys.stderr, flush=True)
 
 
 class Session:
@@ -60,8 +64,10 @@ class LineClientProtocol(WebSocketClientProtocol):
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if isBinary:
             line = f"[binary {len(payload)} bytes] {payload.hex()}\n"
-        else:
+        elif self.factory.raw_text:
             line = payload.decode("utf-8") + "\n"
+        else:
+            line = escape_controls(payload.decode("utf-8")) + "\n"
         try:
             sys.stdout.write(line)
             sys.stdout.flush()
@@ -114,6 +120,7 @@ def _factory(args: argparse.Namespace) -> WebSocketClientFactory:
             perMessageCompressionAccept=accept_deflate_response,
         )
     factory.protocol = LineClientProtocol
+    factory.raw_text = args.raw  # type: ignore[attr-defined]
     return factory
 
 

@@ -8,7 +8,19 @@ from typing import Any, NamedTuple
 
 from ..options import SERVER_OPTIONS
 
-__all__ = ["PROTOCOL_FLAGS", "ProtocolFlag", "protocol_options", "workers"]
+__all__ = [
+    "METRICS_HELP",
+    "PROTOCOL_FLAGS",
+    "ProtocolFlag",
+    "metrics_address",
+    "protocol_options",
+    "workers",
+]
+
+METRICS_HELP = (
+    "Serve Prometheus metrics at http://HOST:PORT/metrics (needs the metrics extra); "
+    "with --workers, one scrape adds up every worker."
+)
 
 
 def seconds(text: str) -> float:
@@ -46,6 +58,18 @@ def workers(text: str) -> int:
     return positive(text)
 
 
+def metrics_address(text: str) -> str:
+    """Where to serve Prometheus metrics: HOST:PORT."""
+    import importlib.util
+
+    from ..metrics import parse_address
+
+    parse_address(text)  # (ValueError says what is wrong)
+    if importlib.util.find_spec("prometheus_client") is None:
+        raise ValueError("needs prometheus_client: pip install 'wsproto_cb[metrics]'")
+    return text
+
+
 OVERFLOW_CHOICES = ("drop", "close", "close-try-again")
 
 
@@ -73,7 +97,7 @@ PROTOCOL_FLAGS: tuple[ProtocolFlag, ...] = (
         "max-message-size",
         "maxMessagePayloadSize",
         count,
-        "Largest message in bytes, 0 = no limit.",
+        "Largest message in bytes (its frames may take twice that on the wire), 0 = no limit.",
         "BYTES",
     ),
     ProtocolFlag(

@@ -6,7 +6,9 @@ most about ``--close-handshake-timeout``) and exits 0; a second one gives
 up waiting.
 
 With ``--workers N`` (N > 1) this process checks the command line, then
-becomes the parent of N copies of itself (:func:`wsproto_cb.workers.run_workers`).
+becomes the parent of N copies of itself (:func:`wsproto_cb.workers.run_workers`),
+which get the backplane URL in their environment, never on their command
+line (it may hold a password).
 Each copy is a worker: it listens on the same ``--port`` with SO_REUSEPORT,
 ignores SIGINT (a terminal's Ctrl-C reaches the parent, which sends SIGTERM
 to every worker) and stops on SIGTERM exactly as a single process does.
@@ -16,18 +18,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
 import signal
 import ssl
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..backplane.secrets import URL_ENV, backplane_url
 from ..protocol_loader import ProtocolSpecError, load_protocol
-from ..workers import current_worker, die_with_parent, run_workers, warn_without_backplane
+from ..workers import (
+    argv_without,
+    current_worker,
+    die_with_parent,
+    own_command,
+    run_workers,
+    warn_without_backplane,
+)
 from .errors import CommandError
 from .flags import PROTOCOL_FLAGS, protocol_options
+from .terminal import escape_controls
 
 __all__ = ["serve"]
 
@@ -43,11 +56,21 @@ def serve(args: argparse.Namespace) -> int:
         protocol = load_protocol(args.protocol, args.runtime)
     except ProtocolSpecError as exc:
         raise CommandError(str(exc), status=2) from None
+    try:
+        args.backplane = backplane_url(args.backplane, args.backplane_file)
+    except ValueError as exc:
+        raise CommandError(str(exc), status=2) from None
     if args.backplane is not None:
-        _backplane(args.backplane)  # (checked here, before any worker starts)
+        _backplane(args)  # (checked here, before any worker starts)
     if args.workers > 1:
         if current_worker() is None:
-            return run_workers(args.workers, prefix=PREFIX)
+            with _parent_metrics(args.metrics):
+                return run_workers(
+                    args.workers,
+                    argv_without(own_command(), "--backplane", "--backplane-file"),
+                    prefix=PREFIX,
+                    env={URL_ENV: args.backplane} if args.backplane is not None else None,
+                )
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
         die_with_parent()
     if args.verbose:
@@ -58,8 +81,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _say(text: str) -> None:
-    """One line on stderr, in one write (workers share the parent's stderr)."""
-    sys.stderr.write(text + "\n")
+    """One line on stderr, in one write (workers share the parent's stderr);
+    escaped, as a peer address may come from an ``X-Forwarded-For`` header."""
+    sys.stderr.write(escape_controls(text) + "\n")
     sys.stderr.flush()
 
 
@@ -91,14 +115,14 @@ def _prefix() -> str:
     return f"{PREFIX}: worker {worker[0]}/{worker[1]} (pid {os.getpid()})"
 
 
-def _backplane(url: str) -> Any:
+def _backplane(args: argparse.Namespace) -> Any:
     try:
         from ..backplane import backplane_from_url
     except ImportError as exc:
         raise CommandError(f"--backplane: not available ({exc})", status=2) from None
     try:
-        return backplane_from_url(url)
-    except ValueError as exc:
+        return backplane_from_url(args.backplane, secretFile=args.backplane_secret_file)
+    except (TypeError, ValueError) as exc:
         raise CommandError(f"--backplane: {exc}", status=2) from None
 
 
@@ -110,9 +134,49 @@ def _configure(factory: Any, args: argparse.Namespace, protocol: type) -> None:
         raise CommandError(str(exc), status=2) from None
     factory.protocol = protocol
     if args.backplane is not None:
-        factory.setBackplane(_backplane(args.backplane))
+        factory.setBackplane(_backplane(args))
     if args.workers > 1:
         warn_without_backplane(factory, _warn)
+
+
+@contextlib.contextmanager
+def _parent_metrics(address: str | None) -> Iterator[None]:
+    """In the parent of workers: serve the sum of their metrics while they run."""
+    if address is None:
+        yield
+        return
+    from ..prometheus import worker_metrics_parent
+
+    with _metrics_errors(), worker_metrics_parent(address) as served:
+        _announce_metrics(served)
+        yield
+
+
+def _start_metrics(factory: Any, args: argparse.Namespace) -> Callable[[], None]:
+    """This process's part of --metrics (:func:`~wsproto_cb.prometheus.start_process_metrics`)."""
+    from ..prometheus import start_process_metrics
+
+    with _metrics_errors():
+        stop, served = start_process_metrics(factory, args.metrics)
+    if served is not None:
+        _announce_metrics(served)
+    return stop
+
+
+@contextlib.contextmanager
+def _metrics_errors() -> Iterator[None]:
+    try:
+        yield
+    except RuntimeError as exc:  # prometheus_client missing
+        raise CommandError(f"--metrics: {exc}", status=2) from None
+    except OSError as exc:
+        raise CommandError(f"--metrics: cannot listen: {exc.strerror or exc}") from None
+
+
+def _announce_metrics(served: tuple[str, int]) -> None:
+    host, port = served
+    host = f"[{host}]" if ":" in host else host
+    _say(f"{_prefix()}: metrics on http://{host}:{port}/metrics")
 
 
 def _warn(text: str) -> None:
@@ -176,7 +240,12 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
     loop = asyncio.get_running_loop()
     try:
         server = await loop.create_server(
-            factory, args.host, args.port, ssl=context, reuse_port=_worker_mode(args) or None
+            factory,
+            args.host,
+            args.port,
+            ssl=context,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout if context else None,
+            reuse_port=_worker_mode(args) or None,
         )
     except (OSError, ValueError) as exc:  # (ValueError: no SO_REUSEPORT here)
         text = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
@@ -187,6 +256,7 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     _announce(args, server.sockets[0].getsockname()[1])
+    stop_metrics = _start_metrics(factory, args)
     try:
         await stop.wait()
     finally:
@@ -195,6 +265,7 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
     server.close()
     _stopping(factory.countConnections)
     await shutdown(factory)
+    stop_metrics()
     return 0
 
 
@@ -246,9 +317,16 @@ def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
     outcome: dict[str, Any] = {"status": 0}
     ports: list[Any] = []
 
+    stop_metrics: list[Callable[[], None]] = []
+
     def listening(port: Any) -> None:
         ports.append(port)
         _announce(args, port.getHost().port)
+        try:
+            stop_metrics.append(_start_metrics(factory, args))
+        except CommandError as exc:
+            outcome["error"] = str(exc)
+            reactor.stop()
 
     def failed(failure: Any) -> None:
         outcome["error"] = f"cannot listen on {args.host}:{args.port}: {failure.value}"
@@ -267,6 +345,8 @@ def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
     reactor.addSystemEventTrigger("before", "shutdown", stopping)
     reactor.callWhenRunning(lambda: endpoint.listen(factory).addCallbacks(listening, failed))
     reactor.run()
+    for stop in stop_metrics:
+        stop()
     if "error" in outcome:
         raise CommandError(outcome["error"])
     return int(outcome["status"])

@@ -28,6 +28,21 @@ State (:class:`ConnectionState`):
     should now be closed: by the server at once, by a client after the
     server has had a moment to close it first (RFC 6455 section 7.1.1).
 
+Size limits (each breach fails the connection with 1009; 0 means no limit):
+
+- ``max_frame_size``: a data frame's payload length, checked at its header.
+- ``max_message_size``: a message's payload, summed over its frames (after
+  decompression for a compressed message), checked at each frame header
+  where the length is known, else as the data inflates.
+- The same limit bounds a message on the wire: its payloads as received
+  (masked, compressed) and the headers of its frames after the first may
+  total at most :data:`WIRE_SIZE_FACTOR` times ``max_message_size``.  Empty or tiny
+  continuation frames, and compressed data that inflates to nothing, thus
+  cannot keep a message open for ever.  The pieces of a message are
+  delivered as they arrive and the core keeps none of them, so what a
+  message costs in memory is up to whoever assembles it (the callback
+  layer keeps one buffer of about the payload's size).
+
 A connection's close is *clean* (:attr:`Connection.close_handshake_complete`)
 when both close frames were exchanged and no failure happened; the runtime
 layer adds the TCP side of the story (``wasClean`` in ``onClose``).
@@ -50,6 +65,7 @@ from .outgoing import OutgoingFrames
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "DEFAULT_MAX_MESSAGE_SIZE",
+    "WIRE_SIZE_FACTOR",
     "Connection",
     "ConnectionState",
     "MessageCodec",
@@ -61,6 +77,14 @@ __all__ = [
 #: the Autobahn|Testsuite's case group 9.
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
+
+#: A message may take this many times ``max_message_size`` on the wire,
+#: the headers of its frames after the first and compressed bytes included.  Without it, empty
+#: continuation frames (or compressed data that inflates to nothing) count
+#: toward no limit and keep one message open forever.  Twice the limit
+#: leaves room for any honest fragmentation: the Autobahn|Testsuite's 4 MiB
+#: in 64-byte frames takes 4.4 MiB.
+WIRE_SIZE_FACTOR = 2
 
 _UNPACK_CODE = struct.Struct("!H").unpack_from
 _PACK_CODE = struct.Struct("!H").pack
@@ -159,6 +183,7 @@ class Connection(OutgoingFrames):
         self._msg_binary = False
         self._msg_compressed = False
         self._msg_size = 0
+        self._msg_wire_size = 0  # headers and payloads as received
         self._msg_first = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._reply_close = b""
@@ -238,7 +263,7 @@ class Connection(OutgoingFrames):
             if mask is not None:
                 payload = apply_mask(payload, mask)
             return self._control_frame(opcode, payload)
-        self._start_data_frame(fin, rsv, opcode, length)
+        self._start_data_frame(fin, rsv, opcode, length, size)
         self._pos += size
         self._frame_mask = mask
         self._frame_phase = 0
@@ -247,7 +272,9 @@ class Connection(OutgoingFrames):
         # empty) is buffered, so there is nothing to loop for.
         return self._continue_data_frame()
 
-    def _start_data_frame(self, fin: bool, rsv: int, opcode: int, length: int) -> None:
+    def _start_data_frame(
+        self, fin: bool, rsv: int, opcode: int, length: int, header_size: int
+    ) -> None:
         if opcode == _CONTINUATION:
             if not self._msg_active:
                 raise ProtocolError(1002, "continuation frame without a message to continue")
@@ -262,20 +289,27 @@ class Connection(OutgoingFrames):
             self._msg_binary = opcode == _BINARY
             self._msg_compressed = bool(rsv)
             self._msg_size = 0
+            # The first header is free, so a message at the limit always
+            # fits in one frame, however small the limit.
+            self._msg_wire_size = -header_size
             self._msg_first = True
             if self._msg_compressed and self.codec is not None:
                 self.codec.start_decompress_message()
         if self.max_frame_size and length > self.max_frame_size:
             raise ProtocolError(1009, f"frame of {length} bytes exceeds {self.max_frame_size}")
-        if (
-            self.max_message_size
-            and not self._msg_compressed
-            and self._msg_size + length > self.max_message_size
-        ):
-            raise ProtocolError(
-                1009, f"message of over {self._msg_size + length} bytes exceeds "
-                f"{self.max_message_size}"
-            )
+        limit = self.max_message_size
+        if limit:
+            if not self._msg_compressed and self._msg_size + length > limit:
+                raise ProtocolError(
+                    1009, f"message of over {self._msg_size + length} bytes exceeds {limit}"
+                )
+            self._msg_wire_size += header_size + length
+            if self._msg_wire_size > limit * WIRE_SIZE_FACTOR:
+                raise ProtocolError(
+                    1009,
+                    f"message takes over {self._msg_wire_size} bytes on the wire (frame "
+                    f"headers included), more than {WIRE_SIZE_FACTOR} x {limit}",
+                )
         self._frame_fin = fin
         self._frame_length = length
         self._frame_remaining = length

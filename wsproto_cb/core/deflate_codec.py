@@ -15,6 +15,11 @@ Two decisions worth knowing (details in ``docs/compression.md``):
   does.
 - Memory.  With no context takeover on a side, its zlib object exists only
   while a message is in flight, so an idle connection holds none.
+- Several deflate streams in one message.  A block with BFINAL set ends a
+  stream (RFC 7692 7.2.3.4 lets a sender flush that way) and what follows
+  is inflated as a new stream, up to :data:`MAX_STREAMS_PER_MESSAGE`
+  stream ends per message; one more fails with 1009.  Inflating thus costs
+  at most that many inflaters and copies of a frame, whatever the input.
 """
 
 from __future__ import annotations
@@ -23,6 +28,15 @@ import zlib
 from typing import TYPE_CHECKING, Final, Protocol
 
 from wsproto_cb.core.codes import CloseCode
+from wsproto_cb.core.deflate_constants import (
+    DEFAULT_MEM_LEVEL,
+    DEFAULT_WINDOW_BITS,
+    EXTENSION_NAME,
+    LEAN_COMPRESS_MEM_LEVEL,
+    LEAN_COMPRESS_WINDOW_BITS,
+    MEM_LEVEL_PERMISSIBLE_VALUES,
+    WINDOW_SIZE_PERMISSIBLE_VALUES,
+)
 from wsproto_cb.core.errors import InvalidStateError, ProtocolError
 
 if TYPE_CHECKING:
@@ -35,27 +49,12 @@ __all__ = [
     "DEFAULT_MEM_LEVEL",
     "DEFAULT_WINDOW_BITS",
     "EXTENSION_NAME",
+    "MAX_STREAMS_PER_MESSAGE",
     "MEM_LEVEL_PERMISSIBLE_VALUES",
     "WINDOW_SIZE_PERMISSIBLE_VALUES",
     "PerMessageCompress",
     "PerMessageDeflate",
 ]
-
-#: The extension token in ``Sec-WebSocket-Extensions``.
-EXTENSION_NAME: Final = "permessage-deflate"
-
-#: Window bits RFC 7692 allows (Autobahn allows only 9..15, see docs).
-WINDOW_SIZE_PERMISSIBLE_VALUES: Final = (8, 9, 10, 11, 12, 13, 14, 15)
-
-#: zlib's memLevel range.
-MEM_LEVEL_PERMISSIBLE_VALUES: Final = (1, 2, 3, 4, 5, 6, 7, 8, 9)
-
-#: Window bits used when the handshake did not limit a direction.
-DEFAULT_WINDOW_BITS: Final = 15
-
-#: memLevel when the accept did not choose one (Autobahn's default; the
-#: default server accept function chooses a leaner 5).
-DEFAULT_MEM_LEVEL: Final = 8
 
 # The empty stored block a sync flush ends with; RFC 7692 7.2.1 strips it on
 # send and 7.2.2 appends it on receive.
@@ -66,6 +65,14 @@ _EMPTY_MESSAGE: Final = b"\x00"
 
 # The smallest window zlib builds for raw deflate (it refuses 8).
 _ZLIB_MIN_WINDOW_BITS: Final = 9
+
+#: How many deflate streams one received message may end (blocks with
+#: BFINAL set, RFC 7692 7.2.3.4).  A sender that flushes that way ends one
+#: per message; each further stream costs a new inflater and a copy of the
+#: rest of the frame, so a message of empty final streams (``03 00``
+#: repeated) made a 64 KiB frame cost some 50 ms of CPU, a 1 MiB frame
+#: seconds.  One more fails with 1009.
+MAX_STREAMS_PER_MESSAGE: Final = 8
 
 
 class _Compressor(Protocol):
@@ -135,6 +142,7 @@ class PerMessageDeflate(PerMessageCompress):
             accept.request_max_window_bits,
             accept.mem_level,
             accept.max_message_size,
+            lean_compressor=accept.window_bits is None and accept.mem_level is None,
         )
 
     @classmethod
@@ -155,6 +163,7 @@ class PerMessageDeflate(PerMessageCompress):
             else response.client_max_window_bits,
             accept.mem_level,
             accept.max_message_size,
+            lean_compressor=accept.window_bits is None and accept.mem_level is None,
         )
 
     def __init__(
@@ -166,6 +175,8 @@ class PerMessageDeflate(PerMessageCompress):
         client_max_window_bits: int,
         mem_level: int | None,
         max_message_size: int | None = None,
+        *,
+        lean_compressor: bool = False,
     ) -> None:
         _check_window_bits("server_max_window_bits", server_max_window_bits)
         _check_window_bits("client_max_window_bits", client_max_window_bits)
@@ -180,12 +191,22 @@ class PerMessageDeflate(PerMessageCompress):
         self.client_max_window_bits = client_max_window_bits or DEFAULT_WINDOW_BITS
         self.mem_level = mem_level or DEFAULT_MEM_LEVEL
         self.max_message_size = max_message_size or None
+        # What our compressor uses: the negotiated window and memLevel, or
+        # with ``lean_compressor`` (an accept that chose neither) at most
+        # LEAN_COMPRESS_WINDOW_BITS and LEAN_COMPRESS_MEM_LEVEL.  Compressing
+        # with less than negotiated is always valid (RFC 7692 7.1.2.1: the
+        # window parameter is a maximum), so the wire and the peer's inflater
+        # are unchanged.
+        self._compress_bits_cap = LEAN_COMPRESS_WINDOW_BITS if lean_compressor else 15
+        self.compress_mem_level = LEAN_COMPRESS_MEM_LEVEL if lean_compressor else self.mem_level
 
         self._compressor: _Compressor | None = None
         self._message_has_data = False
 
         self._decompressor: _Decompressor | None = None
         self._decompressing = False
+        # Deflate streams the current message ended (MAX_STREAMS_PER_MESSAGE).
+        self._streams_ended = 0
         # Compressed bytes the current decompressor got in this message; zero
         # means the sync tail must not be fed (see end_decompress_message).
         self._fed = 0
@@ -196,6 +217,7 @@ class PerMessageDeflate(PerMessageCompress):
 
     @property
     def is_server(self) -> bool:
+        """Whether this end is the server (which side's window and takeover parameters apply)."""
         return self._is_server
 
     @property
@@ -222,6 +244,15 @@ class PerMessageDeflate(PerMessageCompress):
         """The window the peer compresses with."""
         return self.client_max_window_bits if self._is_server else self.server_max_window_bits
 
+    @property
+    def compress_window_bits(self) -> int:
+        """The window our compressor uses: at most what was negotiated.
+
+        (A property: negotiation may lower the negotiated value after the
+        codec is built, as a client's own ``client_max_window_bits`` hint does.)
+        """
+        return min(self.local_max_window_bits, self._compress_bits_cap)
+
     def __json__(self) -> dict[str, object]:
         return {
             "extension": EXTENSION_NAME,
@@ -247,17 +278,19 @@ class PerMessageDeflate(PerMessageCompress):
     # -- sending -------------------------------------------------------------
 
     def _new_compressor(self) -> _Compressor:
-        bits = self.local_max_window_bits
+        bits = self.compress_window_bits
         if bits < _ZLIB_MIN_WINDOW_BITS:
             # Distance-1 matches only: valid for any window, including 256 bytes.
             return zlib.compressobj(
                 zlib.Z_DEFAULT_COMPRESSION,
                 zlib.DEFLATED,
                 -_ZLIB_MIN_WINDOW_BITS,
-                self.mem_level,
+                self.compress_mem_level,
                 zlib.Z_RLE,
             )
-        return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits, self.mem_level)
+        return zlib.compressobj(
+            zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits, self.compress_mem_level
+        )
 
     @property
     def shared_frame_key(self) -> tuple[object, ...] | None:
@@ -274,10 +307,9 @@ class PerMessageDeflate(PerMessageCompress):
         if self._is_server:
             if not self.server_no_context_takeover:
                 return None
-            return (type(self), self.server_max_window_bits, self.mem_level)
-        if not self.client_no_context_takeover:
+        elif not self.client_no_context_takeover:
             return None
-        return (type(self), self.client_max_window_bits, self.mem_level)
+        return (type(self), self.compress_window_bits, self.compress_mem_level)
 
     def compress_whole_message(self, data: bytes) -> bytes:
         """The payload of ``data`` compressed as one message from a fresh compressor.
@@ -343,6 +375,7 @@ class PerMessageDeflate(PerMessageCompress):
         self._decompressing = True
         self._fed = 0
         self._produced = 0
+        self._streams_ended = 0
 
     def decompress_message_data(self, data: bytes, max_length: int) -> bytes:
         """Inflate one frame's payload.
@@ -412,6 +445,12 @@ class PerMessageDeflate(PerMessageCompress):
                 break  # below the limit zlib consumed all input
             # A block with BFINAL set ended the deflate stream (RFC 7692
             # 7.2.3.4); whatever follows starts a new stream.
+            self._streams_ended += 1
+            if self._streams_ended > MAX_STREAMS_PER_MESSAGE:
+                raise ProtocolError(
+                    CloseCode.MESSAGE_TOO_BIG,
+                    f"more than {MAX_STREAMS_PER_MESSAGE} deflate streams in one message",
+                )
             data = decompressor.unused_data
             decompressor = self._decompressor = self._new_decompressor()
             self._fed = 0

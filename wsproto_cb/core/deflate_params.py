@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final, TypeAlias
 
-from wsproto_cb.core.deflate_codec import (
+from wsproto_cb.core.deflate_constants import (
     EXTENSION_NAME,
     MEM_LEVEL_PERMISSIBLE_VALUES,
     WINDOW_SIZE_PERMISSIBLE_VALUES,

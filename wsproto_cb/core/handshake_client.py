@@ -99,6 +99,10 @@ def validate_response(response: HandshakeResponse, key: str, protocols: Sequence
     def fail(reason: str) -> HandshakeError:
         return HandshakeError(status, reason)
 
+    if response.http_version != "HTTP/1.1":
+        # 101 exists in HTTP/1.1 only (RFC 9110 15.2: never sent to 1.0); a
+        # switch announced in any other version is not one to trust.
+        raise fail(f"101 response in {response.http_version}, not HTTP/1.1")
     if not _response_has_token(response, "Upgrade", "websocket"):
         raise fail("response lacks 'Upgrade: websocket'")
     if not _response_has_token(response, "Connection", "upgrade"):

@@ -9,7 +9,6 @@ rules via :meth:`ServerHandshake.receive_request`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -32,7 +31,6 @@ from .http import (
     build_head,
     is_valid_host,
     is_valid_key,
-    parse_http_version,
 )
 
 __all__ = ["SUPPORTED_VERSION", "ServerHandshake", "validate_request"]
@@ -54,7 +52,9 @@ _ACCEPT_RESERVED = frozenset(
     }
 )
 _REJECT_RESERVED = frozenset({"connection", "content-length", "transfer-encoding"})
-_HTTP_VERSION_RE = re.compile(r"HTTP/[0-9]\.[0-9]")
+#: Schemes of an absolute-form target (RFC 6455 4.2.1 names http(s); ws(s)
+#: tolerated) and the port an authority without one means.
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
 def _single(request: HandshakeRequest, name: str) -> str:
@@ -75,7 +75,15 @@ def _has_token(request: HandshakeRequest, name: str, token: str) -> bool:
     )
 
 
-def _validate_target(target: str) -> None:
+def _validate_target(target: str, host: str) -> None:
+    """The request-target: origin-form, or absolute-form naming ``host``.
+
+    RFC 9112 3.2.2 lets a server take the authority from an absolute-form
+    target and ignore ``Host``; a request whose target and ``Host`` name two
+    different servers is what a confused front-end and back-end disagree
+    about, so it is refused here rather than resolved one way.  Authority-form
+    (CONNECT's) and asterisk-form (OPTIONS') are not WebSocket targets.
+    """
     if not target or not target.isascii() or not target.isprintable() or " " in target:
         raise HandshakeError(400, "invalid request target")
     if "#" in target:
@@ -88,28 +96,70 @@ def _validate_target(target: str) -> None:
         parts = urlsplit(target)
     except ValueError:
         raise HandshakeError(400, "invalid request target") from None
-    if parts.scheme.lower() not in ("http", "https", "ws", "wss") or not parts.netloc:
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.netloc:
         raise HandshakeError(400, "request target must be a path or an absolute URI")
+    if not is_valid_host(parts.netloc):  # userinfo (RFC 9110 4.2.4: an error) included
+        raise HandshakeError(400, "invalid authority in the request target")
+    default_port = _DEFAULT_PORTS[scheme]
+    if _authority_key(parts.netloc, default_port) != _authority_key(host, default_port):
+        # RFC 9112 3.2: the client MUST send the target's authority as Host.
+        raise HandshakeError(400, "request target names another host than the Host header")
+
+
+def _authority_key(authority: str, default_port: int) -> tuple[str, int]:
+    """``(host, port)`` of a valid authority (see :func:`is_valid_host`) for
+    comparison: the host case-folded, a missing port made the default."""
+    if authority.startswith("["):
+        host, _, port = authority.partition("]")
+        port = port.removeprefix(":")
+    else:
+        host, _, port = authority.partition(":")
+    return host.lower(), int(port) if port else default_port
+
+
+def _refuse_body(request: HandshakeRequest) -> None:
+    """A handshake request has no body (RFC 6455 4.1: a GET); refuse any framing of one.
+
+    Bytes after the head are WebSocket frames.  A request announcing a body
+    is one a front-end may forward as "request plus body" while this side
+    reads the body as frames (or the other way round): the request
+    smuggling shape.  ``Content-Length: 0`` (repeated or not) announces no
+    body, so it is accepted, as websockets does; some HTTP stacks send it on
+    every request.  ``Transfer-Encoding`` in any form is refused: even
+    ``identity`` or an empty value is a header an intermediary may read
+    differently.
+    """
+    if request.headers.get_all("Transfer-Encoding"):
+        raise HandshakeError(400, "a WebSocket handshake request has no body (Transfer-Encoding)")
+    for value in request.headers.get_all("Content-Length"):
+        if not (value.isascii() and value.isdigit() and int(value) == 0):
+            raise HandshakeError(400, "a WebSocket handshake request has no body (Content-Length)")
 
 
 def validate_request(request: HandshakeRequest) -> None:
     """Check a request against RFC 6455 4.2.1; raise :class:`HandshakeError`.
 
     The error carries the status and headers to answer with: 405 (with
-    ``Allow``) for a method other than GET, 505 below HTTP/1.1, 426 (with
-    ``Upgrade``) when the request is not a WebSocket upgrade, 426 (with
-    ``Sec-WebSocket-Version: 13``) for another protocol version, 400 for
-    everything else malformed, including a missing version.
+    ``Allow``) for a method other than GET, 505 for any version but
+    HTTP/1.1, 426 (with ``Upgrade``) when the request is not a WebSocket
+    upgrade, 426 (with ``Sec-WebSocket-Version: 13``) for another protocol
+    version, 400 for everything else malformed, including a missing
+    version, a request announcing a body and an absolute-form target naming
+    another host than ``Host``.
     """
     if request.method != "GET":
         raise HandshakeError(405, f"method {request.method[:32]!r} not allowed", [("Allow", "GET")])
-    if _HTTP_VERSION_RE.fullmatch(request.http_version) is None or parse_http_version(
-        request.http_version
-    ) < (1, 1):
-        raise HandshakeError(505, "HTTP/1.1 or later required")
-    _validate_target(request.target)
-    if not is_valid_host(_single(request, "Host")):
+    if request.http_version != "HTTP/1.1":
+        # Only HTTP/1.1 defines Upgrade; 1.0 has no Host rule, and a 1.2 or
+        # 2.0 request line is no client's, only a probe for parsers that
+        # disagree (RFC 9110 2.5's "process as 1.1" is deliberately not done).
+        raise HandshakeError(505, "HTTP/1.1 required")
+    host = _single(request, "Host")
+    if not is_valid_host(host):
         raise HandshakeError(400, "invalid Host header")
+    _validate_target(request.target, host)
+    _refuse_body(request)
     if not _has_token(request, "Upgrade", "websocket"):
         raise HandshakeError(426, "not a WebSocket upgrade request", [("Upgrade", "websocket")])
     if not _has_token(request, "Connection", "upgrade"):

@@ -14,6 +14,7 @@ from twisted.internet.interfaces import (
     IReactorTime,
     ISSLTransport,
 )
+from twisted.logger import Logger
 from zope.interface import implementer  # type: ignore[import-untyped]
 
 from .. import client, factories, server
@@ -68,6 +69,13 @@ def _default_reactor() -> Any:
     return reactor
 
 
+class _ProtocolLogger(Logger):
+    """``twisted.logger.Logger`` plus txaio's ``trace`` (logged as debug)."""
+
+    def trace(self, format: str | None = None, **kwargs: Any) -> None:
+        self.debug(format, **kwargs)
+
+
 @implementer(IPushProducer, IHandshakeListener)
 class WebSocketAdapterProtocol(twisted_protocol.Protocol):
     """Twisted transport callbacks, forwarded to the runtime-neutral layer.
@@ -81,9 +89,11 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
     """
 
     factory: Any
+    #: txaio's logger on Twisted is a ``twisted.logger.Logger``: ``self.log.info("{x}", x=1)``
+    log: Any = _ProtocolLogger()
 
     def connectionMade(self) -> None:
-        clock = getattr(self.factory, "reactor", None) or _default_reactor()
+        clock = getattr(self.factory, "reactor", None) or _default_reactor()  # (any factory)
         if not ISSLTransport.providedBy(self.transport):
             self.transport.registerProducer(self, True)  # type: ignore[union-attr]
         self._connection_made(TwistedRuntime(self.transport, clock))  # type: ignore[attr-defined]
@@ -104,25 +114,50 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
 
     # IPushProducer, driven by the transport's write buffer
     def pauseProducing(self) -> None:
+        """The transport's buffer is full: stop delivering and pause the registered producer."""
         self._writing_paused()  # type: ignore[attr-defined]
 
     def resumeProducing(self) -> None:
+        """The transport drained: deliver again and resume the registered producer."""
         self._writing_resumed()  # type: ignore[attr-defined]
 
     def stopProducing(self) -> None:
-        pass
+        """Nothing to do: the connection-lost callback cleans up."""
 
 
 class WebSocketServerProtocol(WebSocketAdapterProtocol, server.WebSocketServerProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
+    _tls_hint = (
+        "listen with listenWS(factory, contextFactory), reactor.listenSSL() or a TLS endpoint"
+    )
+
 
 class WebSocketClientProtocol(WebSocketAdapterProtocol, client.WebSocketClientProtocol):
     """Subclass and override ``onConnect``/``onOpen``/``onMessage``/``onClose``."""
 
+    _tls_hint = "connect with connectWS(factory), reactor.connectSSL() or a TLS endpoint"
+
 
 class _TwistedFactoryMixin:
     _new_protocol: Callable[[type, str], Any]  # (from factories.WebSocketFactory)
+    _reactor: Any = None
+
+    @property
+    def reactor(self) -> Any:
+        """The reactor given to the constructor (or set), else the global one.
+
+        Never None, as in Autobahn (``self.factory.reactor.callLater(...)``),
+        yet the global reactor is imported only when this is first read, so
+        building a factory installs no reactor.
+        """
+        if self._reactor is not None:
+            return self._reactor
+        return _default_reactor()
+
+    @reactor.setter
+    def reactor(self, value: Any) -> None:
+        self._reactor = value
 
     def buildProtocol(self, addr: Any) -> Any:
         try:
@@ -155,7 +190,7 @@ class WebSocketServerFactory(
 
     def _backplane_io(self) -> TwistedBackplaneIO:
         if self._backplane_io_cache is None:
-            self._backplane_io_cache = TwistedBackplaneIO(self.reactor or _default_reactor())
+            self._backplane_io_cache = TwistedBackplaneIO(self.reactor)
         return self._backplane_io_cache
 
     _backplane_io_cache: TwistedBackplaneIO | None = None
@@ -204,7 +239,7 @@ def listenWS(
     interface: str = "",
 ) -> Any:
     """Listen on the factory's URL port: TLS (``contextFactory`` required) for ``wss://``."""
-    reactor: Any = factory.reactor or _default_reactor()
+    reactor: Any = factory.reactor
     if factory.isSecure:
         if contextFactory is None:
             raise ValueError("a wss:// URL needs a TLS context factory (contextFactory)")
@@ -229,7 +264,7 @@ def connectWS(
     ``factory.clientConnectionFailed`` as a
     :class:`~wsproto_cb.core.proxy.ProxyError`.  Returns the ``IConnector``.
     """
-    reactor: Any = factory.reactor or _default_reactor()
+    reactor: Any = factory.reactor
     if factory.isSecure and contextFactory is None:
         from twisted.internet.ssl import optionsForClientTLS
 

@@ -53,15 +53,17 @@ class CancellableCall:
 
 
 class TwistedRuntime:
-    __slots__ = ("_clock", "_transport", "is_secure", "peer")
+    __slots__ = ("_clock", "_transport", "is_secure", "octets_written", "peer")
 
     def __init__(self, transport: Any, clock: IReactorTime) -> None:
         self._transport = transport
         self._clock: Any = clock  # (zope interfaces do not type-check as classes)
         self.peer = describe_peer(transport)
         self.is_secure = ISSLTransport.providedBy(transport)
+        self.octets_written = 0
 
     def write(self, data: bytes) -> None:
+        self.octets_written += len(data)
         self._transport.write(data)
 
     def write_buffer_size(self) -> int:
@@ -130,6 +132,9 @@ class TwistedRuntime:
         else:
             failure = Failure(exc, type(exc), exc.__traceback__)  # type: ignore[no-untyped-call]
             log.failure(message, failure)
+
+    def log_warning(self, message: str) -> None:
+        log.warn("{message}", message=message)  # (braces in the text are not a format)
 
 
 def _queued_bytes(transport: Any) -> int:

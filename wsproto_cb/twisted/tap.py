@@ -16,6 +16,8 @@ wsproto_cb.twisted.tap`` with the same options (not twistd: one pidfile,
 one log), which listen on the same ``tcp:``/``ssl:`` ports with SO_REUSEPORT
 (:mod:`wsproto_cb.twisted.reuseport`).  Their output goes to twistd's log;
 stopping twistd sends SIGTERM to each, which then stops as described above.
+The backplane URL (it may hold a password) reaches them in their
+environment, never on their command line.
 """
 
 from __future__ import annotations
@@ -32,9 +34,18 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python import usage
 
-from ..cli.flags import PROTOCOL_FLAGS, ProtocolFlag, flag_help, protocol_options, workers
+from ..backplane.secrets import URL_ENV, backplane_url
+from ..cli.flags import (
+    METRICS_HELP,
+    PROTOCOL_FLAGS,
+    ProtocolFlag,
+    flag_help,
+    metrics_address,
+    protocol_options,
+    workers,
+)
 from ..protocol_loader import DEFAULT_PROTOCOL, ProtocolSpecError, load_protocol
-from ..workers import current_worker, die_with_parent, warn_without_backplane
+from ..workers import argv_without, current_worker, die_with_parent, warn_without_backplane
 from . import WebSocketServerFactory
 from ._shutdown import graceful_exit, shutdown
 from .workers import WORKER_MODULE, WorkerSupervisor
@@ -58,6 +69,7 @@ Examples:
   twistd -n wsproto_cb --listen ssl:9443:privateKey=key.pem:certKey=cert.pem
   twistd -n wsproto_cb --listen tcp:8080 --static ./public --ws-path /ws
   twistd -n wsproto_cb --listen tcp:9000 --workers 4 --backplane redis://127.0.0.1:6379/0
+  WSPROTO_CB_BACKPLANE_URL=redis://:PASSWORD@10.0.0.5:6379/0 twistd -n wsproto_cb --workers 4
   twistd wsproto_cb ...    (without -n: daemonize, log to twistd.log)
 """
 
@@ -131,8 +143,23 @@ exits."""
             None,
             None,
             "Deliver broadcasts across processes through this backplane: "
-            "redis://HOST:PORT/DB (needed with --workers > 1), or memory://.",
+            "redis://HOST:PORT/DB (needed with --workers > 1), or memory://.  A URL with a "
+            "password shows in ps: use --backplane-file or $WSPROTO_CB_BACKPLANE_URL for it.",
         ],
+        [
+            "backplane-file",
+            None,
+            None,
+            "Read the --backplane URL from this file. [default: $WSPROTO_CB_BACKPLANE_URL]",
+        ],
+        [
+            "backplane-secret-file",
+            None,
+            None,
+            "Sign backplane messages with the secret in this file and drop any not signed "
+            "with it. [default: $WSPROTO_CB_BACKPLANE_SECRET, else unsigned]",
+        ],
+        ["metrics", None, None, METRICS_HELP, _named("metrics", metrics_address)],
         *(_flag(spec) for spec in PROTOCOL_FLAGS),
     ]
 
@@ -222,21 +249,27 @@ exits."""
             )
         except (TypeError, ValueError) as exc:
             raise usage.UsageError(str(exc)) from None
+        try:
+            self["backplane"] = backplane_url(self["backplane"], self["backplane-file"])
+        except ValueError as exc:
+            raise usage.UsageError(str(exc)) from None
         if self["backplane"] is not None:
-            factory.setBackplane(_backplane(self["backplane"]))
+            backplane = _backplane(self["backplane"], self["backplane-secret-file"])
+            if self["workers"] == 1 or current_worker() is not None:
+                factory.setBackplane(backplane)  # (a parent only checks it: its workers use it)
         factory.protocol = protocol
         factory.gracefulShutdown = False  # WebSocketService does it, in order
         self["factory"] = factory
 
 
-def _backplane(url: str) -> Any:
+def _backplane(url: str, secret_file: str | None) -> Any:
     try:
         from ..backplane import backplane_from_url
     except ImportError as exc:
         raise usage.UsageError(f"--backplane: not available ({exc})") from None
     try:
-        return backplane_from_url(url)
-    except ValueError as exc:
+        return backplane_from_url(url, secretFile=secret_file)
+    except (TypeError, ValueError) as exc:
         raise usage.UsageError(f"--backplane: {exc}") from None
 
 
@@ -279,6 +312,63 @@ class WebSocketService(service.MultiService):
         return stopped
 
 
+class MetricsService(service.Service):
+    """``--metrics`` for one process: serves ``/metrics``, or, in a worker,
+    leaves snapshots for the parent (:func:`wsproto_cb.prometheus.start_process_metrics`)."""
+
+    def __init__(self, factory: WebSocketServerFactory, address: str | None) -> None:
+        self.factory = factory
+        self.address = address
+        self._stop: Any = None
+
+    def startService(self) -> None:
+        from ..prometheus import start_process_metrics
+
+        super().startService()  # type: ignore[no-untyped-call]
+        self._stop, served = start_process_metrics(self.factory, self.address)
+        if served is not None:
+            log.info(
+                "wsproto_cb: metrics on http://{host}:{port}/metrics",
+                host=served[0],
+                port=served[1],
+            )
+
+    def stopService(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+        super().stopService()  # type: ignore[no-untyped-call]
+
+
+class ParentMetricsService(service.Service):
+    """``--metrics`` in the parent of workers: serves the sum of their snapshots.
+
+    Started before the workers, so that they inherit where to write them.
+    """
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._served: Any = None
+
+    def startService(self) -> None:
+        from ..prometheus import worker_metrics_parent
+
+        super().startService()  # type: ignore[no-untyped-call]
+        self._served = worker_metrics_parent(self.address)
+        host, port = self._served.__enter__()
+        log.info(
+            "wsproto_cb: metrics of all workers on http://{host}:{port}/metrics",
+            host=host,
+            port=port,
+        )
+
+    def stopService(self) -> None:
+        if self._served is not None:
+            self._served.__exit__(None, None, None)
+            self._served = None
+        super().stopService()  # type: ignore[no-untyped-call]
+
+
 def makeService(options: Options) -> service.Service:
     factory: WebSocketServerFactory = options["factory"]
     site: Any = factory
@@ -292,10 +382,24 @@ def makeService(options: Options) -> service.Service:
     worker = current_worker()
     if options["workers"] > 1:
         if worker is None:
-            return WorkerSupervisor(options["workers"], options["argv"], summary)
+            url = options["backplane"]
+            supervisor = WorkerSupervisor(
+                options["workers"],
+                argv_without(options["argv"], "--backplane", "--backplane-file"),
+                summary,
+                env={URL_ENV: url} if url is not None else None,
+            )
+            if options["metrics"] is None:
+                return supervisor
+            parent = service.MultiService()  # type: ignore[no-untyped-call]
+            ParentMetricsService(options["metrics"]).setServiceParent(parent)  # type: ignore[no-untyped-call]
+            supervisor.setServiceParent(parent)  # type: ignore[no-untyped-call]
+            return parent
         # (the parent's log names the worker on every line it relays)
         warn_without_backplane(factory, lambda text: log.warn("wsproto_cb: {text}", text=text))
     top = WebSocketService(factory, summary)
+    if options["metrics"] is not None or worker is not None:
+        MetricsService(factory, options["metrics"]).setServiceParent(top)  # type: ignore[no-untyped-call]
     for description, endpoint in options["endpoints"]:
         listener: Any = _internet.StreamServerEndpointService(endpoint, site)
         listener._raiseSynchronously = True  # a busy port fails startup, as strports does
@@ -305,13 +409,21 @@ def makeService(options: Options) -> service.Service:
 
 
 def _static_site(factory: WebSocketServerFactory, directory: str, segments: list[str]) -> Any:
-    """A Site serving ``directory``, with the WebSocket at ``/seg/ments``."""
+    """A Site serving the files of ``directory``, with the WebSocket at ``/seg/ments``.
+
+    The Site's idle timeout (Twisted's default: 60 s) is the factory's
+    ``openHandshakeTimeout`` unless that is 0 (off): it bounds how long a
+    connection may sit without sending its request, whether it is stuck in
+    the TLS handshake, in the request head or between keep-alive requests,
+    as it is on a port that serves the WebSocket alone.  (A WebSocket
+    connection leaves it behind once upgraded.)
+    """
     from .resource import WebSocketResource
+    from .static import StaticFiles
 
     web: Any = importlib.import_module("twisted.web.server")
     Resource: Any = importlib.import_module("twisted.web.resource").Resource
-    File: Any = importlib.import_module("twisted.web.static").File
-    root = File(os.path.abspath(directory))
+    root = StaticFiles(directory)
     parent: Any = root
     for segment in segments[:-1]:
         name = segment.encode("utf-8")
@@ -321,8 +433,9 @@ def _static_site(factory: WebSocketServerFactory, directory: str, segments: list
             parent.putChild(name, child)
         parent = child
     parent.putChild(segments[-1].encode("utf-8"), WebSocketResource(factory))
-    where = "/" + "/".join(segments) + f", files from {os.path.abspath(directory)}"
-    return web.Site(root), where
+    where = "/" + "/".join(segments) + f", files from {root.root}"
+    timeout: float = factory.openHandshakeTimeout  # type: ignore[attr-defined]
+    return web.Site(root, **({"timeout": timeout} if timeout > 0 else {})), where
 
 
 def _log_to(stream: Any) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twisted.application import service
@@ -97,8 +97,11 @@ class WorkerSupervisor(service.Service):
         policy: RestartPolicy | None = None,
         stop_timeout: float = STOP_TIMEOUT,
         command: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.count = count
+        #: added to each worker's environment (secrets go here, not in ``argv``)
+        self.env = dict(env or {})
         self.argv = list(argv)
         self.summary = summary
         self.policy = policy or RestartPolicy()
@@ -138,7 +141,7 @@ class WorkerSupervisor(service.Service):
                 worker,
                 args[0],
                 args,
-                env=worker_environment(index, self.count),
+                env=worker_environment(index, self.count, extra=self.env),
                 childFDs={0: "w", 1: "r", 2: "r"},
             )
         except OSError as exc:
