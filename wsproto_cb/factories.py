@@ -26,6 +26,7 @@ from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns
 from .prepared import PreparedMessage
 from .protocol import WebSocketProtocol
 from .proxy import ProxyConfig, parse_proxy
+from .threadsafe import ThreadsafeBroadcast
 from .url import parse_url
 
 __all__ = ["WebSocketClientFactory", "WebSocketFactory", "WebSocketServerFactory"]
@@ -196,7 +197,7 @@ class WebSocketFactory:
         )
 
 
-class WebSocketServerFactory(WebSocketFactory):
+class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
     """Runtime-neutral server factory (use the asyncio or Twisted one)."""
 
     _option_specs = SERVER_OPTIONS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -51,4 +52,19 @@ def test_reconnecting_client_outlives_server_restarts(client: str) -> None:
         assert proc.wait() == 0, proc.output
     finally:
         proc.kill()
+        server.stop()
+
+
+@pytest.mark.parametrize("runtime", ["asyncio", "twisted"])
+def test_threads_example_sends_from_worker_threads(runtime: str) -> None:
+    server, port = start_server("threads/server.py", "--runtime", runtime)
+    try:
+        cli = [sys.executable, "-m", "wsproto_cb", "connect", f"ws://127.0.0.1:{port}/"]
+        status, out = run([*cli, "--grace", "1"], input="job\n")
+        assert status == 0, out
+        for n in range(3):
+            for i in range(5):
+                assert f"worker {n}: reading {i}" in out, out
+        assert "did JOB" in out, out
+    finally:
         server.stop()

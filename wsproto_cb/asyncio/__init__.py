@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -155,7 +156,22 @@ class _AsyncioFactoryMixin:
         return float(timeout) if timeout > 0 else None
 
     def __call__(self) -> Any:
+        if self._loop_seen is None:
+            # (the loop that serves us, for calls from other threads)
+            with contextlib.suppress(RuntimeError):
+                self._loop_seen = asyncio.get_running_loop()
         return self._new_protocol(WebSocketAdapterProtocol, "wsproto_cb.asyncio")
+
+    _loop_seen: asyncio.AbstractEventLoop | None = None
+
+    def _call_from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        loop = self._loop or self._loop_seen
+        if loop is None:
+            raise RuntimeError(
+                "this factory has no event loop yet: pass loop= to it, "
+                "or call from threads once it has served a connection"
+            )
+        loop.call_soon_threadsafe(callback, *args)
 
 
 class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFactory):

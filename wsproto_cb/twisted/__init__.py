@@ -195,6 +195,9 @@ class WebSocketServerFactory(
 
     _backplane_io_cache: TwistedBackplaneIO | None = None
 
+    def _call_from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        self.reactor.callFromThread(callback, *args)
+
     def startFactory(self) -> None:
         """The first port listens: make reactor shutdown close our connections (1001)."""
         if self.gracefulShutdown:
