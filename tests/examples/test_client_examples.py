@@ -68,3 +68,10 @@ def test_threads_example_sends_from_worker_threads(runtime: str) -> None:
         assert "did JOB" in out, out
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("client", ["agent/client_asyncio.py", "agent/client_twisted.py"])
+def test_agent_clients(echo_port: int, client: str) -> None:
+    status, out = run(example(client, f"ws://127.0.0.1:{echo_port}"))
+    assert status == 0, out
+    assert "echo: Hello from the agent" in out and "closed" in out
