@@ -75,3 +75,14 @@ def test_agent_clients(echo_port: int, client: str) -> None:
     status, out = run(example(client, f"ws://127.0.0.1:{echo_port}"))
     assert status == 0, out
     assert "echo: Hello from the agent" in out and "closed" in out
+
+
+@pytest.mark.parametrize("runtime", ["twisted", "asyncio"])
+def test_wrapped_line_echo_example(runtime: str) -> None:
+    server, port = start_server("wrapping/server.py", "--runtime", runtime)
+    try:
+        status, out = run(example("wrapping/client_twisted.py", f"ws://127.0.0.1:{port}"))
+        assert status == 0, out
+        assert "echo from 127.0.0.1: hello over a stream" in out and "closed" in out
+    finally:
+        server.stop()
