@@ -47,9 +47,11 @@ class FormatLogger:
 
     @property
     def logger(self) -> logging.Logger:
+        """The standard-library logger the messages go to."""
         return self._logger or logging.getLogger("wsproto_cb")
 
     def emit(self, level: int, message: str | None, **kwargs: Any) -> None:
+        """Log ``message`` at ``level``, formatted with ``kwargs`` (``{name}`` style, as txaio)."""
         logger = self.logger
         if not logger.isEnabledFor(level):
             return
@@ -63,23 +65,29 @@ class FormatLogger:
         logger.log(level, "%s", text, exc_info=exc_info)
 
     def critical(self, message: str | None = None, **kwargs: Any) -> None:
+        """Log at CRITICAL."""
         self.emit(logging.CRITICAL, message, **kwargs)
 
     def error(self, message: str | None = None, **kwargs: Any) -> None:
+        """Log at ERROR."""
         self.emit(logging.ERROR, message, **kwargs)
 
     def warn(self, message: str | None = None, **kwargs: Any) -> None:
+        """Log at WARNING (also ``warning``)."""
         self.emit(logging.WARNING, message, **kwargs)
 
     warning = warn
 
     def info(self, message: str | None = None, **kwargs: Any) -> None:
+        """Log at INFO."""
         self.emit(logging.INFO, message, **kwargs)
 
     def debug(self, message: str | None = None, **kwargs: Any) -> None:
+        """Log at DEBUG."""
         self.emit(logging.DEBUG, message, **kwargs)
 
     def trace(self, message: str | None = None, **kwargs: Any) -> None:
+        """Log below DEBUG (txaio's trace level)."""
         self.emit(_TRACE, message, **kwargs)
 
     def failure(

@@ -20,6 +20,21 @@ from .types import ConnectionAccept, ConnectionDeny, ConnectionRequest
 __all__ = ["WebSocketServerProtocol"]
 
 
+def _standard_phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"
+
+
+def _reason_phrase(reason: str | None) -> str:
+    """``reason`` fit for an HTTP status line: printable ASCII, at most 120 characters."""
+    if not reason:
+        return ""
+    text = "".join(c if " " <= c <= "~" else "?" for c in str(reason))
+    return text[:120].strip()
+
+
 def _normalise_accept(result: Any) -> tuple[str | None, list[tuple[str, str]]]:
     """``onConnect``'s result: None, a subprotocol, (subprotocol, headers) or ConnectionAccept."""
     headers: Any = None
@@ -29,8 +44,10 @@ def _normalise_accept(result: Any) -> tuple[str | None, list[tuple[str, str]]]:
         subprotocol = result
     elif isinstance(result, ConnectionAccept):
         subprotocol, headers = result.subprotocol, result.headers
-    elif isinstance(result, tuple) and len(result) == 2:
-        subprotocol, headers = result
+    elif isinstance(result, tuple) and len(result) <= 2:
+        # Autobahn takes (subprotocol,), (subprotocol, headers) and even ()
+        subprotocol = result[0] if result else None
+        headers = result[1] if len(result) > 1 else None
     else:
         raise TypeError(
             "onConnect must return None, a subprotocol, (subprotocol, headers) or a "
@@ -99,12 +116,15 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
     def onConnect(self, request: ConnectionRequest) -> Any:
         """A client asks to connect.
 
-        Return ``None`` (accept; the factory's ``protocols`` pick the
-        subprotocol), a subprotocol, ``(subprotocol, headers)`` or a
-        :class:`ConnectionAccept`, directly or from an awaitable; raise
-        :class:`ConnectionDeny` to refuse with an HTTP status.
+        Return ``None`` (accept, no subprotocol), a subprotocol,
+        ``(subprotocol, headers)`` or a :class:`ConnectionAccept`, directly
+        or from an awaitable; raise :class:`ConnectionDeny` to refuse with an
+        HTTP status.  This default picks the first of the factory's
+        ``protocols`` the client offers (an override that returns None
+        chooses none, as in Autobahn; ``super().onConnect(request)`` picks).
         """
-        return None
+        offered = request.protocols
+        return next((p for p in self.factory.protocols if p in offered), None)
 
     def _connection_made(self, rt: Runtime) -> None:
         self._init_state(rt)
@@ -169,12 +189,15 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
     def sendHttpErrorResponse(
         self, code: int, reason: str, responseHeaders: list[tuple[str, str]] | None = None
     ) -> None:
-        """Write the HTTP error response (status ``code``, ``reason`` in the body)."""
-        try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "Error"
-        body = f"{code} {phrase}: {reason}\n".encode("utf-8", "replace")
+        """Write the HTTP error response: ``reason`` in the status line (as in
+        Autobahn) and in the body.
+
+        The status line gets the reason with anything but printable ASCII
+        replaced, at most 120 characters (it may quote what the client sent);
+        an empty reason gets the status's standard phrase.
+        """
+        phrase = _reason_phrase(reason) or _standard_phrase(code)
+        body = f"{code} {_standard_phrase(code)}: {reason}\n".encode("utf-8", "replace")
         try:
             self._rt.write(self._handshake.reject(code, phrase, responseHeaders or [], body))
         except Exception as exc:  # a response was already produced, or bad headers
@@ -222,11 +245,7 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
 
     def _on_connect_error(self, exc: BaseException) -> None:
         if isinstance(exc, ConnectionDeny):
-            try:
-                phrase = HTTPStatus(exc.code).phrase
-            except ValueError:
-                phrase = "Denied"
-            self._reject(exc.code, exc.reason or phrase)
+            self._reject(exc.code, exc.reason or "")
             return
         self._rt.log_error("error in onConnect; answering 500", exc)
         self._reject(500, "internal server error")
@@ -241,9 +260,7 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         except TypeError as exc:
             self._on_connect_error(exc)
             return
-        if subprotocol is None:
-            subprotocol = next((p for p in factory.protocols if p in request.protocols), None)
-        elif subprotocol not in request.protocols:
+        if subprotocol is not None and subprotocol not in request.protocols:
             self._on_connect_error(
                 ValueError(
                     f"onConnect chose subprotocol {subprotocol!r}, which the client did not "

@@ -92,35 +92,43 @@ class TrafficStats:
     # incoming
     @property
     def incomingWebSocketMessages(self) -> int:
+        """Data messages received."""
         return self.in_messages + self._plain._rx_plain_messages - self._base[0]
 
     @property
     def incomingWebSocketFrames(self) -> int:
+        """Data frames received."""
         return self.in_frames + self._plain._rx_plain_messages - self._base[0]
 
     @property
     def incomingOctetsAppLevel(self) -> int:
+        """Message payload octets received, after decompression."""
         return self.in_app + self._plain._rx_plain_octets - self._base[1]
 
     @property
     def incomingOctetsWebSocketLevel(self) -> int:
+        """Frame payload octets received, as on the wire (compressed)."""
         return self.in_ws + self._plain._rx_plain_octets - self._base[1]
 
     # outgoing
     @property
     def outgoingWebSocketMessages(self) -> int:
+        """Data messages sent."""
         return self.out_messages + self._plain._tx_plain_messages - self._base[2]
 
     @property
     def outgoingWebSocketFrames(self) -> int:
+        """Data frames sent."""
         return self.out_frames + self._plain._tx_plain_messages - self._base[2]
 
     @property
     def outgoingOctetsAppLevel(self) -> int:
+        """Message payload octets sent, before compression."""
         return self.out_app + self._plain._tx_plain_octets - self._base[3]
 
     @property
     def outgoingOctetsWebSocketLevel(self) -> int:
+        """Frame payload octets sent, as on the wire (compressed)."""
         return self.out_ws + self._plain._tx_plain_octets - self._base[3]
 
     @property
@@ -172,6 +180,7 @@ class Timings:
         self._timings: dict[str, float] = {}
 
     def track(self, key: str) -> None:
+        """Record the time now under ``key``."""
         self._timings[key] = time.perf_counter() - self._start
 
     def diff(self, startKey: str, endKey: str, formatted: bool = True) -> str | float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pprint import pformat
 from typing import Any
 
 __all__ = [
@@ -72,6 +73,23 @@ class ConnectionRequest:
         self.protocols = list(protocols)
         self.extensions = list(extensions)
 
+    def __json__(self) -> dict[str, Any]:
+        """Every field by name (Autobahn's ``__json__``, which ``str()`` prints)."""
+        return {
+            "peer": self.peer,
+            "headers": self.headers,
+            "host": self.host,
+            "path": self.path,
+            "params": self.params,
+            "version": self.version,
+            "origin": self.origin,
+            "protocols": self.protocols,
+            "extensions": self.extensions,
+        }
+
+    def __str__(self) -> str:
+        return pformat(self.__json__())
+
     def __repr__(self) -> str:
         return (
             f"ConnectionRequest(peer={self.peer!r}, host={self.host!r}, path={self.path!r}, "
@@ -121,6 +139,19 @@ class ConnectionResponse:
         self.version = version
         self.protocol = protocol
         self.extensions = list(extensions)
+
+    def __json__(self) -> dict[str, Any]:
+        """Every field by name (Autobahn's ``__json__``, which ``str()`` prints)."""
+        return {
+            "peer": self.peer,
+            "headers": self.headers,
+            "version": self.version,
+            "protocol": self.protocol,
+            "extensions": self.extensions,
+        }
+
+    def __str__(self) -> str:
+        return pformat(self.__json__())
 
     def __repr__(self) -> str:
         return f"ConnectionResponse(peer={self.peer!r}, protocol={self.protocol!r})"

@@ -169,7 +169,8 @@ def test_handshake_refused_is_one_line() -> None:
         assert status == 1 and out == ""
         assert (
             err
-            == "wsproto-cb connect: error: handshake failed: the server answered 403 (Forbidden)\n"
+            == "wsproto-cb connect: error: handshake failed: the server answered 403 "
+            "(origin 'https://evil.example' is not allowed)\n"
         )
     finally:
         server.kill()

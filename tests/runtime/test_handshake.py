@@ -39,6 +39,30 @@ async def test_connection_deny(runtime_pair: RuntimeHarness) -> None:
     assert "403" in reason
     assert client.handshake_error is not None
     assert client.handshake_error.status == 403
+    assert "nope" in str(client.handshake_error)
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize(
+    ("reason", "status_line"),
+    [
+        ("nope", b"HTTP/1.1 403 nope\r\n"),  # the reason in the status line, as in Autobahn
+        (None, b"HTTP/1.1 403 Forbidden\r\n"),
+        ("bad\r\nX-Injected: 1", b"HTTP/1.1 403 bad??X-Injected: 1\r\n"),
+    ],
+)
+async def test_connection_deny_status_line(
+    runtime: RuntimeHarness, reason: str | None, status_line: bytes
+) -> None:
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> None:
+            raise ConnectionDeny(403, reason)
+
+    port = await runtime.listen(runtime.server_factory(Server))
+    peer = await runtime.raw(port)
+    head = await peer.handshake()
+    assert head.startswith(status_line), head
+    assert b"X-Injected: 1\r\n" not in head.split(b"\r\n", 1)[1]
 
 
 @pytest.mark.asyncio_task
@@ -189,10 +213,12 @@ async def test_subprotocol_and_headers_from_on_connect(runtime: RuntimeHarness) 
 
 
 @pytest.mark.asyncio_task
-@pytest.mark.parametrize("form", ["str", "tuple"])
+@pytest.mark.parametrize("form", ["str", "tuple", "1-tuple"])
 async def test_on_connect_result_forms(runtime: RuntimeHarness, form: str) -> None:
     class Server(Recorder):
         def onConnect(self, request: Any) -> Any:
+            if form == "1-tuple":
+                return ("p2",)  # Autobahn takes it too
             return "p2" if form == "str" else ("p2", {"X-Form": form})
 
     factory = runtime.server_factory(Server)
@@ -202,7 +228,32 @@ async def test_on_connect_result_forms(runtime: RuntimeHarness, form: str) -> No
     await runtime.wait(servers.get())
     await runtime.wait(client.opened)
     assert client.websocket_protocol_in_use == "p2"
-    assert client.http_headers.get("x-form") == (None if form == "str" else form)
+    assert client.http_headers.get("x-form") == (None if form != "tuple" else form)
+
+
+@pytest.mark.asyncio_task
+@pytest.mark.parametrize("overrides", [False, True])
+async def test_on_connect_returning_none_chooses_no_subprotocol(
+    runtime: RuntimeHarness, overrides: bool
+) -> None:
+    """Only the default onConnect picks from the factory's ``protocols``; an
+    override that returns None chooses none, as in Autobahn."""
+
+    class Picks(Recorder):
+        pass
+
+    class ChoosesNone(Recorder):
+        def onConnect(self, request: Any) -> None:
+            return None
+
+    factory = runtime.server_factory(ChoosesNone if overrides else Picks, protocols=["chat"])
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder, protocols=["chat"]), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    expected = None if overrides else "chat"
+    assert server.websocket_protocol_in_use == client.websocket_protocol_in_use == expected
 
 
 @pytest.mark.asyncio_task
@@ -333,8 +384,9 @@ async def test_on_connecting_changes_the_request(runtime_pair: RuntimeHarness) -
             )
 
     class Server(Recorder):
-        def onConnect(self, request: Any) -> None:
+        def onConnect(self, request: Any) -> Any:
             requests.append(request)
+            return super().onConnect(request)  # (picks from the factory's protocols)
 
     factory = runtime_pair.server_factory(Server, protocols=["late"])
     servers = track_opened(factory)
@@ -457,3 +509,38 @@ async def test_smuggling_shapes_refused_before_any_frame(
     assert b"\r\nConnection: close\r\n" in head
     assert await peer.closed_within(2)
     assert calls == []
+
+
+@pytest.mark.asyncio_task
+async def test_printing_request_and_response_shows_every_field(
+    runtime_pair: RuntimeHarness,
+) -> None:
+    """``print(request)`` / ``print(response)`` in onConnect, as Autobahn's examples do."""
+    printed: dict[str, str] = {}
+
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> Any:
+            printed["request"] = str(request)
+            return "chat"
+
+    class Client(Recorder):
+        def onConnect(self, response: Any) -> None:
+            printed["response"] = str(response)
+
+    port = await runtime_pair.listen(runtime_pair.server_factory(Server))
+    client = await runtime_pair.connect(
+        runtime_pair.client_factory(
+            Client, url="ws://127.0.0.1/path?x=1", protocols=["chat"], origin="https://o.example"
+        ),
+        port,
+    )
+    await runtime_pair.wait(client.opened)
+    request, response = printed["request"], printed["response"]
+    for field in (
+        "'peer'", "'headers'", "'host'", "'path': '/path'", "'params': {'x': ['1']}",
+        "'version': 13", "'origin': 'https://o.example'", "'protocols': ['chat']", "'extensions'",
+    ):  # fmt: skip
+        assert field in request, (field, request)
+    for field in ("'peer'", "'headers'", "'version'", "'protocol': 'chat'", "'extensions'"):
+        assert field in response, (field, response)
+    assert "'sec-websocket-protocol': 'chat'" in response

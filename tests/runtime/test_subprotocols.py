@@ -33,7 +33,8 @@ class Server(Echo, Recorder):
     def onConnect(self, request: Any) -> Any:
         self.factory.requests.append(request)
         answer = getattr(self.factory, "answer", None)
-        return answer(request) if answer is not None else None
+        # (no answer: the default onConnect picks from the factory's protocols)
+        return answer(request) if answer is not None else super().onConnect(request)
 
 
 class Client(Recorder):
