@@ -25,6 +25,8 @@ from .metrics import ServerMetrics
 from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
 from .prepared import PreparedMessage
 from .protocol import WebSocketProtocol
+from .proxy import ProxyConfig, parse_proxy
+from .threadsafe import ThreadsafeBroadcast
 from .url import parse_url
 
 __all__ = ["WebSocketClientFactory", "WebSocketFactory", "WebSocketServerFactory"]
@@ -195,7 +197,7 @@ class WebSocketFactory:
         )
 
 
-class WebSocketServerFactory(WebSocketFactory):
+class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
     """Runtime-neutral server factory (use the asyncio or Twisted one)."""
 
     _option_specs = SERVER_OPTIONS
@@ -359,13 +361,24 @@ class WebSocketClientFactory(WebSocketFactory):
         protocols: Sequence[str] | None = None,
         useragent: str | None = f"wsproto_cb/{__version__}",
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | str | None = None,
     ) -> None:
         self._init_factory()
-        if proxy is not None:
-            raise NotImplementedError("connecting through an HTTP proxy is not supported yet")
-        self.proxy = proxy
-        self.setSessionParameters(url, origin, protocols, useragent, headers)
+        self.proxy: ProxyConfig | None = None
+        self.setSessionParameters(url, origin, protocols, useragent, headers, proxy)
+
+    #: a :class:`~wsproto_cb.reconnect.Reconnector` told of each connection's open and close
+    _connection_watcher: Any = None
+
+    def _connection_opened(self, proto: Any) -> None:
+        super()._connection_opened(proto)
+        if self._connection_watcher is not None:
+            self._connection_watcher.connection_opened(proto)
+
+    def _connection_closed(self, proto: Any) -> None:
+        super()._connection_closed(proto)
+        if self._connection_watcher is not None:
+            self._connection_watcher.connection_closed(proto)
 
     def setSessionParameters(
         self,
@@ -374,10 +387,12 @@ class WebSocketClientFactory(WebSocketFactory):
         protocols: Sequence[str] | None = None,
         useragent: str | None = None,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | str | None = None,
     ) -> None:
         """Set the URL to connect to, the Origin, the subprotocols offered,
-        the ``User-Agent`` and extra request headers."""
+        the ``User-Agent``, extra request headers and the HTTP proxy to
+        tunnel through (see :func:`wsproto_cb.proxy.parse_proxy`; ``None``
+        keeps the one set before)."""
         parsed = parse_url(url or "ws://localhost")
         self.url = url or "ws://localhost"
         self.isSecure = parsed.is_secure
@@ -391,3 +406,5 @@ class WebSocketClientFactory(WebSocketFactory):
         if useragent is not None or not hasattr(self, "useragent"):
             self.useragent = useragent
         self.headers = _check_headers(headers)
+        if proxy is not None:
+            self.proxy = parse_proxy(proxy)

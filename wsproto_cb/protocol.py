@@ -72,6 +72,7 @@ from .core.message_buffer import MessageBuffer
 from .options import ProtocolOptionAttributes, copy_factory_options
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
+from .threadsafe import ThreadsafeSending
 
 __all__ = ["WebSocketProtocol"]
 
@@ -85,7 +86,9 @@ _STREAMING_HOOKS = (
 )
 
 
-class WebSocketProtocol(MessageSending, AutobahnProtocolCompat, ProtocolOptionAttributes):
+class WebSocketProtocol(
+    MessageSending, ThreadsafeSending, AutobahnProtocolCompat, ProtocolOptionAttributes
+):
     """Callbacks and sending, common to servers and clients (see module docs).
 
     Protocol options

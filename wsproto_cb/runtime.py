@@ -44,6 +44,10 @@ class Runtime(Protocol):
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         """Run ``callback`` after ``delay`` seconds unless cancelled."""
 
+    def call_from_thread(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run ``callback(*args)`` on the loop's thread soon; callable from any thread,
+        and calls from one thread run in order."""
+
     def now(self) -> float:
         """Monotonic time in seconds, as the loop sees it."""
 

@@ -4,7 +4,8 @@
 run the script with a timeout and check its report: one server; two
 servers (two "machines") sharing one real redis-server, alice's page on one
 and bob's on the other; and one server with two worker processes on one
-port and the same Redis.  They skip, saying why, where Chromium
+port and the same Redis.  ``wrapping.mjs`` talks from the browser to a
+plain line echo behind ``WrappingWebSocketServerFactory``.  They skip, saying why, where Chromium
 (``/usr/bin/chromium`` or ``$CHROMIUM``), node or ``playwright-core``
 (``npm ci`` in tests/browser) is missing, and the Redis ones where
 ``redis-server`` is: ``.ci/run`` installs them when it can.  Only the
@@ -136,3 +137,24 @@ def test_worker_processes_on_one_port_share_the_chat(nodejs: str, redis: RedisSe
     if on["alice"] != on["bob"]:
         assert "ok: alice and bob are on different servers" in report
         assert served["alice"][1] != served["bob"][1]
+
+
+@pytest.mark.parametrize("runtime", ["twisted", "asyncio"])
+def test_browser_talks_to_a_wrapped_line_echo(nodejs: str, runtime: str) -> None:
+    """A plain stream protocol behind WrappingWebSocketServerFactory, from Chromium,
+    over both the ``base64`` (text) and ``binary`` subprotocols."""
+    server, port = start_server("wrapping/server.py", "--runtime", runtime)
+    try:
+        result = subprocess.run(
+            [nodejs, str(HERE / "wrapping.mjs"), f"ws://127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env={**os.environ, "CHROMIUM": CHROMIUM},
+        )
+    finally:
+        server.stop()
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, report
+    assert "base64 -> echo from 127.0.0.1: hello from base64, in two parts" in report, report
+    assert "binary -> echo from 127.0.0.1: hello from binary, in two parts" in report, report

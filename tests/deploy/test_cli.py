@@ -215,6 +215,26 @@ def test_help_lists_commands_and_flags() -> None:
         assert flag in serve_help
 
 
+def test_connect_through_an_http_proxy() -> None:
+    """``--proxy`` tunnels through a real tinyproxy; a refusal names the proxy and status."""
+    try:
+        from runtime.tinyproxy import running_tinyproxy
+    except ModuleNotFoundError:  # pragma: no cover - imported as tests.deploy
+        from tests.runtime.tinyproxy import running_tinyproxy
+
+    server, port = serve()  # (echo)
+    try:
+        with running_tinyproxy([port]) as proxy:
+            url = f"ws://127.0.0.1:{port}/"
+            status, out, err = connect(url, "--proxy", proxy.url, input="via proxy\n")
+            assert (status, out) == (0, "via proxy\n"), err
+            status, out, err = connect(f"ws://127.0.0.1:{free_port()}/", "--proxy", proxy.url)
+            assert status == 1 and out == ""
+            assert err.startswith(f"wsproto-cb connect: error: HTTP proxy 127.0.0.1:{proxy.port}: ")
+            assert "refused: HTTP/1.1 403" in err and err.count("\n") == 1, err
+    finally:
+        server.kill()
+
 #: What a hostile server sends: terminal escape sequences (7-bit and C1),
 #: a carriage return that overwrites, a newline that fakes a second message,
 #: bidi overrides and isolates; and what must survive: TAB, letters in any

@@ -173,9 +173,14 @@ def test_session_parameter_errors(runtime: RuntimeHarness, side: str) -> None:
         cls("ws://h/", headers=[("X-A", "1")])
 
 
-def test_client_proxy_not_supported(runtime: RuntimeHarness) -> None:
-    with pytest.raises(NotImplementedError, match="proxy"):
-        runtime.module.WebSocketClientFactory("ws://h/", proxy={"host": "p", "port": 8080})
+def test_client_proxy_is_kept_and_checked(runtime: RuntimeHarness) -> None:
+    """The proxy given to the constructor or to setSessionParameters is used (not ignored)."""
+    factory = runtime.module.WebSocketClientFactory("ws://h/", proxy={"host": "p", "port": 8080})
+    assert (factory.proxy["host"], factory.proxy["port"]) == ("p", 8080)
+    factory.setSessionParameters("ws://h/", proxy="http://u:pw@q:3128")
+    assert (factory.proxy.host, factory.proxy.port, factory.proxy.username) == ("q", 3128, "u")
+    with pytest.raises(ValueError, match="port"):
+        factory.setSessionParameters("ws://h/", proxy={"host": "p", "port": "8080"})
 
 
 def test_connection_deny_needs_error_status() -> None:

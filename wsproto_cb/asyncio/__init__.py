@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,6 +19,8 @@ from ..compress import (
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
 from . import _shutdown
 from ._backplane_io import AsyncioBackplaneIO
+from ._connect import connect_ws
+from ._reconnect import ReconnectingClient
 from ._runtime import AsyncioRuntime
 from ._shutdown import install_signal_handlers, shutdown
 
@@ -30,11 +33,13 @@ __all__ = [
     "PerMessageDeflateOfferAccept",
     "PerMessageDeflateResponse",
     "PerMessageDeflateResponseAccept",
+    "ReconnectingClient",
     "WebSocketAdapterProtocol",
     "WebSocketClientFactory",
     "WebSocketClientProtocol",
     "WebSocketServerFactory",
     "WebSocketServerProtocol",
+    "connect_ws",
     "install_signal_handlers",
     "shutdown",
 ]
@@ -151,7 +156,22 @@ class _AsyncioFactoryMixin:
         return float(timeout) if timeout > 0 else None
 
     def __call__(self) -> Any:
+        if self._loop_seen is None:
+            # (the loop that serves us, for calls from other threads)
+            with contextlib.suppress(RuntimeError):
+                self._loop_seen = asyncio.get_running_loop()
         return self._new_protocol(WebSocketAdapterProtocol, "wsproto_cb.asyncio")
+
+    _loop_seen: asyncio.AbstractEventLoop | None = None
+
+    def _call_from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        loop = self._loop or self._loop_seen
+        if loop is None:
+            raise RuntimeError(
+                "this factory has no event loop yet: pass loop= to it, "
+                "or call from threads once it has served a connection"
+            )
+        loop.call_soon_threadsafe(callback, *args)
 
 
 class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFactory):
@@ -211,7 +231,7 @@ class WebSocketClientFactory(_AsyncioFactoryMixin, factories.WebSocketClientFact
         protocols: Sequence[str] | None = None,
         useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | str | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self._loop = loop

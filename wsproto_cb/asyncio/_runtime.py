@@ -55,6 +55,9 @@ class AsyncioRuntime:
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         return self._loop.call_later(delay, callback)
 
+    def call_from_thread(self, callback: Callable[..., None], *args: Any) -> None:
+        self._loop.call_soon_threadsafe(callback, *args)
+
     def now(self) -> float:
         return self._loop.time()
 

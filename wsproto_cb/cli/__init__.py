@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     connect.add_argument("--origin", help="send this Origin header")
     connect.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="tunnel through this HTTP proxy with CONNECT (http://[USER:PASS@]HOST:PORT); "
+        "'env' takes it from HTTPS_PROXY/HTTP_PROXY and NO_PROXY",
+    )
+    connect.add_argument(
         "-H",
         "--header",
         action="append",

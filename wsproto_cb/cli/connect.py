@@ -22,7 +22,8 @@ import sys
 import threading
 from typing import Any, cast
 
-from ..asyncio import WebSocketClientFactory, WebSocketClientProtocol
+from ..asyncio import WebSocketClientFactory, WebSocketClientProtocol, connect_ws
+from ..proxy import proxy_from_environment
 from .errors import CommandError
 from .terminal import escape_controls
 
@@ -105,6 +106,7 @@ def _factory(args: argparse.Namespace) -> WebSocketClientFactory:
             origin=args.origin,
             protocols=args.subprotocol or None,
             headers=_headers(args.header),
+            proxy=proxy_from_environment(args.url) if args.proxy == "env" else args.proxy,
         )
     except (TypeError, ValueError) as exc:
         raise CommandError(str(exc), status=2) from None
@@ -138,17 +140,12 @@ async def _open(
 ) -> LineClientProtocol:
     loop = asyncio.get_running_loop()
     where = f"{factory.host}:{factory.port}"
+    if factory.proxy is not None:
+        where = f"HTTP proxy {factory.proxy.address}"
     session = factory.session = Session(loop)  # type: ignore[attr-defined]
 
     async def open_() -> LineClientProtocol:
-        _transport, proto = await loop.create_connection(
-            factory,
-            factory.host,
-            factory.port,
-            ssl=context,
-            server_hostname=factory.host if context is not None else None,
-            ssl_handshake_timeout=factory.ssl_handshake_timeout if context is not None else None,
-        )
+        _transport, proto = await connect_ws(factory, context)
         await session.opened
         return cast(LineClientProtocol, proto)
 

@@ -24,9 +24,11 @@ from ..compress import (
     PerMessageDeflateResponse,
     PerMessageDeflateResponseAccept,
 )
+from ..proxy import ProxyConfig
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
 from . import _shutdown
 from ._backplane_io import TwistedBackplaneIO
+from ._reconnect import ReconnectingClient
 from ._runtime import TwistedRuntime
 from ._shutdown import shutdown
 
@@ -39,6 +41,7 @@ __all__ = [
     "PerMessageDeflateOfferAccept",
     "PerMessageDeflateResponse",
     "PerMessageDeflateResponseAccept",
+    "ReconnectingClient",
     "WebSocketAdapterProtocol",
     "WebSocketClientFactory",
     "WebSocketClientProtocol",
@@ -192,6 +195,9 @@ class WebSocketServerFactory(
 
     _backplane_io_cache: TwistedBackplaneIO | None = None
 
+    def _call_from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        self.reactor.callFromThread(callback, *args)
+
     def startFactory(self) -> None:
         """The first port listens: make reactor shutdown close our connections (1001)."""
         if self.gracefulShutdown:
@@ -215,13 +221,18 @@ class WebSocketClientFactory(
         protocols: Sequence[str] | None = None,
         useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | None = None,
+        proxy: Mapping[str, Any] | str | None = None,
         reactor: IReactorTime | None = None,
     ) -> None:
         self.reactor = reactor
         factories.WebSocketClientFactory.__init__(
             self, url, origin, protocols, useragent, headers, proxy
         )
+
+    def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+        """No connection (refused, DNS, proxy): a ``ReconnectingClient`` retries."""
+        if self._connection_watcher is not None:
+            self._connection_watcher.attempt_failed(reason.value)
 
 
 def listenWS(
@@ -248,14 +259,44 @@ def connectWS(
     bindAddress: Any = None,
 ) -> Any:
     """Connect to the factory's URL; ``wss://`` verifies the server's certificate
-    and host name unless another ``contextFactory`` is given."""
-    reactor: Any = factory.reactor
-    if factory.isSecure:
-        if contextFactory is None:
-            from twisted.internet.ssl import optionsForClientTLS
+    and host name unless another ``contextFactory`` is given.
 
-            contextFactory = optionsForClientTLS(factory.host)
+    With ``factory.proxy`` set, the connection goes to that HTTP proxy, which
+    is asked to ``CONNECT`` to the URL's host and port (TLS to the origin
+    then runs inside the tunnel); a refusal reaches
+    ``factory.clientConnectionFailed`` as a
+    :class:`~wsproto_cb.core.proxy.ProxyError`.  Returns the ``IConnector``.
+    """
+    reactor: Any = factory.reactor
+    if factory.isSecure and contextFactory is None:
+        from twisted.internet.ssl import optionsForClientTLS
+
+        contextFactory = optionsForClientTLS(factory.host)
+    if factory.proxy is not None:
+        return _connect_through_proxy(
+            reactor, factory, factory.proxy, contextFactory, timeout, bindAddress
+        )
+    if factory.isSecure:
         return reactor.connectSSL(
             factory.host, factory.port, factory, contextFactory, timeout, bindAddress
         )
     return reactor.connectTCP(factory.host, factory.port, factory, timeout, bindAddress)
+
+
+def _connect_through_proxy(
+    reactor: Any,
+    factory: WebSocketClientFactory,
+    proxy: ProxyConfig,
+    contextFactory: Any,
+    timeout: float,
+    bindAddress: Any,
+) -> Any:
+    from ._proxy import ProxyTunnelFactory
+
+    inner: Any = factory
+    if factory.isSecure:
+        from twisted.protocols.tls import TLSMemoryBIOFactory
+
+        inner = TLSMemoryBIOFactory(contextFactory, True, factory)  # type: ignore[arg-type]
+    tunnel = ProxyTunnelFactory(factory, inner, reactor)
+    return reactor.connectTCP(proxy.host, proxy.port, tunnel, timeout, bindAddress)

@@ -85,6 +85,14 @@ class TwistedRuntime:
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         return CancellableCall(self._clock.callLater(delay, callback))
 
+    def call_from_thread(self, callback: Callable[..., None], *args: Any) -> None:
+        call = getattr(self._clock, "callFromThread", None)  # (a test Clock has none)
+        if call is None:
+            from twisted.internet import reactor
+
+            call = reactor.callFromThread
+        call(callback, *args)
+
     def now(self) -> float:
         return float(self._clock.seconds())
 
