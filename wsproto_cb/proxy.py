@@ -37,6 +37,7 @@ class ProxyConfig:
 
     @property
     def address(self) -> str:
+        """``host:port`` of the proxy, for messages."""
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     def tunnel(self, host: str, port: int) -> ProxyConnect:

@@ -13,6 +13,7 @@ __all__ = ["WebSocketClientAgent", "create_client_agent"]
 
 
 class WebSocketClientAgent:
+    """The asyncio counterpart of Autobahn's client agent: ``await agent.open(url)``."""
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
 
@@ -46,4 +47,5 @@ class WebSocketClientAgent:
 
 
 def create_client_agent(loop: asyncio.AbstractEventLoop | None = None) -> WebSocketClientAgent:
+    """A client agent (on ``loop``, or the running loop when opening)."""
     return WebSocketClientAgent(loop)

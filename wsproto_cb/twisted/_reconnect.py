@@ -48,9 +48,11 @@ class ReconnectingClient:
 
     @property
     def attempts(self) -> int:
+        """Connection attempts since the last healthy connection (0 before any)."""
         return self._reconnector.attempts
 
     def start(self) -> None:
+        """Start connecting (with the factory's reactor)."""
         self._reconnector.start()
 
     def _ended(self, reason: str) -> None:
@@ -69,6 +71,7 @@ class ReconnectingClient:
         self._connector = connectWS(self.factory, self._context)
 
     def stop(self, code: int = 1000, reason: str | None = None) -> Deferred[Any]:
+        """Make no more attempts and close the open connection, if any; fires when it is closed."""
         self._reconnector.stop()
         connector = self._connector
         if connector is not None and connector.state == "connecting":

@@ -41,6 +41,7 @@ class _AgentFactory(WebSocketClientFactory):
 
 
 class WebSocketClientAgent:
+    """Autobahn's Twisted client agent: :meth:`open` a URL, get an open protocol."""
     def __init__(self, reactor: Any) -> None:
         self._reactor = reactor
 
@@ -74,4 +75,5 @@ class WebSocketClientAgent:
 
 
 def create_client_agent(reactor: Any) -> WebSocketClientAgent:
+    """A client agent on ``reactor`` (Autobahn's ``create_client_agent``)."""
     return WebSocketClientAgent(reactor)
