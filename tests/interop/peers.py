@@ -170,8 +170,9 @@ class OurServer:
     sendMessage: Callable[..., None]
     sendClose: Callable[..., None]
 
-    def onConnect(self, request: Any) -> None:
+    def onConnect(self, request: Any) -> Any:
         self.request = request
+        return super().onConnect(request)  # type: ignore[misc]  # (the factory's protocols pick)
 
     def onOpen(self) -> None:
         self.factory.opened.put_nowait(self)
