@@ -39,9 +39,11 @@ class ReconnectingClient:
 
     @property
     def attempts(self) -> int:
+        """Connection attempts made so far."""
         return self._reconnector.attempts if self._reconnector is not None else 0
 
     def start(self) -> None:
+        """Connect now, and again after each failure or close until stopped."""
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         self._reconnector = Reconnector(
@@ -66,6 +68,7 @@ class ReconnectingClient:
                 self._reconnector.attempt_failed(exc)
 
     async def stop(self, code: int = 1000, reason: str | None = None) -> None:
+        """No more attempts; close the open connection with ``code`` and ``reason``."""
         if self._reconnector is not None:
             self._reconnector.stop()
         if self._pending is not None and not self._pending.done():

@@ -13,6 +13,8 @@ __all__ = ["WebSocketClientAgent", "create_client_agent"]
 
 
 class WebSocketClientAgent:
+    """Opens client connections by URL (``IWebSocketClientAgent`` in Autobahn)."""
+
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
 
@@ -46,4 +48,5 @@ class WebSocketClientAgent:
 
 
 def create_client_agent(loop: asyncio.AbstractEventLoop | None = None) -> WebSocketClientAgent:
+    """An agent on ``loop`` (default: the running loop when ``open`` is awaited)."""
     return WebSocketClientAgent(loop)

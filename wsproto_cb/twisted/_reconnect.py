@@ -48,9 +48,11 @@ class ReconnectingClient:
 
     @property
     def attempts(self) -> int:
+        """Connection attempts made so far."""
         return self._reconnector.attempts
 
     def start(self) -> None:
+        """Connect now, and again after each failure or close until stopped."""
         self._reconnector.start()
 
     def _ended(self, reason: str) -> None:
@@ -69,6 +71,7 @@ class ReconnectingClient:
         self._connector = connectWS(self.factory, self._context)
 
     def stop(self, code: int = 1000, reason: str | None = None) -> Deferred[Any]:
+        """No more attempts; close the open connection with ``code`` and ``reason``."""
         self._reconnector.stop()
         connector = self._connector
         if connector is not None and connector.state == "connecting":

@@ -41,6 +41,8 @@ class _AgentFactory(WebSocketClientFactory):
 
 
 class WebSocketClientAgent:
+    """Opens client connections by URL (``IWebSocketClientAgent`` in Autobahn)."""
+
     def __init__(self, reactor: Any) -> None:
         self._reactor = reactor
 
@@ -74,4 +76,5 @@ class WebSocketClientAgent:
 
 
 def create_client_agent(reactor: Any) -> WebSocketClientAgent:
+    """An agent on ``reactor``, as ``autobahn.twisted.websocket.create_client_agent``."""
     return WebSocketClientAgent(reactor)
