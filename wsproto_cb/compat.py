@@ -91,7 +91,10 @@ class AutobahnProtocolCompat(PlainCounters):
 
     def _update_fast_delivery(self) -> None:
         self._fast_delivery = not (
-            self._uses_streaming_hooks or self._listeners or self.trackedTimings is not None
+            self._uses_streaming_hooks
+            or self._listeners
+            or self.trackedTimings is not None
+            or self.messageConcurrency > 1  # type: ignore[attr-defined]
         )
 
     def _init_compat(self, rt: Runtime) -> None:

@@ -150,6 +150,9 @@ _COMMON: dict[str, OptionSpec] = {
     "perMessageCompressionAccept": OptionSpec(None, _callable_or_none),
     # protocol.trackedTimings is a Timings (onOpen, onMessage ...) when on
     "trackTimings": OptionSpec(False, _bool),
+    # how many onMessage awaitables may run at once (1: one at a time, in
+    # order, with backpressure; more: as Autobahn, bounded; wsproto_cb.background)
+    "messageConcurrency": OptionSpec(1, _int_at_least(1)),
 }
 
 SERVER_OPTIONS: dict[str, OptionSpec] = {

@@ -12,9 +12,12 @@ Callbacks and ``async def``
     connection then delivers nothing more until it completes and stops
     reading from the socket meanwhile, so a slow ``async def onMessage``
     applies backpressure to its peer instead of piling up tasks, and
-    messages are handled in order.  An exception from a callback (raised or
-    from the awaitable) is logged with its traceback and fails that
-    connection with close code 1011; other connections never notice.
+    messages are handled in order.  ``onOpen``'s awaitable, and
+    ``onMessage``'s with the ``messageConcurrency`` option above 1, run
+    alongside delivery instead (:mod:`wsproto_cb.background`).  An
+    exception from a callback (raised or from the awaitable) is logged with
+    its traceback and fails that connection with close code 1011; other
+    connections never notice.
 
 ``wasClean`` in ``onClose``
     True when both close frames were exchanged and the TCP connection then
@@ -54,6 +57,7 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
+from .background import BackgroundCalls
 from .compat import (
     MAX_CLOSE_REASON_BYTES,
     AutobahnProtocolCompat,
@@ -128,6 +132,12 @@ class WebSocketProtocol(
         self._conn: Connection | None = None
         self._busy = False
         self._waiting = False
+        #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
+        self._background: BackgroundCalls | None = None
+        #: onMessage awaitables running (with messageConcurrency > 1), and
+        #: whether their number reached the bound (reading paused)
+        self._messages_in_flight = 0
+        self._saturated = False
         self._write_paused = False
         self._reading_paused = False
         # the message (and, for the streaming hooks, the frame) being assembled
@@ -234,6 +244,8 @@ class WebSocketProtocol(
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        if self._background is not None:
+            self._background.cancel_all()
         conn = self._conn
         self.wasClean = bool(
             conn is not None and conn.close_handshake_complete and not self.droppedByMe
@@ -299,7 +311,7 @@ class WebSocketProtocol(
     # ----------------------------------------------------- event processing
 
     def _update_reading(self) -> None:
-        should_pause = self._waiting or self._write_paused
+        should_pause = self._waiting or self._write_paused or self._saturated
         if should_pause != self._reading_paused and self.state != self.STATE_CLOSED:
             self._reading_paused = should_pause
             if should_pause:
@@ -313,7 +325,7 @@ class WebSocketProtocol(
             return  # (nothing is delivered after onClose)
         self._busy = True
         try:
-            while not self._waiting and not self._write_paused:
+            while not (self._waiting or self._write_paused or self._saturated):
                 event = conn.next_event()
                 if event is None:
                     break
@@ -351,7 +363,7 @@ class WebSocketProtocol(
         if self._uses_streaming_hooks:
             self._streaming_dispatch(ev)
         elif ev.message_start and ev.message_end:
-            self._invoke(self.onMessage, (data, ev.is_binary))
+            self._deliver(data, ev.is_binary)
             if self._listeners:
                 self.fire("message", data, is_binary=ev.is_binary)
         elif ev.message_start:
@@ -363,9 +375,40 @@ class WebSocketProtocol(
                 if ev.message_end:
                     self._msg_buffer = None
                     payload = buffer.take()
-                    self._invoke(self.onMessage, (payload, ev.is_binary))
+                    self._deliver(payload, ev.is_binary)
                     if self._listeners:
                         self.fire("message", payload, is_binary=ev.is_binary)
+
+    def _deliver(self, payload: bytes, is_binary: bool) -> None:
+        """onMessage: one at a time (the default), or up to ``messageConcurrency`` at once."""
+        limit = self.messageConcurrency
+        if limit <= 1:
+            self._invoke(self.onMessage, (payload, is_binary))
+            return
+        try:
+            result = self.onMessage(payload, is_binary)
+        except Exception as exc:
+            self._callback_failed(exc)
+            return
+        if result is None or not self._rt.is_awaitable(result):
+            return
+        self._messages_in_flight += 1
+        self._background_calls().start(result, self._callback_failed, self._message_settled)
+        if self._messages_in_flight >= limit and not self._saturated:
+            self._saturated = True  # (at the bound: stop reading until one is done)
+            self._update_reading()
+
+    def _background_calls(self) -> BackgroundCalls:
+        if self._background is None:
+            self._background = BackgroundCalls(self._rt)
+        return self._background
+
+    def _message_settled(self) -> None:
+        self._messages_in_flight -= 1
+        if self._saturated and self._messages_in_flight < self.messageConcurrency:
+            self._saturated = False
+            self._update_reading()
+            self._process_events()
 
     def _streaming_dispatch(self, ev: MessageData) -> None:
         # Each hook may be async; the chain for one event must run in order,
@@ -398,14 +441,24 @@ class WebSocketProtocol(
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         pause: bool = True,
+        on_settled: Callable[[], None] | None = None,
     ) -> bool:
-        """Call a user callback; True if it returned an awaitable we now wait for."""
+        """Call a user callback; True if it returned an awaitable we now wait for.
+
+        With ``on_settled`` an awaitable runs alongside delivery instead
+        (:mod:`wsproto_cb.background`), and ``on_settled`` runs when it is over.
+        """
         try:
             result = fn(*args)
         except Exception as exc:
             (on_error or self._callback_failed)(exc)
             return False
         if result is not None and self._rt.is_awaitable(result):
+            if on_settled is not None:
+                self._background_calls().start(
+                    result, on_error or self._callback_failed, on_settled
+                )
+                return False
             if pause:
                 self._waiting = True
                 self._update_reading()
@@ -568,7 +621,9 @@ class WebSocketProtocol(
         self.trafficStats._opened()
         if self.trackedTimings is not None:
             self.trackedTimings.track("onOpen")
-        self._invoke(self.onOpen, ())
+        # (onOpen's awaitable runs alongside delivery: it often loops for the
+        # connection's lifetime, see wsproto_cb.background)
+        self._invoke(self.onOpen, (), on_settled=_nothing)
         self._rt.resolve_future(self.is_open, None)
         if self._listeners:
             self.fire("open")
@@ -630,3 +685,7 @@ class WebSocketProtocol(
         self._drop(abort=abort)
 
     # streaming send API
+
+
+def _nothing() -> None:
+    """An ``on_settled`` for background awaitables whose end needs no action."""

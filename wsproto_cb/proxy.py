@@ -37,7 +37,7 @@ class ProxyConfig:
 
     @property
     def address(self) -> str:
-        """``host:port`` (IPv6 in brackets), as errors name the proxy."""
+        """``host:port`` of the proxy, for messages."""
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     def tunnel(self, host: str, port: int) -> ProxyConnect:

@@ -58,7 +58,7 @@ class Backoff:
         return base * (1.0 - self.jitter * self.random())
 
     def reset(self) -> None:
-        """Start the delays over (after a healthy connection)."""
+        """Start again from the first delay (after a healthy connection)."""
         self.failures = 0
 
     def retries(self, handshake_status: int) -> bool:
@@ -99,7 +99,7 @@ class Reconnector:
         self.next_delay: float | None = None
 
     def start(self) -> None:
-        """Watch the factory's connections and make the first attempt."""
+        """Make the first attempt now."""
         if self.running:
             return
         if getattr(self.factory, "_connection_watcher", None) not in (None, self):
@@ -143,15 +143,15 @@ class Reconnector:
     # --- reported by the runtime and the factory
 
     def attempt_failed(self, error: BaseException) -> None:
-        """An attempt failed before a protocol existed: retry after the next delay."""
+        """An attempt failed before the handshake: retry after the next delay, or give up."""
         self._retry(f"connection failed: {error}")
 
     def connection_opened(self, proto: Any) -> None:
-        """A connection finished its opening handshake (its health is timed from here)."""
+        """A connection opened: the backoff starts over once it proves healthy."""
         self._opened_at[proto] = self._now()
 
     def connection_closed(self, proto: Any) -> None:
-        """A connection ended: reset if it was healthy, give up on a 4xx refusal, else retry."""
+        """The connection closed: schedule the next attempt unless stopped."""
         opened_at = self._opened_at.pop(proto, None)
         if not self.running:
             return

@@ -63,11 +63,13 @@ class Runtime(Protocol):
     def is_awaitable(self, value: Any) -> bool:
         """Whether a callback's result is something to wait for (coroutine, Future, Deferred)."""
 
-    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> None:
+    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> TimerHandle:
         """Wait for an awaitable; call ``done(True, result)`` or ``done(False, exception)``.
 
         The wait is tracked (never fire-and-forget), so an error surfaces
-        through ``done`` instead of vanishing in a dropped task.
+        through ``done`` instead of vanishing in a dropped task.  The handle's
+        ``cancel()`` cancels the awaitable (its Task or Deferred); ``done``
+        then gets the cancellation as an error.
         """
 
     def create_future(self) -> Any:

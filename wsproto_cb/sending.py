@@ -159,11 +159,23 @@ class MessageSending:
         self.trafficStats.out_frames += 1
         self.trafficStats.out_ws += length
 
-    def sendMessageFrameData(self, payload: bytes, sync: bool = False) -> None:
-        """Send payload bytes of the frame begun with :meth:`beginMessageFrame`."""
-        self._rt.write(self._send_conn().message_frame_data(payload))
-        self.trafficStats.out_app += len(payload)
+    def sendMessageFrameData(self, payload: bytes, sync: bool = False) -> int | None:
+        """Send payload bytes of the frame begun with :meth:`beginMessageFrame`.
+
+        Returns what Autobahn returns: the bytes still due in the frame (> 0),
+        0 when ``payload`` completed it exactly, or minus the bytes of
+        ``payload`` that did not fit (< 0; only those that fit were sent).
+        Does nothing and returns None unless the connection is open.
+        """
+        conn = self._conn
+        if conn is None or self.state != self.STATE_OPEN:
+            return None
+        due = conn.frame_bytes_due
+        part = payload if len(payload) <= due else payload[:due]
+        self._rt.write(conn.message_frame_data(part))
+        self.trafficStats.out_app += len(part)
         self._after_producer_write()
+        return due - len(payload)
 
     def endMessage(self) -> None:
         """End the message begun with :meth:`beginMessage` (a final, empty frame)."""

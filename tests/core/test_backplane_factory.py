@@ -76,7 +76,7 @@ class FakeRuntime:
     def is_awaitable(self, value: Any) -> bool:
         return inspect.isawaitable(value)
 
-    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> None:
+    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> Any:
         raise AssertionError("no awaitable callbacks here")
 
     def create_future(self) -> list[Any]:

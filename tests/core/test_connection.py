@@ -558,3 +558,17 @@ def test_large_frames_across_reads(size: int, is_server: bool) -> None:
         events += feed(conn, wire[:cut])
         wire = wire[cut:]
     assert messages(events) == [(data, True), (data, True)]
+
+
+def test_frame_bytes_due_counts_down_to_the_largest_frame() -> None:
+    server = Connection(True)
+    server.begin_message(True)
+    header = server.begin_message_frame(2**63 - 1)
+    assert header == b"\x02\x7f" + (2**63 - 1).to_bytes(8, "big")
+    assert server.frame_bytes_due == 2**63 - 1
+    assert server.message_frame_data(b"abc") == b"abc"
+    assert server.frame_bytes_due == 2**63 - 4
+    with pytest.raises(ValueError, match="2\\*\\*63-1"):
+        Connection(True).begin_message_frame(2**63)
+    with pytest.raises(ValueError, match="2\\*\\*63-1"):
+        Connection(True).begin_message_frame(-1)

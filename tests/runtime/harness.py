@@ -40,6 +40,25 @@ RUNTIMES = ("asyncio", "twisted")
 TIMEOUT = 5.0
 
 
+class Gate:
+    """``await gate.waiter`` in a callback (a Future on asyncio, a Deferred on
+    Twisted) returns once the test calls :meth:`open`."""
+
+    def __init__(self, runtime_name: str) -> None:
+        self.waiter: Any
+        if runtime_name == "asyncio":
+            self.waiter = asyncio.get_running_loop().create_future()
+        else:
+            self.waiter = Deferred()
+
+    def open(self) -> None:
+        if isinstance(self.waiter, Deferred):
+            if not self.waiter.called:
+                self.waiter.callback(None)
+        elif not self.waiter.done():
+            self.waiter.set_result(None)
+
+
 class RuntimeHarness:
     """Servers on ``server_name``'s runtime, clients on ``client_name``'s."""
 
@@ -196,6 +215,11 @@ class RuntimeHarness:
         from twisted.internet.task import deferLater
 
         return deferLater(reactor, delay, lambda: None)  # type: ignore[arg-type]
+
+    def gate(self, side: str = "server") -> Gate:
+        """Something a callback on ``side``'s runtime awaits until the test opens it."""
+        name = self.name if side == "server" else self.client_name
+        return Gate(name)
 
     async def close(self) -> None:
         for transport in self._clients:

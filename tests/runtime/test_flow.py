@@ -298,3 +298,98 @@ async def test_pull_producer(runtime: RuntimeHarness) -> None:
     expected = "".join(f"part {i};" for i in range(20)).encode()
     assert await runtime.wait(client.messages.get()) == (expected, False)
     assert len(client.frames) == 21
+
+
+class FramedPushProducer:
+    """Autobahn's streaming idiom: frames of ``frame`` bytes, the next begun when
+    ``sendMessageFrameData`` says the current one is full (<= 0)."""
+
+    def __init__(self, proto: Any, total: int, chunk: int, frame: int) -> None:
+        self.proto, self.total, self.chunk, self.frame = proto, total, chunk, frame
+        self.sent = 0
+        self.paused = False
+        self.pauses = self.resumes = 0
+        self.returned: list[int | None] = []
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def start(self) -> None:
+        self.proto.registerProducer(self, True)
+        self.proto.beginMessage(isBinary=True)
+        self.proto.beginMessageFrame(self.frame)
+        self.resumeProducing()
+        self.resumes -= 1
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        self.resumes += 1
+        while not self.paused and self.sent < self.total:
+            data = PushProducer.data(self, self.sent, min(self.chunk, self.total - self.sent))  # type: ignore[arg-type]
+            left = self.proto.sendMessageFrameData(data)
+            self.returned.append(left)
+            self.sent += len(data) if left >= 0 else len(data) + left
+            if left <= 0 and self.sent < self.total:
+                self.proto.beginMessageFrame(min(self.frame, self.total - self.sent))
+        if self.sent == self.total and not self.done.done():
+            self.proto.endMessage()
+            self.proto.unregisterProducer()
+            self.done.set_result(None)
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+        self.pauses += 1
+
+    def stopProducing(self) -> None:
+        pass
+
+
+@pytest.mark.asyncio_task
+async def test_autobahn_streaming_idiom_with_a_push_producer(runtime: RuntimeHarness) -> None:
+    """``if proto.sendMessageFrameData(chunk) <= 0: proto.beginMessageFrame(N)``:
+    the return value counts down the frame, a chunk that overflows it is cut
+    (minus what was left over), and flow control pauses and resumes it."""
+    total, chunk, frame = 3 * 1024 * KiB + 123, 24 * KiB, 100 * KiB
+    factory = runtime.server_factory(Recorder)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(
+        runtime.client_factory(FrameSizes, maxMessagePayloadSize=0), port
+    )
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    small_socket_buffers(server.transport)
+    producer = FramedPushProducer(server, total, chunk, frame)
+    producer.start()
+    await runtime.wait(producer.done)
+    payload, _ = await runtime.wait(client.messages.get())
+    assert payload == PushProducer.data(producer, 0, total)  # type: ignore[arg-type]
+    full, last = divmod(total, frame)
+    assert client.frames == [frame] * full + [last, 0]
+    assert producer.returned[:2] == [frame - chunk, frame - 2 * chunk]
+    assert 0 in producer.returned or any(r < 0 for r in producer.returned)
+    assert any(r < 0 for r in producer.returned)  # 100 KiB is no multiple of 24 KiB
+    assert producer.pauses >= 1 and producer.resumes >= 1
+
+
+@pytest.mark.asyncio_task
+async def test_a_frame_of_2_63_minus_1_bytes_streams(runtime: RuntimeHarness) -> None:
+    """The largest frame RFC 6455 allows: its header and the first megabytes of
+    its payload go out as given (the peer's limits then end it, 1009)."""
+    factory = runtime.server_factory(Recorder)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    peer = await runtime.raw(port)
+    await peer.handshake()
+    server = await runtime.wait(servers.get())
+    server.beginMessage(isBinary=True)
+    server.beginMessageFrame(2**63 - 1)
+    sent = 0
+    for _ in range(64):
+        left = server.sendMessageFrameData(b"\xab" * 16384)
+        sent += 16384
+        assert left == 2**63 - 1 - sent
+    head = await runtime.wait(peer.reader.readexactly(10))
+    assert head == b"\x02\x7f" + (2**63 - 1).to_bytes(8, "big")
+    body = await runtime.wait(peer.reader.readexactly(sent))
+    assert body == b"\xab" * sent
+    with pytest.raises(ValueError, match="2\\*\\*63-1"):
+        server._conn.begin_message_frame(2**63)  # (checked before anything is sent)

@@ -39,11 +39,11 @@ class ReconnectingClient:
 
     @property
     def attempts(self) -> int:
-        """Connection attempts made so far."""
+        """Connection attempts made since start (refused ones included)."""
         return self._reconnector.attempts if self._reconnector is not None else 0
 
     def start(self) -> None:
-        """Connect now, and again after each failure or close until stopped."""
+        """Start connecting (inside the running loop); ``done`` resolves once stopped."""
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         self._reconnector = Reconnector(
@@ -68,7 +68,7 @@ class ReconnectingClient:
                 self._reconnector.attempt_failed(exc)
 
     async def stop(self, code: int = 1000, reason: str | None = None) -> None:
-        """No more attempts; close the open connection with ``code`` and ``reason``."""
+        """Make no more attempts and close the open connection, if any, with ``code``."""
         if self._reconnector is not None:
             self._reconnector.stop()
         if self._pending is not None and not self._pending.done():

@@ -79,7 +79,7 @@ class AsyncioRuntime:
     def is_awaitable(self, value: Any) -> bool:
         return inspect.isawaitable(value)
 
-    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> None:
+    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> asyncio.Future[Any]:
         future = asyncio.ensure_future(value, loop=self._loop)
         self._tasks.add(future)  # keep a reference: a dropped task may vanish
 
@@ -93,6 +93,7 @@ class AsyncioRuntime:
                 done(True, fut.result())
 
         future.add_done_callback(finished)
+        return future
 
     def create_future(self) -> Any:
         return self._loop.create_future()

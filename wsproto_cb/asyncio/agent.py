@@ -13,8 +13,7 @@ __all__ = ["WebSocketClientAgent", "create_client_agent"]
 
 
 class WebSocketClientAgent:
-    """Opens client connections by URL (``IWebSocketClientAgent`` in Autobahn)."""
-
+    """The asyncio counterpart of Autobahn's client agent: ``await agent.open(url)``."""
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
 
@@ -48,5 +47,5 @@ class WebSocketClientAgent:
 
 
 def create_client_agent(loop: asyncio.AbstractEventLoop | None = None) -> WebSocketClientAgent:
-    """An agent on ``loop`` (default: the running loop when ``open`` is awaited)."""
+    """A client agent (on ``loop``, or the running loop when opening)."""
     return WebSocketClientAgent(loop)

@@ -19,6 +19,9 @@ __all__ = ["OutgoingFrames"]
 _RSV1 = 0x4
 
 
+#: RFC 6455 5.2: a payload length is 63 bits (the most significant bit is 0).
+_MAX_FRAME_LENGTH = (1 << 63) - 1
+
 class OutgoingFrames:
     """Builds the frames one side sends; state lives on the ``Connection``."""
 
@@ -169,17 +172,22 @@ class OutgoingFrames:
         The payload goes out as it is given, so a message streamed this way
         cannot be compressed.
         """
+        if not 0 <= length <= _MAX_FRAME_LENGTH:
+            raise ValueError(f"frame length must be 0 to 2**63-1, not {length}")
         self._check_streaming()
         if self._out_compressed:
             raise InvalidStateError("a compressed message cannot be streamed inside a frame")
-        if length < 0:
-            raise ValueError("frame length must not be negative")
         opcode, rsv = self._take_opcode_rsv()
         mask = self._next_mask()
         self._out_frame_mask = mask if self.apply_outgoing_mask else None
         self._out_frame_phase = 0
         self._out_frame_remaining = length
         return build_frame_header(opcode, length, fin=False, rsv=rsv, mask=mask)
+
+    @property
+    def frame_bytes_due(self) -> int:
+        """Payload bytes still due in the frame begun with :meth:`begin_message_frame`."""
+        return self._out_frame_remaining
 
     def message_frame_data(self, data: bytes) -> bytes:
         """Payload bytes of the frame begun with :meth:`begin_message_frame`."""

@@ -48,11 +48,11 @@ class ReconnectingClient:
 
     @property
     def attempts(self) -> int:
-        """Connection attempts made so far."""
+        """Connection attempts made since start (refused ones included)."""
         return self._reconnector.attempts
 
     def start(self) -> None:
-        """Connect now, and again after each failure or close until stopped."""
+        """Start connecting (with the factory's reactor)."""
         self._reconnector.start()
 
     def _ended(self, reason: str) -> None:
@@ -71,7 +71,7 @@ class ReconnectingClient:
         self._connector = connectWS(self.factory, self._context)
 
     def stop(self, code: int = 1000, reason: str | None = None) -> Deferred[Any]:
-        """No more attempts; close the open connection with ``code`` and ``reason``."""
+        """Make no more attempts and close the open connection, if any; fires when it is closed."""
         self._reconnector.stop()
         connector = self._connector
         if connector is not None and connector.state == "connecting":

@@ -111,7 +111,9 @@ class TwistedRuntime:
     def is_awaitable(self, value: Any) -> bool:
         return isinstance(value, defer.Deferred) or inspect.isawaitable(value)
 
-    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> None:
+    def await_result(
+        self, value: Any, done: Callable[[bool, Any], None]
+    ) -> defer.Deferred[Any]:
         if isinstance(value, defer.Deferred):
             d = value
         elif inspect.iscoroutine(value):
@@ -126,6 +128,7 @@ class TwistedRuntime:
             done(False, failure.value)
 
         d.addCallbacks(ok, failed)
+        return d
 
     def create_future(self) -> Any:
         return defer.Deferred()

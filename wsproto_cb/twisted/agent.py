@@ -41,8 +41,7 @@ class _AgentFactory(WebSocketClientFactory):
 
 
 class WebSocketClientAgent:
-    """Opens client connections by URL (``IWebSocketClientAgent`` in Autobahn)."""
-
+    """Autobahn's Twisted client agent: :meth:`open` a URL, get an open protocol."""
     def __init__(self, reactor: Any) -> None:
         self._reactor = reactor
 
@@ -76,5 +75,5 @@ class WebSocketClientAgent:
 
 
 def create_client_agent(reactor: Any) -> WebSocketClientAgent:
-    """An agent on ``reactor``, as ``autobahn.twisted.websocket.create_client_agent``."""
+    """A client agent on ``reactor`` (Autobahn's ``create_client_agent``)."""
     return WebSocketClientAgent(reactor)
