@@ -21,6 +21,7 @@ AGENT_OPTIONS = ("headers", "origin", "protocols", "proxy")
 
 
 def check_agent_options(url: Any, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The options as a dict; ``ValueError``/``TypeError`` for a bad URL or option."""
     if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
         raise ValueError(f"the URL must start with ws:// or wss://, not {url!r}")
     if options is None:

@@ -59,6 +59,7 @@ class WrappingCallbacks:
     wrapping_subprotocol: str | None = None
 
     def onConnect(self, request_or_response: Any) -> Any:
+        """Agree on a wrapping subprotocol, or refuse the handshake with 406."""
         spoken = self.factory.protocols
         if getattr(self, "is_server", False):
             for name in request_or_response.protocols:
@@ -79,9 +80,11 @@ class WrappingCallbacks:
         return None
 
     def onOpen(self) -> None:
+        """Build the wrapped protocol and give it its transport."""
         self._wrapped_open()
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        """Decode for the subprotocol and hand the bytes on (1003 for the wrong kind)."""
         if self.wrapping_subprotocol == "base64":
             if isBinary:
                 self._refuse("base64 subprotocol: expected text messages")
@@ -97,6 +100,7 @@ class WrappingCallbacks:
         self._wrapped_data(payload)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        """Tell the wrapped protocol its connection is gone."""
         self._wrapped_closed(wasClean)
 
     def _refuse(self, reason: str) -> None:

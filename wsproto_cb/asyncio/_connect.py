@@ -48,9 +48,12 @@ async def _open_tunnel(factory: Any, context: ssl_module.SSLContext | None) -> A
 
     async def establish() -> None:
         nonlocal transport
-        transport, _ = await loop.create_connection(
-            lambda: _TunnelProtocol(tunnel, ready), factory.proxy.host, factory.proxy.port
-        )
+        try:
+            transport, _ = await loop.create_connection(
+                lambda: _TunnelProtocol(tunnel, ready), factory.proxy.host, factory.proxy.port
+            )
+        except OSError as exc:  # (refused, unreachable, DNS): say it was the proxy
+            raise ProxyError(tunnel.proxy, f"cannot connect: {exc.strerror or exc}") from exc
         await ready
 
     try:

@@ -39,7 +39,7 @@ class ReconnectingClient:
 
     @property
     def attempts(self) -> int:
-        """Connection attempts since the last healthy connection (0 before any)."""
+        """Connection attempts made since start (refused ones included)."""
         return self._reconnector.attempts if self._reconnector is not None else 0
 
     def start(self) -> None:

@@ -85,41 +85,32 @@ class WrappingWebSocketClientProtocol(_AsyncioWrapping, WebSocketClientProtocol)
     """Carries one wrapped protocol's byte stream."""
 
 
-class WrappingWebSocketServerFactory(WebSocketServerFactory):
+class _WrappingFactory:
+    """What both wrapping factories add to ours: the Twisted ones' constructor."""
+
+    #: the stream protocol factory (a callable returning an ``asyncio.Protocol``)
+    wrappedFactory: Any
+
+    def __init__(
+        self,
+        factory: Any,
+        url: str,
+        loop: asyncio.AbstractEventLoop | None = None,
+        enableCompression: bool = True,
+        autoFragmentSize: int = 0,
+        subprotocol: str | None = None,
+    ) -> None:
+        super().__init__(url, protocols=spoken_subprotocols(subprotocol), loop=loop)  # type: ignore[call-arg]
+        configure_wrapping_factory(self, factory, enableCompression, autoFragmentSize)
+
+
+class WrappingWebSocketServerFactory(_WrappingFactory, WebSocketServerFactory):
     """Serve ``factory``'s stream protocol over WebSocket at ``url``."""
 
     protocol = WrappingWebSocketServerProtocol
-    #: the stream protocol's factory (Autobahn's ``factory`` argument)
-    wrappedFactory: Any
-
-    def __init__(
-        self,
-        factory: Any,
-        url: str,
-        loop: asyncio.AbstractEventLoop | None = None,
-        enableCompression: bool = True,
-        autoFragmentSize: int = 0,
-        subprotocol: str | None = None,
-    ) -> None:
-        super().__init__(url, protocols=spoken_subprotocols(subprotocol), loop=loop)
-        configure_wrapping_factory(self, factory, enableCompression, autoFragmentSize)
 
 
-class WrappingWebSocketClientFactory(WebSocketClientFactory):
+class WrappingWebSocketClientFactory(_WrappingFactory, WebSocketClientFactory):
     """Run ``factory``'s stream protocol over a WebSocket connection to ``url``."""
 
     protocol = WrappingWebSocketClientProtocol
-    #: the stream protocol's factory (Autobahn's ``factory`` argument)
-    wrappedFactory: Any
-
-    def __init__(
-        self,
-        factory: Any,
-        url: str,
-        loop: asyncio.AbstractEventLoop | None = None,
-        enableCompression: bool = True,
-        autoFragmentSize: int = 0,
-        subprotocol: str | None = None,
-    ) -> None:
-        super().__init__(url, protocols=spoken_subprotocols(subprotocol), loop=loop)
-        configure_wrapping_factory(self, factory, enableCompression, autoFragmentSize)

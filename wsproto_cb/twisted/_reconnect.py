@@ -48,7 +48,7 @@ class ReconnectingClient:
 
     @property
     def attempts(self) -> int:
-        """Connection attempts since the last healthy connection (0 before any)."""
+        """Connection attempts made since start (refused ones included)."""
         return self._reconnector.attempts
 
     def start(self) -> None:

@@ -99,60 +99,44 @@ class WrappingWebSocketClientProtocol(_TwistedWrapping, WebSocketClientProtocol)
     """Carries one wrapped protocol's byte stream."""
 
 
-class WrappingWebSocketServerFactory(WebSocketServerFactory):
+class _WrappingFactory:
+    """What both wrapping factories add to ours: Autobahn's constructor, and
+    starting and stopping the wrapped factory with this one."""
+
+    #: the stream protocol's factory (Autobahn's ``factory`` argument)
+    wrappedFactory: Any
+
+    def __init__(
+        self,
+        factory: Any,
+        url: str,
+        reactor: Any = None,
+        enableCompression: bool = True,
+        autoFragmentSize: int = 0,
+        subprotocol: str | None = None,
+    ) -> None:
+        super().__init__(url, protocols=spoken_subprotocols(subprotocol), reactor=reactor)  # type: ignore[call-arg]
+        configure_wrapping_factory(self, factory, enableCompression, autoFragmentSize)
+
+    def startFactory(self) -> None:
+        self.wrappedFactory.doStart()
+        super().startFactory()  # type: ignore[misc]
+
+    def stopFactory(self) -> None:
+        self.wrappedFactory.doStop()
+        super().stopFactory()  # type: ignore[misc]
+
+
+class WrappingWebSocketServerFactory(_WrappingFactory, WebSocketServerFactory):
     """Serve ``factory``'s stream protocol over WebSocket at ``url``."""
 
     protocol = WrappingWebSocketServerProtocol
-    #: the stream protocol's factory (Autobahn's ``factory`` argument)
-    wrappedFactory: Any
-
-    def __init__(
-        self,
-        factory: Any,
-        url: str,
-        reactor: Any = None,
-        enableCompression: bool = True,
-        autoFragmentSize: int = 0,
-        subprotocol: str | None = None,
-    ) -> None:
-        super().__init__(url, protocols=spoken_subprotocols(subprotocol), reactor=reactor)
-        configure_wrapping_factory(self, factory, enableCompression, autoFragmentSize)
-
-    def startFactory(self) -> None:
-        self.wrappedFactory.doStart()
-        super().startFactory()
-
-    def stopFactory(self) -> None:
-        self.wrappedFactory.doStop()
-        super().stopFactory()
 
 
-class WrappingWebSocketClientFactory(WebSocketClientFactory):
+class WrappingWebSocketClientFactory(_WrappingFactory, WebSocketClientFactory):
     """Run ``factory``'s stream protocol over a WebSocket connection to ``url``."""
 
     protocol = WrappingWebSocketClientProtocol
-    #: the stream protocol's factory (Autobahn's ``factory`` argument)
-    wrappedFactory: Any
-
-    def __init__(
-        self,
-        factory: Any,
-        url: str,
-        reactor: Any = None,
-        enableCompression: bool = True,
-        autoFragmentSize: int = 0,
-        subprotocol: str | None = None,
-    ) -> None:
-        super().__init__(url, protocols=spoken_subprotocols(subprotocol), reactor=reactor)
-        configure_wrapping_factory(self, factory, enableCompression, autoFragmentSize)
-
-    def startFactory(self) -> None:
-        self.wrappedFactory.doStart()
-        super().startFactory()  # type: ignore[no-untyped-call]
-
-    def stopFactory(self) -> None:
-        self.wrappedFactory.doStop()
-        super().stopFactory()  # type: ignore[no-untyped-call]
 
     def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
         super().clientConnectionFailed(connector, reason)
