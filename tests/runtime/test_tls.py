@@ -152,3 +152,43 @@ async def test_client_stalled_in_tls_handshake_bounded_by_open_handshake_timeout
         assert (was_clean, code) == (False, 1006)
         assert "opening handshake timeout" in reason
     assert stalled.is_set()
+
+
+@pytest.mark.asyncio_task
+async def test_an_untrusted_certificate_says_how_to_trust_a_private_ca(
+    runtime_pair: RuntimeHarness, tls: TLSFiles
+) -> None:
+    """Verification stays on by default (unlike Autobahn); the error says how
+    to pass one's own CA on the client's runtime."""
+    import ssl
+
+    factory = runtime_pair.server_factory(Echo, url="wss://localhost")
+    port = await runtime_pair.listen(factory, tls=tls)
+    client_factory = runtime_pair.client_factory(Recorder, url=f"wss://localhost:{port}/")
+    if runtime_pair.client_name == "asyncio":
+        from wsproto_cb.asyncio import connect_ws
+
+        with pytest.raises(ssl.SSLCertVerificationError) as failed:
+            await connect_ws(client_factory)
+        assert "ssl.create_default_context(cafile=...)" in "\n".join(failed.value.__notes__)
+        return
+    from wsproto_cb.twisted import connectWS
+
+    protocols: list[Any] = []
+    original = client_factory.buildProtocol
+
+    def build(addr: Any) -> Any:
+        proto = original(addr)
+        protocols.append(proto)
+        return proto
+
+    client_factory.buildProtocol = build
+    connectWS(client_factory)
+    for _ in range(100):
+        if protocols:
+            break
+        await asyncio.sleep(0.05)
+    was_clean, code, reason = await runtime_pair.wait(protocols[0].closed)
+    assert (was_clean, code) == (False, 1006)
+    assert "certificate verify failed" in reason
+    assert "contextFactory=optionsForClientTLS(" in reason

@@ -104,14 +104,26 @@ async def connect_ws(
     context = None
     if factory.isSecure:
         context = ssl if ssl is not None else ssl_module.create_default_context()
-    if factory.proxy is not None:
-        return await _open_tunnel(factory, context)  # type: ignore[no-any-return]
-    loop = asyncio.get_running_loop()
-    return await loop.create_connection(
-        factory,
-        factory.host,
-        factory.port,
-        ssl=context,
-        server_hostname=factory.host if context is not None else None,
-        ssl_handshake_timeout=factory.ssl_handshake_timeout if context is not None else None,
-    )
+    try:
+        if factory.proxy is not None:
+            return await _open_tunnel(factory, context)  # type: ignore[no-any-return]
+        loop = asyncio.get_running_loop()
+        return await loop.create_connection(
+            factory,
+            factory.host,
+            factory.port,
+            ssl=context,
+            server_hostname=factory.host if context is not None else None,
+            ssl_handshake_timeout=factory.ssl_handshake_timeout if context is not None else None,
+        )
+    except ssl_module.SSLCertVerificationError as exc:
+        exc.add_note(UNTRUSTED_CERTIFICATE_HINT)  # (verification stays on: say how to trust)
+        raise
+
+
+#: Added to a certificate verification error: how to trust a private CA.
+UNTRUSTED_CERTIFICATE_HINT = (
+    "The server's certificate is not trusted by the system's CAs. To trust your own CA, "
+    "pass ssl=ssl.create_default_context(cafile=...) (to connect_ws, or to "
+    "loop.create_connection as in Autobahn's examples)."
+)

@@ -54,6 +54,15 @@ __all__ = [
 ]
 
 
+#: Added to onClose's reason when the server's certificate was not trusted:
+#: verification stays on, and this says how to trust a private CA.
+UNTRUSTED_CERTIFICATE_HINT = (
+    "; the server's certificate is not trusted by the system's CAs: to trust your own "
+    "CA, pass connectWS(factory, contextFactory=optionsForClientTLS(hostname, "
+    "trustRoot=Certificate.loadPEM(ca_pem)))"
+)
+
+
 def __getattr__(name: str) -> Any:
     # WebSocketResource pulls in twisted.web: imported on first use only.
     if name == "WebSocketResource":
@@ -110,6 +119,8 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
         value = getattr(reason, "value", None)
         if value is not None and not isinstance(value, ConnectionDone | ConnectionLost):
             text = str(value)
+            if "certificate verify failed" in text:
+                text += UNTRUSTED_CERTIFICATE_HINT
         self._connection_lost(text)  # type: ignore[attr-defined]
 
     # IPushProducer, driven by the transport's write buffer
