@@ -129,7 +129,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
         except HandshakeError as exc:
             self.handshake_error = exc
             if exc.status:
-                why = f"WebSocket connection upgrade failed ({exc.status} - {exc.reason})"
+                why = f"WebSocket connection upgrade failed [{exc.status}]: {exc.reason}"
             else:
                 why = f"WebSocket connection upgrade failed: {exc.reason}"
             self.failHandshake(why)

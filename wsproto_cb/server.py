@@ -223,7 +223,7 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             return
         origin = request.origin
         if not factory._origin_allowed(origin):
-            self._reject(403, f"origin {origin!r} is not allowed")
+            self._reject(403, f"WebSocket connection denied: origin '{origin}' not allowed")
             return
         connection_request = ConnectionRequest(
             peer=self.peer,

@@ -170,7 +170,7 @@ def test_handshake_refused_is_one_line() -> None:
         assert (
             err
             == "wsproto-cb connect: error: handshake failed: the server answered 403 "
-            "(origin 'https://evil.example' is not allowed)\n"
+            "(WebSocket connection denied: origin 'https://evil.example' not allowed)\n"
         )
     finally:
         server.kill()

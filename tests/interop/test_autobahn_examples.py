@@ -258,3 +258,218 @@ def callback_lines(output: str) -> list[str]:
         if line.startswith(CALLBACK_PREFIXES):
             lines.append(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", line))
     return lines
+
+
+# ---------------------------------------------------------------------------
+# More programs, clients as well as servers: tests/interop/autobahn_programs/.
+# Each runs as written (on Autobahn) and with its imports changed (on
+# wsproto_cb), both at once; both must print the same OUT: lines, and the
+# peer (websockets) must see the same things.
+
+from websockets.asyncio.server import serve as reference_serve  # noqa: E402
+from websockets.exceptions import InvalidStatus  # noqa: E402
+
+from .autobahn_programs.harness import (  # noqa: E402
+    HERE as PROGRAMS_DIR,
+)
+from .autobahn_programs.harness import (  # noqa: E402
+    run_client_program,
+    run_server_program,
+)
+
+
+async def reference_server(port: int, seen: list[str]) -> Any:
+    """websockets as the peer of the client programs: echo, subprotocol
+    chat.v1, deflate, a response header, and on /headers what the client sent."""
+
+    async def handler(ws: Any) -> None:
+        request = ws.request
+        seen.append(f"path {request.path} subprotocol {ws.subprotocol}")
+        if request.path == "/headers":
+            headers = request.headers
+            text = "|".join(
+                str(headers.get(name)) for name in ("X-Client", "Origin", "User-Agent")
+            )
+            seen.append(f"headers {text}")
+            await ws.send(text)
+        try:
+            async for message in ws:
+                size = len(message)
+                seen.append(f"got {type(message).__name__} of {size}")
+                await ws.send(message)
+        except Exception as exc:  # (a client that goes away is no failure here)
+            seen.append(f"ended {type(exc).__name__}")
+
+    def add_header(connection: Any, request: Any, response: Any) -> Any:
+        response.headers["X-Server"] = "reference"
+        return response
+
+    return await reference_serve(
+        handler,
+        "127.0.0.1",
+        port,
+        subprotocols=["chat.v1"],
+        # (websockets refuses a client that offers none unless told otherwise)
+        select_subprotocol=lambda ws, offered: "chat.v1" if "chat.v1" in offered else None,
+        process_response=add_header,
+        max_size=None,
+        ping_interval=None,
+    )
+
+
+async def _echo_exchange(url: str, seen: list[str], messages: list[str], **kw: Any) -> None:
+    async with connect(url, proxy=None, ping_interval=None, open_timeout=10, **kw) as ws:
+        for text in messages:
+            await ws.send(text)
+            seen.append(f"reply {await asyncio.wait_for(ws.recv(), 10)}")
+        await ws.close(1000)
+
+
+async def _refused_or_opened(url: str, seen: list[str], **kw: Any) -> None:
+    try:
+        async with connect(url, proxy=None, ping_interval=None, open_timeout=10, **kw) as ws:
+            seen.append(f"opened, subprotocol {ws.subprotocol}")
+            await ws.close(1000)
+    except InvalidStatus as exc:
+        response = exc.response
+        status = response.status_code
+        if status == 403 and "origin" in response.reason_phrase:
+            status = 400  # (an origin refused: 403 here, 400 in Autobahn; autobahn-compat.md)
+        seen.append(f"refused {status} {response.reason_phrase}")
+
+
+async def drive_upper(port: int, seen: list[str]) -> None:
+    await _echo_exchange(f"ws://127.0.0.1:{port}/path?x=1", seen, ["one", "two"])
+
+
+async def drive_resources(port: int, seen: list[str]) -> None:
+    import urllib.request
+
+    def page() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as reply:
+            return f"page {reply.status} {reply.read().decode()}"
+
+    seen.append(await asyncio.to_thread(page))
+    for name in ("alpha", "beta"):
+        await _echo_exchange(f"ws://127.0.0.1:{port}/{name}", seen, ["hi"])
+
+
+async def drive_origins(port: int, seen: list[str]) -> None:
+    url = f"ws://127.0.0.1:{port}/"
+    for origin in (
+        "https://good.example",
+        "https://chat.other.example:8443",
+        "https://evil.example",
+        "http://good.example",
+        "null",
+    ):
+        seen.append(f"origin {origin}")
+        await _refused_or_opened(url, seen, origin=origin)
+
+
+async def drive_headers(port: int, seen: list[str]) -> None:
+    url = f"ws://127.0.0.1:{port}/p?b=2&a=1"
+    async with connect(
+        url, proxy=None, additional_headers={"X-Client": "c1"}, open_timeout=10
+    ) as ws:
+        seen.append(f"response header {ws.response.headers.get('X-Server')}")
+        seen.append(f"message {await asyncio.wait_for(ws.recv(), 10)}")
+        await ws.close(1000)
+
+
+async def drive_deny(port: int, seen: list[str]) -> None:
+    await _refused_or_opened(f"ws://127.0.0.1:{port}/private", seen)
+    await _refused_or_opened(f"ws://127.0.0.1:{port}/", seen, subprotocols=["v2", "v1"])
+    await _refused_or_opened(f"ws://127.0.0.1:{port}/", seen, subprotocols=["other"])
+
+
+async def drive_streaming(port: int, seen: list[str]) -> None:
+    async with connect(f"ws://127.0.0.1:{port}/", proxy=None, open_timeout=10) as ws:
+        await ws.send(["a" * 1000, "b" * 1000, "c" * 1000])  # one message, three frames
+        seen.append(f"reply {await asyncio.wait_for(ws.recv(), 10)}")
+        await ws.close(1000)
+
+
+async def drive_endpoint(port: int, seen: list[str]) -> None:
+    async with connect(f"ws://127.0.0.1:{port}/", proxy=None, open_timeout=10) as ws:
+        await ws.send("x")
+        seen.append(f"reply {await asyncio.wait_for(ws.recv(), 10)}")
+        await asyncio.sleep(0.35)  # auto-pings come and are answered meanwhile
+        await ws.close(1000, "bye")
+
+
+def drive_tls(cert_file: str) -> Driver:
+    async def drive(port: int, seen: list[str]) -> None:
+        import ssl
+
+        context = ssl.create_default_context(cafile=cert_file)
+        await _echo_exchange(f"wss://localhost:{port}/secure", seen, ["over tls"], ssl=context)
+
+    return drive
+
+
+Driver = Any
+
+SERVER_DRIVERS: dict[str, Any] = {
+    "s_asyncio_coroutine": drive_upper,
+    "s_twisted_deferred": drive_upper,
+    "s_twisted_resources": drive_resources,
+    "s_asyncio_origins": drive_origins,
+    "s_twisted_origins": drive_origins,
+    "s_asyncio_headers": drive_headers,
+    "s_asyncio_deny": drive_deny,
+    "s_asyncio_streaming": drive_streaming,
+    "s_twisted_endpoint": drive_endpoint,
+    "s_asyncio_tls": "tls",
+    "s_twisted_tls": "tls",
+}
+
+#: client programs whose server starts late (they must keep trying)
+CLIENT_DELAYS = {"c_twisted_reconnecting": 0.6}
+
+MORE_PROGRAMS = sorted(p.stem for p in PROGRAMS_DIR.glob("[cs]_*.py"))
+
+
+def test_there_are_at_least_24_programs() -> None:
+    assert len(MORE_PROGRAMS) + len(PROGRAMS) >= 24
+    assert set(SERVER_DRIVERS) == {name for name in MORE_PROGRAMS if name.startswith("s_")}
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    try:
+        from runtime.harness import TLSFiles
+    except ModuleNotFoundError:  # pragma: no cover - imported as tests.interop
+        from tests.runtime.harness import TLSFiles
+    return TLSFiles.create(str(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.mark.parametrize("name", MORE_PROGRAMS)
+@pytest.mark.asyncio_task
+async def test_more_autobahn_programs(name: str, tmp_path: Path, tls_files: Any) -> None:
+    runs = {}
+    if name.startswith("c_"):
+        delay = CLIENT_DELAYS.get(name, 0.0)
+        pending = {
+            impl: run_client_program(name, impl, tmp_path, reference_server, delay)
+            for impl in ("autobahn", "wsproto_cb")
+        }
+    else:
+        drive = SERVER_DRIVERS[name]
+        args: tuple[str, ...] = ()
+        if drive == "tls":
+            drive = drive_tls(tls_files.cert_file)
+            args = (tls_files.key_file, tls_files.cert_file)
+        pending = {
+            impl: run_server_program(name, impl, tmp_path, drive, args)
+            for impl in ("autobahn", "wsproto_cb")
+        }
+    results = await asyncio.gather(*pending.values())
+    runs = dict(zip(pending, results, strict=True))
+    theirs, ours = runs["autobahn"], runs["wsproto_cb"]
+    assert theirs.out, f"the Autobahn run printed nothing:\n{theirs.output}"
+    assert "Traceback" not in ours.output, ours.output
+    assert ours.compared() == theirs.compared(), (
+        f"\n--- autobahn:\n{theirs.output}\n{theirs.seen}"
+        f"\n--- wsproto_cb:\n{ours.output}\n{ours.seen}"
+    )

@@ -1,0 +1,29 @@
+"""Application-level ping and pong from a client."""
+import asyncio
+import sys
+
+from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
+
+
+class MyClientProtocol(WebSocketClientProtocol):
+    def onOpen(self):
+        self.sendPing(b"are you there?")
+
+    def onPong(self, payload):
+        print("OUT: pong {0}".format(payload.decode("utf8")))
+        self.sendClose(1000)
+
+    def onClose(self, wasClean, code, reason):
+        print(f"OUT: closed: {wasClean} {code}")
+        asyncio.get_event_loop().stop()
+
+
+if __name__ == "__main__":
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    port = int(sys.argv[1])
+    factory = WebSocketClientFactory(f"ws://127.0.0.1:{port}")
+    factory.protocol = MyClientProtocol
+    loop.run_until_complete(loop.create_connection(factory, "127.0.0.1", port))
+    loop.run_forever()
+    loop.close()
