@@ -393,3 +393,32 @@ async def test_a_frame_of_2_63_minus_1_bytes_streams(runtime: RuntimeHarness) ->
     assert body == b"\xab" * sent
     with pytest.raises(ValueError, match="2\\*\\*63-1"):
         server._conn.begin_message_frame(2**63)  # (checked before anything is sent)
+
+
+@pytest.mark.asyncio_task
+async def test_frame_data_without_a_frame_raises_as_in_autobahn(runtime: RuntimeHarness) -> None:
+    """Autobahn raises for frame data outside a frame (instead of dropping it);
+    a frame declared empty takes one call, which returns minus what did not fit."""
+    from wsproto_cb.core.errors import InvalidStateError
+
+    factory = runtime.server_factory(Recorder)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    server.beginMessage(isBinary=True)
+    with pytest.raises(InvalidStateError):
+        server.sendMessageFrameData(b"lost")
+    server.beginMessageFrame(3)
+    assert server.sendMessageFrameData(b"abcd") == -1  # "abc" sent, "d" not
+    with pytest.raises(InvalidStateError):
+        server.sendMessageFrameData(b"d")
+    server.beginMessageFrame(0)
+    assert server.sendMessageFrameData(b"xy") == -2
+    with pytest.raises(InvalidStateError):
+        server.sendMessageFrameData(b"xy")
+    server.beginMessageFrame(1)
+    assert server.sendMessageFrameData(b"e") == 0
+    server.endMessage()
+    assert await runtime.wait(client.messages.get()) == (b"abce", True)
