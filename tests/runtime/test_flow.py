@@ -422,3 +422,30 @@ async def test_frame_data_without_a_frame_raises_as_in_autobahn(runtime: Runtime
     assert server.sendMessageFrameData(b"e") == 0
     server.endMessage()
     assert await runtime.wait(client.messages.get()) == (b"abce", True)
+
+
+@pytest.mark.asyncio_task
+async def test_streaming_inside_frames_with_deflate_negotiated(runtime: RuntimeHarness) -> None:
+    """The push-producer idiom (beginMessage() then beginMessageFrame(N)) on a
+    connection with permessage-deflate: the message goes out uncompressed
+    (Autobahn sets RSV1 over raw bytes here, which its peer cannot inflate)."""
+    from wsproto_cb.compress import PerMessageDeflateOffer, accept_deflate_offer
+
+    factory = runtime.server_factory(Recorder, perMessageCompressionAccept=accept_deflate_offer)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client_factory = runtime.client_factory(
+        Recorder, perMessageCompressionOffers=[PerMessageDeflateOffer()]
+    )
+    client = await runtime.connect(client_factory, port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    assert server.websocket_extensions_in_use
+    server.beginMessage(isBinary=True)
+    for piece in (b"stream", b"ed"):
+        server.beginMessageFrame(len(piece))
+        assert server.sendMessageFrameData(piece) == 0
+    server.endMessage()
+    server.sendMessage(b"then compressed " * 64)
+    assert await runtime.wait(client.messages.get()) == (b"streamed", True)
+    assert await runtime.wait(client.messages.get()) == (b"then compressed " * 64, False)
