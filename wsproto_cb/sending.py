@@ -149,14 +149,20 @@ class MessageSending:
 
     def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
         """Send one whole frame of the message begun with :meth:`beginMessage`."""
-        data = self._send_conn().message_frame(payload)
+        conn = self._conn
+        if conn is None or self.state != self.STATE_OPEN:
+            return  # (as in Autobahn: a producer's last turn after a close)
+        data = conn.message_frame(payload)
         self._count_sent(0, len(payload), data)
         self._rt.write(data)
         self._after_producer_write()
 
     def beginMessageFrame(self, length: int) -> None:
         """Start a frame of ``length`` payload bytes, sent with :meth:`sendMessageFrameData`."""
-        self._rt.write(self._send_conn().begin_message_frame(length))
+        conn = self._conn
+        if conn is None or self.state != self.STATE_OPEN:
+            return  # (as in Autobahn)
+        self._rt.write(conn.begin_message_frame(length))
         self._frame_open = True
         self.trafficStats.out_frames += 1
         self.trafficStats.out_ws += length

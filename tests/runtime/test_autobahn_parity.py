@@ -360,6 +360,9 @@ async def test_control_and_stream_sends_on_a_closed_connection_do_nothing(
         proto.sendPing(b"late")
         proto.sendPong(b"late")
         proto.beginMessage()
+        proto.sendMessageFrame(b"late")
+        proto.beginMessageFrame(3)
+        assert proto.sendMessageFrameData(b"abc") is None
         proto.endMessage()
         assert proto.trafficStats.outgoingOctetsWireLevel == written
         with pytest.raises(Disconnected):
