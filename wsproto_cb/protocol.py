@@ -158,6 +158,7 @@ class WebSocketProtocol(
         self._track_rx = False
         self._closed_called = False
         self._sending_stream = False  # between beginMessage and endMessage
+        self._frame_open = False
         cls = type(self)
         # (looked up in the class's own __dict__: a value inherited from a
         # base class that was instantiated first says nothing about this one)
@@ -248,13 +249,15 @@ class WebSocketProtocol(
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        if self._background is not None:
-            self._background.cancel_all()
         conn = self._conn
         self.wasClean = bool(
             conn is not None and conn.close_handshake_complete and not self.droppedByMe
         )
         self.state = self.STATE_CLOSED
+        if self._background is not None:
+            # (after the state change: a cancellation that settles at once, as
+            # a Deferred's does, must not let delivery start more handlers)
+            self._background.cancel_all()
         producer, self._producer = self._producer, None
         if producer is not None:
             try:

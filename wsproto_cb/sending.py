@@ -57,6 +57,7 @@ class MessageSending:
     _conn: Connection | None
     _write_paused: bool
     _sending_stream: bool
+    _frame_open: bool  # between beginMessageFrame and the data that completes it
     _producer: Any
     _producer_streaming: bool
     _producer_resume_pending: bool
@@ -156,6 +157,7 @@ class MessageSending:
     def beginMessageFrame(self, length: int) -> None:
         """Start a frame of ``length`` payload bytes, sent with :meth:`sendMessageFrameData`."""
         self._rt.write(self._send_conn().begin_message_frame(length))
+        self._frame_open = True
         self.trafficStats.out_frames += 1
         self.trafficStats.out_ws += length
 
@@ -165,12 +167,16 @@ class MessageSending:
         Returns what Autobahn returns: the bytes still due in the frame (> 0),
         0 when ``payload`` completed it exactly, or minus the bytes of
         ``payload`` that did not fit (< 0; only those that fit were sent).
-        Does nothing and returns None unless the connection is open.
+        Does nothing and returns None unless the connection is open.  Data
+        with no frame begun raises (as in Autobahn) instead of being dropped.
         """
         conn = self._conn
         if conn is None or self.state != self.STATE_OPEN:
             return None
+        if not self._frame_open:
+            raise InvalidStateError("sendMessageFrameData needs a frame begun by beginMessageFrame")
         due = conn.frame_bytes_due
+        self._frame_open = due > len(payload)
         part = payload if len(payload) <= due else payload[:due]
         self._rt.write(conn.message_frame_data(part))
         self.trafficStats.out_app += len(part)

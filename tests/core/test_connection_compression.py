@@ -18,7 +18,6 @@ from wsproto_cb.core.deflate import PerMessageDeflate
 from wsproto_cb.core.errors import InvalidStateError
 from wsproto_cb.core.events import ConnectionFailed, Event, MessageData
 from wsproto_cb.core.frames import build_frame, parse_header
-from wsproto_cb.core.masking import apply_mask
 
 RFC_MASK = bytes.fromhex("37fa213d")
 _TAIL = b"\x00\x00\xff\xff"
@@ -176,16 +175,29 @@ def test_streamed_compressed_message(codec: CodecFactory) -> None:
     assert message_payloads(feed(server, wire)) == [b"part one, part two"]
 
 
-def test_compressed_message_cannot_be_streamed_inside_a_frame(codec: CodecFactory) -> None:
+def test_a_message_streamed_inside_frames_goes_uncompressed(codec: CodecFactory) -> None:
+    # Autobahn's push-producer idiom calls beginMessage() (compression on by
+    # default) and then beginMessageFrame(N): the payload goes out as given,
+    # so the message is sent plain, and compression goes on for the next one.
+    client, server = pair(codec)
+    client.begin_message()
+    header = client.begin_message_frame(3)
+    assert header[0] == 0x01  # text, RSV1 clear
+    wire = header + client.message_frame_data(b"abc")
+    wire += client.begin_message_frame(2) + client.message_frame_data(b"de")
+    wire += client.end_message()
+    after = client.send_message(b"compressed again")
+    assert first_bytes(after)[0] & 0x40
+    assert message_payloads(feed(server, wire + after)) == [b"abcde", b"compressed again"]
+
+
+def test_a_compressed_message_cannot_continue_inside_a_frame(codec: CodecFactory) -> None:
     client = Connection(is_server=False, codec=codec(False))
     client.begin_message()
+    client.message_frame(b"compressed part")
     with pytest.raises(InvalidStateError):
         client.begin_message_frame(10)
     client.end_message()
-    client.begin_message(compress=False)
-    header = client.begin_message_frame(3)
-    assert header[0] == 0x01
-    assert apply_mask(client.message_frame_data(b"abc"), header[2:6]) == b"abc"
 
 
 def test_mixed_compressed_and_plain_messages(codec: CodecFactory) -> None:

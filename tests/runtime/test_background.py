@@ -150,6 +150,49 @@ async def test_concurrent_handlers_still_running_are_cancelled_at_close(
     assert errors == []
 
 
+@pytest.mark.asyncio_task
+async def test_a_saturated_connection_starts_no_handler_while_closing(
+    runtime: RuntimeHarness,
+) -> None:
+    """At the bound, with more messages queued, the connection is lost: the
+    running handlers are cancelled and none of the queued ones starts (a
+    Deferred's cancel settles at once; that must not resume delivery)."""
+    started: list[bytes] = []
+    cancelled: list[bytes] = []
+
+    class Server(Recorder):
+        async def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            started.append(payload)
+            try:
+                await runtime.gate().waiter
+            except BaseException:
+                cancelled.append(payload)
+                raise
+
+    factory = runtime.server_factory(Server, messageConcurrency=2)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    with captured_errors() as errors:
+        client = await runtime.connect(runtime.client_factory(Recorder), port)
+        await runtime.wait(client.opened)
+        server = await runtime.wait(servers.get())
+        for n in range(5):
+            client.sendMessage(b"%d" % n)
+        for _ in range(100):  # (bounded) until the bound is reached
+            if len(started) == 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert started == [b"0", b"1"]  # saturated: the rest wait unread
+        server.dropConnection(abort=True)
+        await runtime.wait(server.closed)
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+    assert started == [b"0", b"1"]
+    assert sorted(cancelled) == [b"0", b"1"]
+    assert errors == []
+
+
 @pytest.mark.parametrize("value", [0, -1, 1.5, "2", True])
 def test_message_concurrency_is_validated(value: object) -> None:
     from wsproto_cb.asyncio import WebSocketServerFactory

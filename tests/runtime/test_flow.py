@@ -393,3 +393,59 @@ async def test_a_frame_of_2_63_minus_1_bytes_streams(runtime: RuntimeHarness) ->
     assert body == b"\xab" * sent
     with pytest.raises(ValueError, match="2\\*\\*63-1"):
         server._conn.begin_message_frame(2**63)  # (checked before anything is sent)
+
+
+@pytest.mark.asyncio_task
+async def test_frame_data_without_a_frame_raises_as_in_autobahn(runtime: RuntimeHarness) -> None:
+    """Autobahn raises for frame data outside a frame (instead of dropping it);
+    a frame declared empty takes one call, which returns minus what did not fit."""
+    from wsproto_cb.core.errors import InvalidStateError
+
+    factory = runtime.server_factory(Recorder)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder), port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    server.beginMessage(isBinary=True)
+    with pytest.raises(InvalidStateError):
+        server.sendMessageFrameData(b"lost")
+    server.beginMessageFrame(3)
+    assert server.sendMessageFrameData(b"abcd") == -1  # "abc" sent, "d" not
+    with pytest.raises(InvalidStateError):
+        server.sendMessageFrameData(b"d")
+    server.beginMessageFrame(0)
+    assert server.sendMessageFrameData(b"xy") == -2
+    with pytest.raises(InvalidStateError):
+        server.sendMessageFrameData(b"xy")
+    server.beginMessageFrame(1)
+    assert server.sendMessageFrameData(b"e") == 0
+    server.endMessage()
+    assert await runtime.wait(client.messages.get()) == (b"abce", True)
+
+
+@pytest.mark.asyncio_task
+async def test_streaming_inside_frames_with_deflate_negotiated(runtime: RuntimeHarness) -> None:
+    """The push-producer idiom (beginMessage() then beginMessageFrame(N)) on a
+    connection with permessage-deflate: the message goes out uncompressed
+    (Autobahn sets RSV1 over raw bytes here, which its peer cannot inflate)."""
+    from wsproto_cb.compress import PerMessageDeflateOffer, accept_deflate_offer
+
+    factory = runtime.server_factory(Recorder, perMessageCompressionAccept=accept_deflate_offer)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client_factory = runtime.client_factory(
+        Recorder, perMessageCompressionOffers=[PerMessageDeflateOffer()]
+    )
+    client = await runtime.connect(client_factory, port)
+    server = await runtime.wait(servers.get())
+    await runtime.wait(client.opened)
+    assert server.websocket_extensions_in_use
+    server.beginMessage(isBinary=True)
+    for piece in (b"stream", b"ed"):
+        server.beginMessageFrame(len(piece))
+        assert server.sendMessageFrameData(piece) == 0
+    server.endMessage()
+    server.sendMessage(b"then compressed " * 64)
+    assert await runtime.wait(client.messages.get()) == (b"streamed", True)
+    assert await runtime.wait(client.messages.get()) == (b"then compressed " * 64, False)

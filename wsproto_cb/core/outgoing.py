@@ -169,14 +169,18 @@ class OutgoingFrames:
     def begin_message_frame(self, length: int) -> bytes:
         """Header of a frame whose ``length`` payload bytes follow in pieces.
 
-        The payload goes out as it is given, so a message streamed this way
-        cannot be compressed.
+        The payload goes out as it is given, so it cannot be compressed: a
+        message whose first frame is begun this way goes out uncompressed
+        (RSV1 clear; the compressor, fed nothing, is left as it was), and
+        one whose compressed frames have begun refuses it.
         """
         if not 0 <= length <= _MAX_FRAME_LENGTH:
             raise ValueError(f"frame length must be 0 to 2**63-1, not {length}")
         self._check_streaming()
         if self._out_compressed:
-            raise InvalidStateError("a compressed message cannot be streamed inside a frame")
+            if self._out_opcode == Opcode.CONTINUATION:
+                raise InvalidStateError("a compressed message cannot be streamed inside a frame")
+            self._out_compressed = False  # (nothing compressed yet: send it plain)
         opcode, rsv = self._take_opcode_rsv()
         mask = self._next_mask()
         self._out_frame_mask = mask if self.apply_outgoing_mask else None
