@@ -220,6 +220,7 @@ class ProtocolOptionAttributes:
     autoPingRestartOnAnyTraffic: bool
     perMessageCompressionAccept: Any
     trackTimings: bool
+    messageConcurrency: int
     # servers
     maxConnections: int
     trustXForwardedFor: int

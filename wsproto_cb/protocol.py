@@ -53,7 +53,6 @@ Flow control
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
@@ -69,6 +68,7 @@ from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
 from .core.message_buffer import MessageBuffer
+from .keepalive import AutoPing
 from .options import ProtocolOptionAttributes, copy_factory_options
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
@@ -87,7 +87,11 @@ _STREAMING_HOOKS = (
 
 
 class WebSocketProtocol(
-    MessageSending, ThreadsafeSending, AutobahnProtocolCompat, ProtocolOptionAttributes
+    AutoPing,
+    MessageSending,
+    ThreadsafeSending,
+    AutobahnProtocolCompat,
+    ProtocolOptionAttributes,
 ):
     """Callbacks and sending, common to servers and clients (see module docs).
 
@@ -571,45 +575,6 @@ class WebSocketProtocol(
         timer = self._timers.pop(name, None)
         if timer is not None:
             timer.cancel()
-
-    # ------------------------------------------------------------ auto-ping
-
-    def _start_auto_ping(self) -> None:
-        interval = self.autoPingInterval
-        if interval and interval > 0:
-            self._track_rx = True
-            self._last_rx = self._rt.now()
-            self._start_timer("ping", interval, self._auto_ping_tick)
-
-    def _auto_ping_tick(self) -> None:
-        if self.state != self.STATE_OPEN or self._conn is None:
-            return
-        interval = self.autoPingInterval
-        now = self._rt.now()
-        idle = now - self._last_rx
-        if self.autoPingRestartOnAnyTraffic and idle < interval:
-            self._start_timer("ping", interval - idle, self._auto_ping_tick)
-            return
-        if self._ping_payload is None:
-            self._ping_payload = os.urandom(self.autoPingSize)
-            self._ping_sent_at = now
-            self._rt.write(self._conn.send_ping(self._ping_payload))
-            self._start_timer("pong", self.autoPingTimeout, self._auto_ping_timeout)
-        self._start_timer("ping", interval, self._auto_ping_tick)
-
-    def _auto_ping_timeout(self) -> None:
-        if self.autoPingRestartOnAnyTraffic and self._last_rx > self._ping_sent_at:
-            self._ping_payload = None  # the peer sent something: it is alive
-            return
-        self.wasNotCleanReason = "WebSocket auto-ping timeout (peer did not answer in time)"
-        self.factory.metrics.autoping_timeouts += 1
-        self._drop(abort=True)
-
-    def _on_pong(self, payload: bytes) -> None:
-        if self._ping_payload is not None and payload == self._ping_payload:
-            self._ping_payload = None
-            self._cancel_timer("pong")
-        self._invoke(self.onPong, (payload,))
 
     # -------------------------------------------------------------- opening
 

@@ -31,6 +31,5 @@ class MyClientProtocol(WebSocketClientProtocol):
 if __name__ == "__main__":
     factory = WebSocketClientFactory(f"ws://127.0.0.1:{int(sys.argv[1])}")
     factory.protocol = MyClientProtocol
-    factory.setProtocolOptions(autoPingInterval=0.05, autoPingTimeout=0.5)
     reactor.connectTCP("127.0.0.1", int(sys.argv[1]), factory)
     reactor.run()
