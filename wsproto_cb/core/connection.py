@@ -58,7 +58,7 @@ from .codec import MessageCodec
 from .codes import CloseCode, Opcode, is_valid_close_code
 from .errors import InvalidStateError, ProtocolError
 from .events import CloseReceived, ConnectionFailed, Event, MessageData, Ping, Pong
-from .frames import read_header
+from .frames import RSV1, read_header
 from .masking import apply_mask
 from .outgoing import OutgoingFrames
 
@@ -89,7 +89,6 @@ WIRE_SIZE_FACTOR = 2
 _UNPACK_CODE = struct.Struct("!H").unpack_from
 _PACK_CODE = struct.Struct("!H").pack
 
-_RSV1 = 0x4
 _COMPACT_THRESHOLD = 64 * 1024
 # Plain ints on the hot path: comparing with an IntEnum member costs a lookup.
 _CONTINUATION = 0x0
@@ -283,7 +282,7 @@ class Connection(OutgoingFrames):
         else:
             if self._msg_active:
                 raise ProtocolError(1002, "new message started before the last one ended")
-            if rsv and (rsv & ~_RSV1 or self.codec is None):
+            if rsv and (rsv & ~RSV1 or self.codec is None):
                 raise ProtocolError(1002, "RSV bit set without a negotiated extension")
             self._msg_active = True
             self._msg_binary = opcode == _BINARY

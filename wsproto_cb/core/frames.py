@@ -17,7 +17,7 @@ from .errors import ProtocolError
 from .masking import apply_mask
 
 __all__ = [
-    "Frame",
+    "RSV1",
     "FrameHeader",
     "HeaderFields",
     "MaskKeySource",
@@ -35,6 +35,10 @@ _UNPACK_Q = struct.Struct("!Q").unpack_from
 _KNOWN_OPCODES = frozenset(int(op) for op in Opcode)
 
 
+#: The RSV1 bit of a frame's first byte (permessage-deflate's "compressed").
+RSV1 = 0x4
+
+
 class FrameHeader(NamedTuple):
     """A parsed frame header; ``size`` is how many bytes the header took."""
 
@@ -44,17 +48,6 @@ class FrameHeader(NamedTuple):
     length: int
     mask: bytes | None
     size: int
-
-
-class Frame(NamedTuple):
-    """A whole frame, used by tests and tools (the connection streams payloads)."""
-
-    opcode: Opcode
-    payload: bytes
-    fin: bool = True
-    rsv1: bool = False
-    rsv2: bool = False
-    rsv3: bool = False
 
 
 #: The fields of :class:`FrameHeader` as a plain tuple.

@@ -11,12 +11,11 @@ from __future__ import annotations
 from .codec import MessageCodec
 from .codes import Opcode
 from .errors import InvalidStateError
-from .frames import MaskKeySource, build_frame, build_frame_header
+from .frames import RSV1, MaskKeySource, build_frame, build_frame_header
 from .masking import apply_mask
 
 __all__ = ["OutgoingFrames"]
 
-_RSV1 = 0x4
 
 
 #: RFC 6455 5.2: a payload length is 63 bits (the most significant bit is 0).
@@ -103,8 +102,8 @@ class OutgoingFrames:
         codec.start_compress_message()
         payload = codec.compress_message_data(data) + codec.end_compress_message()
         if fragment_size is None or len(payload) <= fragment_size:
-            return self._frame(opcode, payload, rsv=_RSV1)
-        return self._fragments(opcode, payload, fragment_size, _RSV1)
+            return self._frame(opcode, payload, rsv=RSV1)
+        return self._fragments(opcode, payload, fragment_size, RSV1)
 
     def _fragments(self, opcode: int, data: bytes, size: int, rsv: int) -> bytes:
         if size < 1:
@@ -146,7 +145,7 @@ class OutgoingFrames:
 
     def _take_opcode_rsv(self) -> tuple[int, int]:
         opcode = self._out_opcode
-        rsv = _RSV1 if self._out_compressed and opcode != Opcode.CONTINUATION else 0
+        rsv = RSV1 if self._out_compressed and opcode != Opcode.CONTINUATION else 0
         self._out_opcode = Opcode.CONTINUATION
         return opcode, rsv
 
