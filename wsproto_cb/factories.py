@@ -303,6 +303,14 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         for name in _broadcast.registry_of(self).names():
             backplane.subscribe(name)
 
+    def startBackplane(self) -> None:
+        """Connect the backplane now, so that a wrong URL or a Redis that is
+        down is logged when the server starts listening, not at the first
+        WebSocket connection.  The CLI and twistd call it once listening;
+        an asyncio script calls it after ``loop.create_server`` (Twisted
+        factories do it in ``startFactory``)."""
+        self._backplane.start()
+
     def _backplane_io(self) -> BackplaneIO | None:
         """The runtime's I/O for the backplane; the asyncio and Twisted factories provide it."""
         return None

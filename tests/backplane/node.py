@@ -16,7 +16,7 @@ message a client receives is a broadcast:
   itself, in one go
 - ``{"op": "farewell", "payload": TEXT, "group": NAME|null}``: broadcast
   this from ``onClose`` (a "left" message)
-- ``{"op": "stats"}``: the backplane's counters, ``connected``, its node id
+- ``{"op": "stats"}``: the backplane's counters, ``connected``, ``state``, its node id
   (hex), this connection's ``broadcastDropped`` and the sum over the node's
   connections
 """
@@ -62,6 +62,7 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
                 backplane = self.factory.backplane
                 answer["stats"] = dataclasses.asdict(backplane.stats)
                 answer["connected"] = backplane.connected
+                answer["state"] = backplane.state
                 answer["node"] = backplane.nodeId.hex()
                 answer["dropped"] = self.broadcastDropped
                 answer["dropped_here"] = sum(
@@ -108,8 +109,13 @@ def run_asyncio(factory: Any) -> None:
 
     from wsproto_cb.asyncio import install_signal_handlers
 
+    async def listen() -> Any:
+        server = await loop.create_server(factory, "127.0.0.1", 0)
+        factory.startBackplane()  # (the script way: connect now, not at the first client)
+        return server
+
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", 0))
+    server = loop.run_until_complete(listen())
     install_signal_handlers(loop, factory)  # SIGTERM: 1001 to everyone, then stop
     print(f"listening {server.sockets[0].getsockname()[1]}", flush=True)
     loop.run_forever()

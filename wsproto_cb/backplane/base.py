@@ -49,6 +49,11 @@ class Backplane:
         """Called when the factory takes another backplane; stop all work."""
         self._listener = None
 
+    def start(self) -> None:
+        """Connect now rather than on first use, so that a wrong address or a
+        peer that is down is reported when the server starts listening
+        (``factory.startBackplane()``).  Never raises for I/O."""
+
     def publish(self, group: str | None, payload: bytes, isBinary: bool) -> None:
         """Carry one broadcast to the other nodes (never blocks, never raises for I/O)."""
 

@@ -77,6 +77,8 @@ class BackplaneStats:
     sequence_resets: int = 0
     #: times the backplane went down (both links are needed)
     lost: int = 0
+    #: times it came back up after going down
+    reconnects: int = 0
 
 
 #: unsigned envelopes: a forward jump over more messages than this is not believed as a gap
@@ -171,6 +173,21 @@ class RedisBackplane(Backplane):
             and self._subscriber.ready
         )
 
+    @property
+    def state(self) -> str:
+        """``"idle"`` (not started: no event loop yet), ``"up"`` (both links
+        ready), ``"down"`` (lost or never reached; reconnecting) or
+        ``"connecting"`` (the first attempt is under way)."""
+        if self._publisher is None:
+            return "idle"
+        if self.connected:
+            return "up"
+        return "down" if self._down_reported else "connecting"
+
+    def start(self) -> None:
+        """Connect both links now (see :meth:`Backplane.start`)."""
+        self._start()
+
     def channel(self, group: str | None) -> str:
         """The Redis channel of a group (``None``: the channel of ``factory.broadcast`` to all)."""
         return f"{self.channelPrefix}all" if group is None else f"{self.channelPrefix}g:{group}"
@@ -232,6 +249,7 @@ class RedisBackplane(Backplane):
             link.send(encode_command("SUBSCRIBE", *channels))
         if self.connected and self._down_reported:
             self._down_reported = False
+            self.stats.reconnects += 1
             self._notify("onBackplaneRestored")
 
     def link_reply(self, link: RedisLink, reply: Any) -> None:

@@ -250,6 +250,7 @@ async def _run_asyncio(args: argparse.Namespace, factory: Any, context: Any) -> 
     except (OSError, ValueError) as exc:  # (ValueError: no SO_REUSEPORT here)
         text = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {text}") from None
+    factory.startBackplane()  # (a wrong URL or a Redis that is down is logged now)
     stop = asyncio.Event()
     # (a worker ignores SIGINT: its parent sends SIGTERM)
     signals = (signal.SIGTERM,) if _worker_mode(args) else (signal.SIGINT, signal.SIGTERM)

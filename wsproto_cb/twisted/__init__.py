@@ -210,9 +210,11 @@ class WebSocketServerFactory(
         self.reactor.callFromThread(callback, *args)
 
     def startFactory(self) -> None:
-        """The first port listens: make reactor shutdown close our connections (1001)."""
+        """The first port listens: make reactor shutdown close our connections
+        (1001), and connect the backplane now (a bad one is logged at once)."""
         if self.gracefulShutdown:
             _shutdown.add_shutdown_trigger(self)
+        self.startBackplane()
 
     def stopFactory(self) -> None:
         _shutdown.remove_shutdown_trigger(self)
