@@ -71,7 +71,9 @@ class MemoryIO:
     def __init__(self) -> None:
         self.links: list[tuple[StreamHandler, _Stream]] = []
 
-    def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
+    def connect_tcp(
+        self, host: str, port: int, handler: StreamHandler, timeout: float, tls: Any = None
+    ) -> None:
         stream = _Stream()
         self.links.append((handler, stream))
         handler.connection_made(stream)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from wsproto_cb.backplane.address import RedisAddress
+from wsproto_cb.backplane.address import RedisAddress, parse_redis_url
 from wsproto_cb.backplane.io import StreamHandler
 from wsproto_cb.backplane.link import LinkSettings, RedisLink
 from wsproto_cb.backplane.resp import NO_HIREDIS_ENV, RespLimits, RespReader, encode_command
@@ -86,6 +86,7 @@ class Connect(NamedTuple):
     port: int
     handler: StreamHandler
     timeout: float
+    tls: Any = None
 
 
 @dataclass
@@ -99,8 +100,10 @@ class FakeIO:
     #: shared with the streams this IO opens (see :meth:`open`)
     wire_log: list[tuple[str, bytes]] | None = None
 
-    def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
-        self.connects.append(Connect(host, port, handler, timeout))
+    def connect_tcp(
+        self, host: str, port: int, handler: StreamHandler, timeout: float, tls: Any = None
+    ) -> None:
+        self.connects.append(Connect(host, port, handler, timeout, tls))
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> FakeTimer:
         timer = FakeTimer(self.now + delay, delay, callback)
@@ -218,6 +221,14 @@ def test_start_connects_once_with_the_probe_timeout() -> None:
     rig.link.start()  # (already started: nothing more)
     assert [(c.host, c.port, c.timeout) for c in rig.io.connects] == [("redis.example", 6380, 3.0)]
     assert rig.link.state == "connecting"
+
+
+def test_a_rediss_address_asks_the_runtime_for_tls_and_a_redis_one_does_not() -> None:
+    assert make_rig().attempt.tls is None
+    tls = parse_redis_url("rediss://redis.example:6380/0?ssl_ca_certs=/ca.pem").tls
+    assert tls is not None and tls.ca_certs == "/ca.pem" and tls.verify
+    rig = make_rig(ADDRESS._replace(tls=tls))
+    assert rig.attempt.tls is tls
 
 
 def test_setup_with_user_password_and_db_exact_bytes() -> None:

@@ -19,6 +19,7 @@ from wsproto_cb.backplane import (
     RedisBackplane,
     backplane_from_url,
 )
+from wsproto_cb.backplane.address import RedisTLS
 from wsproto_cb.backplane.envelope import decode_envelope, encode_envelope
 from wsproto_cb.backplane.resp import encode_command
 
@@ -535,16 +536,22 @@ def test_bad_channel_prefix() -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("http://127.0.0.1:6379", "is not a redis:// URL"),
-        ("unix:///tmp/redis.sock", "is not a redis:// URL"),
-        ("127.0.0.1:6379", "is not a redis:// URL"),
-        ("rediss://127.0.0.1:6380/0", "TLS to Redis"),
+        ("http://127.0.0.1:6379", "is not a redis:// or rediss:// URL"),
+        ("unix:///tmp/redis.sock", "is not a redis:// or rediss:// URL"),
+        ("127.0.0.1:6379", "is not a redis:// or rediss:// URL"),
+        ("rediss://h/0?ssl_cert_reqs=optional", "ssl_cert_reqs must be one of"),
+        ("rediss://h/0?ssl_ca_file=x", "unknown parameter 'ssl_ca_file'"),
+        ("rediss://h/0?ssl_ca_certs=", "ssl_ca_certs is empty"),
+        ("rediss://h/0?ssl_ca_certs=a&ssl_ca_certs=b", "given twice"),
+        ("rediss://h/0?ssl_keyfile=k", "ssl_keyfile needs ssl_certfile"),
+        ("redis://h/0?ssl_ca_certs=ca.pem", "need a rediss:// URL"),
         ("redis://127.0.0.1:abc/0", "bad Redis URL"),
         ("redis://127.0.0.1:70000/0", "bad Redis URL"),
         ("redis://127.0.0.1:6379/x", "must be a database number"),
         ("redis://127.0.0.1:6379/-1", "must be a database number"),
         ("redis://127.0.0.1:6379/0/1", "must be a database number"),
-        ("redis://127.0.0.1:6379/0?timeout=1", "query and fragment"),
+        ("redis://127.0.0.1:6379/0?timeout=1", "need a rediss:// URL"),
+        ("redis://127.0.0.1:6379/0#x", "fragment is not supported"),
     ],
 )
 def test_bad_urls(url: str, message: str) -> None:
@@ -562,12 +569,18 @@ def test_url_must_be_a_str() -> None:
 @pytest.mark.parametrize(
     ("url", "address"),
     [
-        ("redis://", ("127.0.0.1", 6379, 0, None, None)),
-        ("redis://cache.internal", ("cache.internal", 6379, 0, None, None)),
-        ("REDIS://h:1/15", ("h", 1, 15, None, None)),
-        ("redis://:p%40ss@h/2", ("h", 6379, 2, None, "p@ss")),
-        ("redis://bob:pw@h:6000/", ("h", 6000, 0, "bob", "pw")),
-        ("redis://[::1]:6380", ("::1", 6380, 0, None, None)),
+        ("redis://", ("127.0.0.1", 6379, 0, None, None, None)),
+        ("redis://cache.internal", ("cache.internal", 6379, 0, None, None, None)),
+        ("REDIS://h:1/15", ("h", 1, 15, None, None, None)),
+        ("redis://:p%40ss@h/2", ("h", 6379, 2, None, "p@ss", None)),
+        ("redis://bob:pw@h:6000/", ("h", 6000, 0, "bob", "pw", None)),
+        ("redis://[::1]:6380", ("::1", 6380, 0, None, None, None)),
+        ("rediss://h", ("h", 6379, 0, None, None, RedisTLS())),
+        (
+            "rediss://:pw@h:6380/1?ssl_ca_certs=/ca.pem&ssl_certfile=/c.pem&ssl_keyfile=/k.pem",
+            ("h", 6380, 1, None, "pw", RedisTLS("/ca.pem", "/c.pem", "/k.pem", True)),
+        ),
+        ("rediss://h?ssl_cert_reqs=NONE", ("h", 6379, 0, None, None, RedisTLS(verify=False))),
     ],
 )
 def test_good_urls(url: str, address: tuple[Any, ...]) -> None:
@@ -583,5 +596,4 @@ def test_backplane_from_url() -> None:
     for url in ("http://h", "", "unix:///x", "kafka://h:9092"):
         with pytest.raises(ValueError, match="unknown backplane URL"):
             backplane_from_url(url)
-    with pytest.raises(ValueError, match="TLS to Redis"):
-        backplane_from_url("rediss://h")
+    assert str(backplane_from_url("rediss://h?ssl_cert_reqs=none").address) == "rediss://h:6379/0"

@@ -284,7 +284,7 @@ def test_redact_url(url: str, shown: str) -> None:
     [
         "redis://ws:hunter2-secret@h:port/0",
         "redis://ws:hunter2-secret@h/x",
-        "rediss://ws:hunter2-secret@h",
+        "rediss://ws:hunter2-secret@h?ssl_cert_reqs=maybe",
     ],
 )
 def test_url_errors_never_show_the_password(url: str) -> None:

@@ -7,7 +7,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..backplane.address import RedisTLS
 from ..backplane.io import StreamHandler
+from ..backplane.tls import asyncio_context
 from ..runtime import TimerHandle
 
 __all__ = ["AsyncioBackplaneIO"]
@@ -60,14 +62,29 @@ class AsyncioBackplaneIO:
         self._connecting: set[asyncio.Task[Any]] = set()
         self._open: set[_StreamProtocol] = set()
 
-    def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        handler: StreamHandler,
+        timeout: float,
+        tls: RedisTLS | None = None,
+    ) -> None:
         async def connect() -> None:
             try:
+                context = asyncio_context(tls) if tls is not None else None
                 await asyncio.wait_for(
-                    self.loop.create_connection(lambda: _StreamProtocol(handler, self), host, port),
+                    self.loop.create_connection(
+                        lambda: _StreamProtocol(handler, self),
+                        host,
+                        port,
+                        ssl=context,
+                        server_hostname=host if context is not None else None,
+                        ssl_handshake_timeout=timeout if context is not None else None,
+                    ),
                     timeout,
                 )
-            except (TimeoutError, OSError) as exc:
+            except (TimeoutError, OSError, ValueError) as exc:
                 reason = str(exc) or f"no connection within {timeout:g} s"
                 handler.connection_lost(f"cannot connect: {reason}")
 

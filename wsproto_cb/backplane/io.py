@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..runtime import TimerHandle
+from .address import RedisTLS
 
 __all__ = ["BackplaneIO", "Stream", "StreamHandler", "TimerHandle"]
 
@@ -44,8 +45,16 @@ class StreamHandler(Protocol):
 
 
 class BackplaneIO(Protocol):
-    def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
-        """Start connecting; exactly one of ``connection_made`` or ``connection_lost`` follows."""
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        handler: StreamHandler,
+        timeout: float,
+        tls: RedisTLS | None = None,
+    ) -> None:
+        """Start connecting (over TLS with ``tls``, made by :mod:`.tls`); exactly
+        one of ``connection_made`` or ``connection_lost`` follows."""
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle: ...
 

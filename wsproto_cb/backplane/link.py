@@ -97,7 +97,11 @@ class RedisLink:
         self.state = "connecting"
         self._attempt = _Attempt(self)
         self._io.connect_tcp(
-            self.address.host, self.address.port, self._attempt, self._settings.probe_timeout
+            self.address.host,
+            self.address.port,
+            self._attempt,
+            self._settings.probe_timeout,
+            self.address.tls,
         )
 
     def send(self, data: bytes) -> None:

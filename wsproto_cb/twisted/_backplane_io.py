@@ -8,13 +8,27 @@ from typing import Any
 from twisted.internet import defer, protocol
 from twisted.logger import Logger
 
+try:  # (Twisted checks host names with it: its "tls" extra)
+    from service_identity import VerificationError as _NameMismatch
+except ImportError:  # pragma: no cover
+    _NameMismatch = None  # type: ignore[assignment,misc]
+
+from ..backplane.address import RedisTLS
 from ..backplane.io import StreamHandler
+from ..backplane.tls import twisted_options
 from ..runtime import TimerHandle
 from ._runtime import CancellableCall, _queued_bytes
 
 __all__ = ["TwistedBackplaneIO"]
 
 _log = Logger(namespace="wsproto_cb.backplane")
+
+
+def _reason(failure: Any) -> str:
+    """What went wrong, said plainly where TLS refused the server's certificate."""
+    if _NameMismatch is not None and failure.check(_NameMismatch):
+        return f"TLS: the certificate is not for this host name or address ({failure.value})"
+    return str(failure.getErrorMessage())
 
 
 class _StreamProtocol(protocol.Protocol):
@@ -34,7 +48,7 @@ class _StreamProtocol(protocol.Protocol):
         self._io._open.discard(self)
         if not self.closed.called:
             self.closed.callback(None)
-        self._handler.connection_lost(reason.getErrorMessage())
+        self._handler.connection_lost(_reason(reason))
 
     # Stream
     # (``transport`` is typed through zope.interface, which mypy cannot follow.)
@@ -59,10 +73,23 @@ class TwistedBackplaneIO:
         self.reactor = reactor
         self._open: set[_StreamProtocol] = set()
 
-    def connect_tcp(self, host: str, port: int, handler: StreamHandler, timeout: float) -> None:
-        from twisted.internet.endpoints import HostnameEndpoint
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        handler: StreamHandler,
+        timeout: float,
+        tls: RedisTLS | None = None,
+    ) -> None:
+        from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 
-        endpoint = HostnameEndpoint(self.reactor, host, port, timeout=timeout)
+        endpoint: Any = HostnameEndpoint(self.reactor, host, port, timeout=timeout)
+        if tls is not None:
+            try:
+                endpoint = wrapClientTLS(twisted_options(tls, host), endpoint)
+            except ValueError as exc:  # (reported later, as a refused connection is)
+                self.reactor.callLater(0, handler.connection_lost, f"cannot connect: {exc}")
+                return
         factory: Any = protocol.Factory.forProtocol(lambda: _StreamProtocol(handler, self))
         connecting = endpoint.connect(factory)
 
