@@ -8,7 +8,7 @@ from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
 FRAME = 65536
-TOTAL = 2 * 1024 * 1024
+TOTAL = 768 * 1024  # (under the 1 MiB default message limit)
 
 
 @implementer(IPushProducer)
