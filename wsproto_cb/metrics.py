@@ -89,7 +89,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("backplane_published", "counter", "Messages published to the backplane."),
     Family("backplane_received", "counter", "Messages received from other nodes."),
     Family("backplane_gaps", "counter", "Gaps seen in other nodes' message sequences."),
-    Family("backplane_reconnects", "counter", "Times the backplane link was lost."),
+    Family("backplane_lost", "counter", "Times the backplane link was lost."),
+    Family("backplane_reconnects", "counter", "Times a lost backplane link came back."),
     Family("workers", "gauge", "Processes whose figures this scrape adds up."),
 )
 
@@ -209,7 +210,8 @@ def snapshot(factories: Iterable[Any]) -> list[Sample]:
             values["backplane_published", ()] += stats.published
             values["backplane_received", ()] += stats.received
             values["backplane_gaps", ()] += stats.gaps
-            values["backplane_reconnects", ()] += stats.lost
+            values["backplane_lost", ()] += stats.lost
+            values["backplane_reconnects", ()] += getattr(stats, "reconnects", 0)
     values["workers", ()] = 1
     return [Sample(name, labels, float(value)) for (name, labels), value in values.items()]
 
