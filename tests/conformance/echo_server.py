@@ -13,7 +13,13 @@ import asyncio
 import signal
 from typing import Any
 
-from tests.conformance.impl import IMPLS, RUNTIMES, compress_module, websocket_module
+from tests.conformance.impl import (
+    IMPLS,
+    LARGEST_MESSAGE,
+    RUNTIMES,
+    compress_module,
+    websocket_module,
+)
 
 
 def make_factory(impl: str, runtime: str, url: str) -> Any:
@@ -34,7 +40,12 @@ def make_factory(impl: str, runtime: str, url: str) -> Any:
 
     factory = ws.WebSocketServerFactory(url)
     factory.protocol = EchoServerProtocol
-    factory.setProtocolOptions(failByDrop=False, perMessageCompressionAccept=accept)
+    factory.setProtocolOptions(
+        failByDrop=False,
+        perMessageCompressionAccept=accept,
+        maxMessagePayloadSize=LARGEST_MESSAGE,
+        maxFramePayloadSize=LARGEST_MESSAGE,
+    )
     return factory
 
 

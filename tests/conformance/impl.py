@@ -12,6 +12,10 @@ from types import ModuleType
 IMPLS = ("wsproto_cb", "autobahn")
 RUNTIMES = ("asyncio", "twisted")
 
+#: The testsuite's largest message (case group 9), set explicitly on both
+#: sides so that the library's defaults may be lower.
+LARGEST_MESSAGE = 16 * 1024 * 1024
+
 # Where each implementation keeps the protocol/factory classes (plus connectWS
 # and listenWS on Twisted) and the permessage-deflate offer/accept classes.
 _WEBSOCKET_MODULE = {

@@ -19,7 +19,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from tests.conformance.impl import IMPLS, RUNTIMES, compress_module, websocket_module
+from tests.conformance.impl import (
+    IMPLS,
+    LARGEST_MESSAGE,
+    RUNTIMES,
+    compress_module,
+    websocket_module,
+)
 
 # Opens one connection to ``url``; echoes messages when asked, else collects
 # them; resolves to the collected messages once the connection is closed.
@@ -54,7 +60,11 @@ def make_factory(impl: str, runtime: str, url: str, echo: bool) -> Any:
     factory = ws.WebSocketClientFactory(url)
     factory.protocol = TesteeClientProtocol
     factory.setProtocolOptions(
-        failByDrop=False, perMessageCompressionOffers=offers, perMessageCompressionAccept=accept
+        failByDrop=False,
+        perMessageCompressionOffers=offers,
+        perMessageCompressionAccept=accept,
+        maxMessagePayloadSize=LARGEST_MESSAGE,
+        maxFramePayloadSize=LARGEST_MESSAGE,
     )
     factory.echo = echo
     factory.received = []
