@@ -13,7 +13,6 @@ import difflib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
+
+from .autobahn_programs.harness import free_port, port_ours
 
 STARTUP_TIMEOUT = 20.0
 
@@ -139,25 +140,6 @@ PROGRAMS = {
     "asyncio-compressed": ASYNCIO_COMPRESSED_PROGRAM,
     "twisted": TWISTED_PROGRAM,
 }
-
-IMPORTS = {
-    "from autobahn.asyncio.websocket import": "from wsproto_cb.asyncio import",
-    "from autobahn.twisted.websocket import": "from wsproto_cb.twisted import",
-    "from autobahn.websocket.compress import": "from wsproto_cb.compress import",
-}
-
-
-def port_ours(program: str) -> str:
-    for theirs, ours in IMPORTS.items():
-        program = program.replace(theirs, ours)
-    return program
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 async def connect_when_listening(port: int, proc: subprocess.Popen[bytes]) -> Any:
     """A websockets connection, retried until the program listens.
