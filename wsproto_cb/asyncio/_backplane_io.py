@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
 from ..backplane.address import RedisTLS
 from ..backplane.io import StreamHandler
-from ..backplane.tls import asyncio_context
+from ..backplane.tls import read_pem
 from ..runtime import TimerHandle
 
 __all__ = ["AsyncioBackplaneIO"]
@@ -100,3 +101,19 @@ class AsyncioBackplaneIO:
 
     def closing(self) -> list[Any]:
         return [stream.closed for stream in self._open]
+
+
+def asyncio_context(tls: RedisTLS) -> ssl.SSLContext:
+    """A client ``SSLContext`` (for ``loop.create_connection(ssl=...)``)."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    try:
+        if tls.ca_certs is not None:
+            context.load_verify_locations(cadata=read_pem(tls.ca_certs, "ssl_ca_certs").decode())
+        if tls.certfile is not None:
+            context.load_cert_chain(tls.certfile, tls.keyfile)
+    except (ssl.SSLError, UnicodeDecodeError, OSError) as exc:
+        raise ValueError(f"bad TLS files for Redis: {exc}") from None
+    if not tls.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context

@@ -80,7 +80,7 @@ class AsyncioRuntime:
         return inspect.isawaitable(value)
 
     def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> asyncio.Future[Any]:
-        future = asyncio.ensure_future(value, loop=self._loop)
+        future: asyncio.Future[Any] = asyncio.ensure_future(value, loop=self._loop)
         self._tasks.add(future)  # keep a reference: a dropped task may vanish
 
         def finished(fut: asyncio.Future[Any]) -> None:

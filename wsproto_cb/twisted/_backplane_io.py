@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover
 
 from ..backplane.address import RedisTLS
 from ..backplane.io import StreamHandler
-from ..backplane.tls import twisted_options
+from ..backplane.tls import read_pem
 from ..runtime import TimerHandle
 from ._runtime import CancellableCall, _queued_bytes
 
@@ -108,3 +108,30 @@ class TwistedBackplaneIO:
         {"info": _log.info, "warning": _log.warn, "error": _log.error}[level](
             "{message}", message=message
         )
+
+
+def twisted_options(tls: RedisTLS, host: str) -> Any:
+    """Twisted's client TLS options (for ``wrapClientTLS``): the same checks."""
+    from twisted.internet import ssl as tssl
+
+    client: Any = None
+    try:
+        if tls.certfile is not None:
+            pem = read_pem(tls.certfile, "ssl_certfile")
+            if tls.keyfile is not None:
+                pem += b"\n" + read_pem(tls.keyfile, "ssl_keyfile")
+            client = tssl.PrivateCertificate.loadPEM(pem)  # type: ignore[no-untyped-call]
+        if not tls.verify:
+            if client is None:
+                return tssl.CertificateOptions()
+            return client.options()
+        trust: Any = (
+            tssl.Certificate.loadPEM(read_pem(tls.ca_certs, "ssl_ca_certs"))
+            if tls.ca_certs is not None
+            else tssl.platformTrust()  # type: ignore[no-untyped-call]
+        )
+    except ValueError:
+        raise
+    except Exception as exc:  # (pyOpenSSL's errors for a bad PEM)
+        raise ValueError(f"bad TLS files for Redis: {exc}") from None
+    return tssl.optionsForClientTLS(host, trustRoot=trust, clientCertificate=client)
