@@ -135,13 +135,13 @@ class WebSocketClientProtocol(WebSocketProtocol):
             self.failHandshake(why)
             return
         self.http_headers = response.headers.as_dict()
-        self.websocket_version = 13
+        self.websocket_version = self.version  # (Autobahn's draft number: 18 is RFC 6455)
         self.websocket_protocol_in_use = response.protocol
         self.websocket_extensions_in_use = [codec] if codec is not None else []
         connection_response = ConnectionResponse(
             peer=self.peer,
             headers=self.http_headers,
-            version=13,
+            version=self.version,
             protocol=response.protocol,
             extensions=self.websocket_extensions_in_use,
         )

@@ -101,10 +101,19 @@ def _versions(name: str, value: Any) -> list[int]:
     return list(value)
 
 
+#: Autobahn's client ``version`` counts drafts of RFC 6455: 13 to 18 (the RFC
+#: itself, its default) all send ``Sec-WebSocket-Version: 13``; 10 to 12
+#: (version 8 on the wire) are not spoken here.
+CLIENT_SPEC_VERSIONS = range(13, 19)
+
+
 def _version(name: str, value: Any) -> int:
-    if value != 13:
-        raise ValueError(f"option {name}: version {value!r} is not supported (only 13)")
-    return 13
+    if isinstance(value, bool) or value not in CLIENT_SPEC_VERSIONS:
+        raise ValueError(
+            f"option {name}: version {value!r} is not supported (13 to 18, which all"
+            " speak RFC 6455: Sec-WebSocket-Version 13)"
+        )
+    return int(value)
 
 
 def _one_of(*choices: str) -> Validator:
@@ -178,7 +187,7 @@ SERVER_OPTIONS: dict[str, OptionSpec] = {
 
 CLIENT_OPTIONS: dict[str, OptionSpec] = {
     **_COMMON,
-    "version": OptionSpec(13, _version),
+    "version": OptionSpec(18, _version),
     "acceptMaskedServerFrames": OptionSpec(False, _bool),
     "maskClientFrames": OptionSpec(True, _bool),
     "serverConnectionDropTimeout": OptionSpec(1.0, _seconds),

@@ -66,6 +66,21 @@ def _normalise_accept(result: Any) -> tuple[str | None, list[tuple[str, str]]]:
     return subprotocol, pairs
 
 
+def _autobahn_extensions(
+    extensions: list[tuple[str, list[tuple[str, str | None]]]],
+) -> list[tuple[str, dict[str, list[str | bool]]]]:
+    """Offered extensions in the shape Autobahn gives ``request.extensions``:
+    ``(name, {param: [value, ...]})``, names in lower case, True for a
+    parameter without a value."""
+    shaped: list[tuple[str, dict[str, list[str | bool]]]] = []
+    for name, params in extensions:
+        values: dict[str, list[str | bool]] = {}
+        for key, value in params:
+            values.setdefault(key.lower(), []).append(True if value is None else value)
+        shaped.append((name.lower(), values))
+    return shaped
+
+
 def _strip_port(host: str) -> str:
     """``Host`` header value without its port, as Autobahn's ``request.host``."""
     if host.startswith("["):
@@ -225,6 +240,10 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         if not factory._origin_allowed(origin):
             self._reject(403, f"WebSocket connection denied: origin '{origin}' not allowed")
             return
+        # Autobahn's names and shapes: "" for no Origin, parsed extension offers
+        self.websocket_origin = origin or ""
+        self.websocket_protocols = request.protocols
+        self.websocket_extensions = _autobahn_extensions(request.extensions)
         connection_request = ConnectionRequest(
             peer=self.peer,
             headers=self.http_headers,
@@ -232,9 +251,9 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             path=request.path,
             params=request.params,
             version=request.version or 13,
-            origin=origin,
-            protocols=request.protocols,
-            extensions=request.extensions,
+            origin=self.websocket_origin,
+            protocols=self.websocket_protocols,
+            extensions=self.websocket_extensions,
         )
         self._invoke(
             self.onConnect,

@@ -36,7 +36,10 @@ class ConnectionRequest:
     """The client's opening handshake, as the server's ``onConnect`` sees it.
 
     ``headers`` maps lower-case header names to values (duplicates joined
-    with ``", "``); ``params`` maps query keys to lists of values.
+    with ``", "``); ``params`` maps query keys to lists of values.  As in
+    Autobahn, ``origin`` is ``""`` when the client sent none, and
+    ``extensions`` lists the offers as ``(name, {param: [value, ...]})``
+    (``True`` for a parameter without a value).
     """
 
     __slots__ = (

@@ -329,7 +329,8 @@ async def test_connection_info(runtime_pair: RuntimeHarness) -> None:
     assert server.http_headers["x-token"] == "secret"
     assert server.http_headers["origin"] == "https://app.example"
     assert server.http_headers["user-agent"].startswith("wsproto_cb/")
-    assert server.websocket_version == client.websocket_version == 13
+    assert server.websocket_version == 13  # the wire's
+    assert client.websocket_version == 18  # the client's option: Autobahn's draft number
     assert server.websocket_protocol_in_use is None
     assert client.http_headers["upgrade"].lower() == "websocket"
     assert client.http_headers["server"].startswith("wsproto_cb/")
@@ -544,3 +545,73 @@ async def test_printing_request_and_response_shows_every_field(
     for field in ("'peer'", "'headers'", "'version'", "'protocol': 'chat'", "'extensions'"):
         assert field in response, (field, response)
     assert "'sec-websocket-protocol': 'chat'" in response
+
+
+@pytest.mark.asyncio_task
+async def test_request_and_response_fields_have_autobahns_shapes(runtime: RuntimeHarness) -> None:
+    """What ``print(request)`` / ``print(response)`` show, field by field as
+    Autobahn fills them: ``origin`` "" when none was sent, extension offers as
+    ``(name, {param: [value]})``, the client's version 18 (RFC 6455's draft)."""
+    from pprint import pformat
+
+    from wsproto_cb.compress import PerMessageDeflateOffer
+
+    seen: dict[str, Any] = {}
+
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> Any:
+            seen["request"] = request
+            seen["server_attrs"] = (self.websocket_origin, self.websocket_protocols)
+            return "chat"
+
+    class Client(Recorder):
+        def onConnect(self, response: Any) -> None:
+            seen["response"] = response
+
+    port = await runtime.listen(runtime.server_factory(Server))
+    offer = PerMessageDeflateOffer(accept_no_context_takeover=False, request_no_context_takeover=True)
+    client = await runtime.connect(
+        runtime.client_factory(
+            Client,
+            url="ws://127.0.0.1/p?x=1&x=2",
+            protocols=["chat"],
+            perMessageCompressionOffers=[offer],
+        ),
+        port,
+    )
+    await runtime.wait(client.opened)
+    request, response = seen["request"], seen["response"]
+    assert request.origin == ""
+    assert seen["server_attrs"] == ("", ["chat"])
+    assert request.extensions == [
+        (
+            "permessage-deflate",
+            {"client_max_window_bits": [True], "server_no_context_takeover": [True]},
+        )
+    ]
+    assert request.params == {"x": ["1", "2"]}
+    assert str(request) == pformat(
+        {
+            "peer": request.peer,
+            "headers": request.headers,
+            "host": "127.0.0.1",
+            "path": "/p",
+            "params": {"x": ["1", "2"]},
+            "version": 13,
+            "origin": "",
+            "protocols": ["chat"],
+            "extensions": request.extensions,
+        }
+    )
+    assert response.version == client.websocket_version == 18
+    assert str(response) == pformat(
+        {
+            "peer": response.peer,
+            "headers": response.headers,
+            "version": 18,
+            "protocol": "chat",
+            "extensions": response.extensions,
+        }
+    )
+    assert response.peer.startswith("tcp4:127.0.0.1:")
+    assert response.headers["sec-websocket-protocol"] == "chat"

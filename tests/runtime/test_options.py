@@ -61,6 +61,8 @@ def test_bad_option_values_name_the_option(
         ("server", {"versions": [8]}, ValueError),
         ("server", {"maskClientFrames": True}, TypeError),  # a client option
         ("client", {"version": 8}, ValueError),
+        ("client", {"version": 12}, ValueError),  # (Autobahn's drafts 10-12 speak version 8)
+        ("client", {"version": 19}, ValueError),
         ("client", {"perMessageCompressionOffers": ["deflate"]}, TypeError),
         ("client", {"serverConnectionDropTimeout": -0.5}, ValueError),
         ("client", {"maxConnections": 1}, TypeError),  # a server option
@@ -73,6 +75,16 @@ def test_side_specific_option_errors(
     (name,) = options
     with pytest.raises(error, match=name):
         factory.setProtocolOptions(**options)
+
+
+def test_client_version_is_autobahns_draft_number(runtime: RuntimeHarness) -> None:
+    """Autobahn's client ``version`` is 18 (RFC 6455's last draft); 13-18 are accepted."""
+    factory = make_factory(runtime, "client")
+    assert factory.version == 18
+    factory.setProtocolOptions(version=13)
+    assert factory.version == 13
+    with pytest.raises(ValueError, match="version"):
+        factory.setProtocolOptions(version=True)
 
 
 @pytest.mark.parametrize("side", SIDES)
