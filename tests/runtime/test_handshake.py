@@ -569,7 +569,9 @@ async def test_request_and_response_fields_have_autobahns_shapes(runtime: Runtim
             seen["response"] = response
 
     port = await runtime.listen(runtime.server_factory(Server))
-    offer = PerMessageDeflateOffer(accept_no_context_takeover=False, request_no_context_takeover=True)
+    offer = PerMessageDeflateOffer(
+        accept_no_context_takeover=False, request_no_context_takeover=True
+    )
     client = await runtime.connect(
         runtime.client_factory(
             Client,

@@ -47,8 +47,39 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: what changes from run to run: ports, handshake keys, dates
+_VARYING = [
+    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:PORT"),
+    (re.compile(r"('(?:sec-websocket-key|sec-websocket-accept|date)': )'[^']*'"), r"\1'...'"),
+]
+
+
 def normalise(text: str) -> str:
-    return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    for pattern, replacement in _VARYING:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+#: Twisted's log prefix ("2026-01-01 10:00:00+0000 [-] "), where a program
+#: sends stdout to twisted.python.log
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:.+-]+ \[[^\]]*\] ")
+
+
+def printed_lines(lines: list[str]) -> list[str]:
+    """The ``OUT:`` lines, each with the indented lines that continue it
+    (``print(request)`` pretty-prints over several lines)."""
+    out: list[str] = []
+    continuing = False
+    for line in lines:
+        line = _LOG_PREFIX.sub("", line, count=1)
+        if line.startswith("OUT:") and line != "OUT: listening":
+            out.append(line)
+            continuing = True
+        elif continuing and line.startswith(" "):
+            out[-1] += "\n" + line
+        else:
+            continuing = False
+    return out
 
 
 @dataclass
@@ -94,7 +125,7 @@ class Program:
         async for raw in self.proc.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
             self.lines.append(line)
-            if line.startswith("OUT: listening"):
+            if _LOG_PREFIX.sub("", line, count=1).startswith("OUT: listening"):
                 self._listening.set()
 
     async def listening(self) -> None:
@@ -121,9 +152,7 @@ class Program:
         if self._reader is not None:
             await self._reader
         run = Run(output=self.text())
-        run.out = [
-            line for line in self.lines if line.startswith("OUT:") and line != "OUT: listening"
-        ]
+        run.out = printed_lines(self.lines)
         return run
 
     def text(self) -> str:
