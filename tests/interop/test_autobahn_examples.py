@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 
 from .autobahn_programs.drivers import (
     CLIENT_DELAYS,
+    CLIENTS_OVER_TLS,
     SERVER_DRIVERS,
     documented,
     drive_tls,
@@ -62,15 +64,19 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.mark.parametrize("name", PROGRAMS)
 @pytest.mark.asyncio_task
 async def test_program_behaves_the_same(name: str, tmp_path: Path, tls_files: Any) -> None:
+    args: tuple[str, ...] = ()
     if name.startswith("c_"):
         delay = CLIENT_DELAYS.get(name, 0.0)
+        serve: Any = reference_server
+        if name in CLIENTS_OVER_TLS:
+            serve = functools.partial(reference_server, tls=tls_files.server_context())
+            args = (tls_files.cert_file,)
         pending = {
-            impl: run_client_program(name, impl, tmp_path, reference_server, delay)
+            impl: run_client_program(name, impl, tmp_path, serve, delay, args)
             for impl in ("autobahn", "wsproto_cb")
         }
     else:
         drive: Any = SERVER_DRIVERS[name]
-        args: tuple[str, ...] = ()
         if drive == "tls":
             drive = drive_tls(tls_files.cert_file)
             args = (tls_files.key_file, tls_files.cert_file)

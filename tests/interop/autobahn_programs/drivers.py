@@ -18,7 +18,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 Driver = Callable[[int, list[str]], Awaitable[None]]
 
@@ -43,13 +43,13 @@ def documented(seen: list[str]) -> list[str]:
     return out
 
 
-async def reference_server(port: int, seen: list[str]) -> Any:
+async def reference_server(port: int, seen: list[str], tls: ssl.SSLContext | None = None) -> Any:
     """websockets as the peer of the client programs.
 
     It echoes; picks subprotocol chat.v1 when offered; accepts deflate; adds
     an ``X-Server`` response header; on ``/headers`` first sends what the
     client's headers said; on ``/closing`` closes with 4000 at the first
-    message; refuses ``/forbidden`` with 403.
+    message; refuses ``/forbidden`` with 403.  With ``tls``, over TLS.
     """
 
     async def handler(ws: Any) -> None:
@@ -91,6 +91,7 @@ async def reference_server(port: int, seen: list[str]) -> Any:
         process_response=add_header,
         max_size=None,
         ping_interval=None,
+        ssl=tls,
     )
 
 
@@ -144,6 +145,28 @@ async def drive_print_request(port: int, seen: list[str]) -> None:
     seen.append(f"reply {await asyncio.wait_for(ws.recv(), 10)!r}")
     ws.transport.abort()
     await asyncio.sleep(0.2)
+
+
+async def _commands(url: str, seen: list[str], commands: list[str]) -> None:
+    """Send each command on a connection of its own; record the replies and the close."""
+    for command in commands:
+        async with _connect(url) as ws:
+            seen.append(f"{command}: server header {ws.response.headers.get('Server')}")
+            await ws.send(command)
+            try:
+                seen.append(f"{command}: reply {await asyncio.wait_for(ws.recv(), 2)!r}")
+                await ws.close(1000)
+            except ConnectionClosed:
+                pass
+            except TimeoutError:
+                seen.append(f"{command}: no reply")
+                await ws.close(1000)
+        seen.append(f"{command}: closed {ws.close_code} {ws.close_reason!r}")
+
+
+async def drive_closing(port: int, seen: list[str]) -> None:
+    url = f"ws://127.0.0.1:{port}/c"
+    await _commands(url, seen, ["echo", "close", "close-custom", "close-normal"])
 
 
 async def drive_upper(port: int, seen: list[str]) -> None:
@@ -237,6 +260,7 @@ SERVER_DRIVERS: dict[str, Driver | str] = {
     "s_asyncio_deny": drive_deny,
     "s_twisted_accept_shapes": drive_accept_shapes,
     "s_asyncio_streaming": drive_streaming,
+    "s_asyncio_closing": drive_closing,
     "s_twisted_endpoint": drive_endpoint,
     "s_asyncio_tls": "tls",
     "s_twisted_tls": "tls",
@@ -244,3 +268,6 @@ SERVER_DRIVERS: dict[str, Driver | str] = {
 
 #: client programs whose server starts late (they must keep trying)
 CLIENT_DELAYS = {"c_twisted_reconnecting": 0.6}
+
+#: client programs that need the reference server over TLS (given the CA file)
+CLIENTS_OVER_TLS = {"c_asyncio_tls", "c_twisted_tls"}

@@ -168,12 +168,13 @@ async def run_client_program(
     workdir: Path,
     serve: Callable[[int, list[str]], Awaitable[Any]],
     delay: float,
+    args: tuple[str, ...] = (),
 ) -> Run:
     """Start the reference server (after ``delay``), run the client program to its end."""
     port = free_port()
     seen: list[str] = []
     program = Program(name, impl, workdir)
-    await program.start(str(port))
+    await program.start(str(port), *args)
     server = None
     try:
         if delay:
