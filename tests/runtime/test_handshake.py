@@ -617,3 +617,22 @@ async def test_request_and_response_fields_have_autobahns_shapes(runtime: Runtim
     )
     assert response.peer.startswith("tcp4:127.0.0.1:")
     assert response.headers["sec-websocket-protocol"] == "chat"
+
+
+@pytest.mark.asyncio_task
+async def test_on_connect_error_answers_500_without_its_text(runtime: RuntimeHarness) -> None:
+    """An exception from onConnect is logged; the client gets a 500 that does not
+    quote it (Autobahn's status line carries the exception's text)."""
+
+    class Server(Recorder):
+        def onConnect(self, request: Any) -> None:
+            raise RuntimeError("db password is hunter2")
+
+    port = await runtime.listen(runtime.server_factory(Server))
+    with captured_errors() as errors:
+        peer = await runtime.raw(port)
+        head = await peer.handshake()
+        assert await peer.closed_within(2)
+    assert head.startswith(b"HTTP/1.1 500 internal server error\r\n"), head
+    assert b"hunter2" not in head
+    assert len(errors) == 1 and "hunter2" in str(errors[0].exc)
