@@ -234,6 +234,7 @@ class ProtocolOptionAttributes:
     maxConnections: int
     trustXForwardedFor: int
     # clients
+    version: int
     serverConnectionDropTimeout: float
     perMessageCompressionOffers: list[Any]
 
