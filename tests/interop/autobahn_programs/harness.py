@@ -107,6 +107,7 @@ class Program:
         self.lines: list[str] = []
         self._listening = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
+        self._last_line_at = 0.0
 
     async def start(self, *args: str) -> None:
         self.proc = await asyncio.create_subprocess_exec(
@@ -125,6 +126,7 @@ class Program:
         async for raw in self.proc.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
             self.lines.append(line)
+            self._last_line_at = asyncio.get_running_loop().time()
             if _LOG_PREFIX.sub("", line, count=1).startswith("OUT: listening"):
                 self._listening.set()
 
@@ -154,6 +156,16 @@ class Program:
         run = Run(output=self.text())
         run.out = printed_lines(self.lines)
         return run
+
+    async def quiet(self, quiet_for: float = 0.3, at_most: float = 5.0) -> None:
+        """Wait until the program has printed nothing for ``quiet_for`` seconds
+        (its last callbacks have run, however busy the machine), ``at_most`` long."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while loop.time() < start + at_most:
+            if loop.time() - max(self._last_line_at, start) >= quiet_for:
+                return
+            await asyncio.sleep(0.05)
 
     def text(self) -> str:
         return "\n".join(self.lines)
@@ -202,7 +214,7 @@ async def run_server_program(
     try:
         await program.listening()
         await asyncio.wait_for(drive(port, seen), TIMEOUT)
-        await asyncio.sleep(0.2)  # (let the last onClose print)
+        await program.quiet()  # (let the last onClose print)
         run = await program.finish(interrupt=True)
     finally:
         if program.proc is not None and program.proc.returncode is None:
