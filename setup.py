@@ -1,9 +1,10 @@
-"""Build the optional C speedup; everything else lives in pyproject.toml.
+"""Build the optional C speedups; everything else lives in pyproject.toml.
 
-``wsproto_cb.core._mask`` is optional: when no compiler is available or
-compiling fails, the build prints a warning and the pure-Python fallback in
-``wsproto_cb.core.masking`` is used.  ``WSPROTO_CB_NO_EXTENSIONS=1`` at build
-time skips the extension altogether.
+``wsproto_cb.core._mask`` (masking) and ``wsproto_cb.core._wire`` (the
+per-message receive and send path) are optional: when no compiler is
+available or compiling fails, the build prints a warning and the pure-Python
+reference (``wsproto_cb.core.masking``, ``whole_message``, ``frames``) is
+used.  ``WSPROTO_CB_NO_EXTENSIONS=1`` at build time skips them altogether.
 """
 
 from __future__ import annotations
@@ -45,12 +46,20 @@ def _extensions() -> list[Extension]:
         return []
     if sys.implementation.name != "cpython":
         return []
+    headers = ["wsproto_cb/core/_xor.h", "wsproto_cb/core/_utf8.h"]
     return [
         Extension(
             "wsproto_cb.core._mask",
             sources=["wsproto_cb/core/_mask.c"],
+            depends=headers,
             optional=True,
-        )
+        ),
+        Extension(
+            "wsproto_cb.core._wire",
+            sources=["wsproto_cb/core/_wire.c"],
+            depends=headers,
+            optional=True,
+        ),
     ]
 
 

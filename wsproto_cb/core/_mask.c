@@ -11,34 +11,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_xor.h"
+
 /* Above this size the XOR loop runs without the GIL. */
 #define MASK_NOGIL_THRESHOLD (64 * 1024)
-
-static void
-xor_mask(const unsigned char *src, unsigned char *dst, Py_ssize_t len,
-         const unsigned char *key, Py_ssize_t phase)
-{
-    unsigned char rotated[8];
-    uint64_t key64, chunk;
-    Py_ssize_t i = 0;
-    int j;
-
-    for (j = 0; j < 8; j++) {
-        rotated[j] = key[(phase + j) & 3];
-    }
-    /* memcpy keeps unaligned 8-byte loads and stores well defined; compilers
-       turn it into a single move. */
-    memcpy(&key64, rotated, 8);
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&chunk, src + i, 8);
-        chunk ^= key64;
-        memcpy(dst + i, &chunk, 8);
-    }
-    /* i is a multiple of 8, so the tail starts at phase 0 of `rotated`. */
-    for (j = 0; i < len; i++, j++) {
-        dst[i] = src[i] ^ rotated[j];
-    }
-}
 
 PyDoc_STRVAR(apply_mask_doc,
 "apply_mask(data, mask, offset=0) -> bytes\n\n"

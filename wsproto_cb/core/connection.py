@@ -61,6 +61,7 @@ from .events import CloseReceived, ConnectionFailed, Event, MessageData, Ping, P
 from .frames import RSV1, read_header
 from .masking import apply_mask
 from .outgoing import OutgoingFrames
+from .whole_message import MASK_FORBIDDEN, MASK_OPTIONAL, MASK_REQUIRED, read_message
 
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
@@ -225,6 +226,36 @@ class Connection(OutgoingFrames):
             return self._parse_frame()
         except ProtocolError as exc:
             return self._stop_with(exc)
+
+    def next_message(self) -> tuple[bytes, bool, int] | None:
+        """The next message if it is whole and plain, else ``None``: then call :meth:`next_event`.
+
+        Returns ``(payload, is_binary, end)`` (``end`` is internal).  A
+        shortcut for the common case: a message in one final frame, fully
+        buffered, uncompressed, breaking no rule, between messages
+        (:mod:`wsproto_cb.core.whole_message` says precisely when it
+        declines).  What it returns is what :meth:`next_event` would have
+        delivered as one ``MessageData`` with every flag set.
+        """
+        if self._frame_remaining >= 0 or self._msg_active or self._stopped:
+            return None
+        if self.require_incoming_mask:
+            if not self.accept_incoming_mask:
+                return None  # every frame breaks a rule: the parser says which
+            rule = MASK_REQUIRED
+        else:
+            rule = MASK_OPTIONAL if self.accept_incoming_mask else MASK_FORBIDDEN
+        found = read_message(
+            self._buf,
+            self._pos,
+            rule,
+            self.max_frame_size,
+            self.max_message_size,
+            self.validate_utf8,
+        )
+        if found is not None:
+            self._pos = found[2]
+        return found
 
     def events(self) -> list[Event]:
         """Every event the buffered bytes hold (convenience for tests and tools)."""

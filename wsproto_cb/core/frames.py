@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
+from . import speedups
 from .codes import Opcode
 from .errors import ProtocolError
 from .masking import apply_mask
@@ -23,6 +24,9 @@ __all__ = [
     "MaskKeySource",
     "build_frame",
     "build_frame_header",
+    "frame_bytes",
+    "frame_bytes_c",
+    "frame_bytes_python",
     "parse_header",
     "read_header",
 ]
@@ -31,6 +35,8 @@ _PACK_H = struct.Struct("!BBH").pack
 _PACK_Q = struct.Struct("!BBQ").pack
 _UNPACK_H = struct.Struct("!H").unpack_from
 _UNPACK_Q = struct.Struct("!Q").unpack_from
+
+Payload = bytes | bytearray | memoryview
 
 _KNOWN_OPCODES = frozenset(int(op) for op in Opcode)
 
@@ -142,10 +148,52 @@ def build_frame(
     mask: bytes | None = None,
 ) -> bytes:
     """A complete frame; ``mask`` (4 bytes) masks the payload, as clients must."""
+    return frame_bytes(opcode, payload, fin, rsv, mask)
+
+
+def frame_bytes_python(
+    opcode: int,
+    payload: Payload,
+    fin: bool = True,
+    rsv: int = 0,
+    mask: bytes | None = None,
+) -> bytes:
+    """:func:`build_frame` with positional arguments: the reference for the C twin.
+
+    The send path calls :data:`frame_bytes` directly (one call per frame,
+    no keyword parsing); ``wsproto_cb.core._wire.build_frame`` builds the
+    same bytes in one allocation, masking included.
+    """
     header = build_frame_header(opcode, len(payload), fin=fin, rsv=rsv, mask=mask)
     if mask is not None:
         return header + apply_mask(payload, mask)
     return header + payload
+
+
+class FrameBytes(Protocol):
+    def __call__(
+        self,
+        opcode: int,
+        payload: Payload,
+        fin: bool = True,
+        rsv: int = 0,
+        mask: bytes | None = None,
+    ) -> bytes: ...
+
+
+def _load_frame_bytes() -> FrameBytes | None:
+    module = speedups.load("_wire")
+    if module is None:
+        return None
+    function: FrameBytes = module.build_frame
+    return function
+
+
+#: The C twin of :func:`frame_bytes_python`, or None when disabled or not built.
+frame_bytes_c: FrameBytes | None = _load_frame_bytes()
+
+#: The implementation in use: the C twin when there is one.
+frame_bytes: FrameBytes = frame_bytes_c if frame_bytes_c is not None else frame_bytes_python
 
 
 class MaskKeySource:

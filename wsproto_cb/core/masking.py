@@ -14,10 +14,10 @@ Set ``WSPROTO_CB_NO_SPEEDUPS=1`` before import to force the fallback.
 
 from __future__ import annotations
 
-import importlib
-import os
 import sys
 from typing import Protocol
+
+from . import speedups
 
 __all__ = ["HAS_SPEEDUPS", "apply_mask", "apply_mask_c", "apply_mask_python"]
 
@@ -52,11 +52,8 @@ def apply_mask_python(data: Buffer, mask: bytes, offset: int = 0) -> bytes:
 
 def _load_speedups() -> MaskFunction | None:
     """Return the C implementation, or None if disabled or not built."""
-    if os.environ.get("WSPROTO_CB_NO_SPEEDUPS", "") not in ("", "0"):
-        return None
-    try:
-        module = importlib.import_module("wsproto_cb.core._mask")
-    except ImportError:
+    module = speedups.load("_mask")
+    if module is None:
         return None
     function: MaskFunction = module.apply_mask
     return function

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .codec import MessageCodec
 from .codes import Opcode
 from .errors import InvalidStateError
-from .frames import RSV1, MaskKeySource, build_frame, build_frame_header
+from .frames import RSV1, MaskKeySource, build_frame_header, frame_bytes
 from .masking import apply_mask
 
 __all__ = ["OutgoingFrames"]
@@ -63,11 +63,11 @@ class OutgoingFrames:
 
     def _frame(self, opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes:
         if not self.mask_outgoing:
-            return build_frame(opcode, payload, fin=fin, rsv=rsv)
+            return frame_bytes(opcode, payload, fin, rsv)
         mask = self._masks.next_key()
         if not self.apply_outgoing_mask:
             return build_frame_header(opcode, len(payload), fin=fin, rsv=rsv, mask=mask) + payload
-        return build_frame(opcode, payload, fin=fin, rsv=rsv, mask=mask)
+        return frame_bytes(opcode, payload, fin, rsv, mask)
 
     def send_ping(self, payload: bytes = b"") -> bytes:
         self._check_can_send_control()
