@@ -333,6 +333,17 @@ class WebSocketProtocol(
         self._busy = True
         try:
             while not (self._waiting or self._write_paused or self._saturated):
+                if self._fast_delivery:
+                    # the hot path: a whole plain message straight to onMessage,
+                    # no event object (core/whole_message.py); counted as
+                    # _on_message_data counts one (stats.PlainCounters)
+                    found = conn.next_message()
+                    if found is not None:
+                        payload = found[0]
+                        self._rx_plain_messages += 1
+                        self._rx_plain_octets += len(payload)
+                        self._invoke(self.onMessage, (payload, found[1]))
+                        continue
                 event = conn.next_event()
                 if event is None:
                     break
