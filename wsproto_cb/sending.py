@@ -82,8 +82,12 @@ class MessageSending:
         ``maxMessagePayloadSize`` (the limit the peer most likely has too),
         before anything is sent.
         """
-        payload = checked_payload(payload, self.maxMessagePayloadSize)
-        conn = self._send_conn()
+        limit = self.maxMessagePayloadSize
+        if type(payload) is not bytes or 0 < limit < len(payload):
+            payload = checked_payload(payload, limit)
+        conn = self._conn
+        if conn is None or self.state != self.STATE_OPEN:
+            conn = self._send_conn()  # (raises)
         if fragmentSize is None:
             fragmentSize = self.autoFragmentSize or None
         elif fragmentSize < 1:

@@ -41,6 +41,7 @@ class ServerSpec:
     deflate: bool = True  # can negotiate permessage-deflate
     needs: tuple[str, ...] = ()  # importable modules it needs
     about: str = ""
+    env: tuple[tuple[str, str], ...] = ()  # environment variables for the server
 
 
 SERVERS: dict[str, ServerSpec] = {
@@ -53,6 +54,20 @@ SERVERS: dict[str, ServerSpec] = {
             ("--loop", "uvloop"),
             needs=("uvloop",),
             about="wsproto_cb, asyncio on uvloop",
+        ),
+        ServerSpec(
+            "ours-asyncio-pure",
+            "ours_asyncio.py",
+            env=(("WSPROTO_CB_NO_SPEEDUPS", "1"),),
+            about="wsproto_cb, asyncio (stock loop), pure-Python core (WSPROTO_CB_NO_SPEEDUPS=1)",
+        ),
+        ServerSpec(
+            "ours-uvloop-pure",
+            "ours_asyncio.py",
+            ("--loop", "uvloop"),
+            needs=("uvloop",),
+            env=(("WSPROTO_CB_NO_SPEEDUPS", "1"),),
+            about="wsproto_cb, asyncio on uvloop, pure-Python core (WSPROTO_CB_NO_SPEEDUPS=1)",
         ),
         ServerSpec(
             "ours-asyncio-autobahn-accept",
@@ -185,7 +200,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
             stdin=subprocess.DEVNULL,
-            env=child_env(env),
+            env=child_env({**dict(spec.env), **(env or {})}),
             start_new_session=True,  # Ctrl-C reaches the runner, which stops us by PID
             preexec_fn=die_with_parent,
         )

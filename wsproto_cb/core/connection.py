@@ -216,8 +216,8 @@ class Connection(OutgoingFrames):
 
     def next_event(self) -> Event | None:
         """Parse and return the next event, or ``None`` until more data arrives."""
-        if self._stopped:
-            return None
+        if self._stopped or self._pos >= len(self._buf):
+            return None  # (the cheap answer for a drained buffer: the common case)
         try:
             # Optimisation (benchmarks/core.py): the payload of a frame that
             # has begun is handled here, without a further call level.
@@ -237,7 +237,9 @@ class Connection(OutgoingFrames):
         declines).  What it returns is what :meth:`next_event` would have
         delivered as one ``MessageData`` with every flag set.
         """
-        if self._frame_remaining >= 0 or self._msg_active or self._stopped:
+        buf = self._buf
+        pos = self._pos
+        if len(buf) - pos < 2 or self._frame_remaining >= 0 or self._msg_active or self._stopped:
             return None
         if self.require_incoming_mask:
             if not self.accept_incoming_mask:
@@ -246,8 +248,8 @@ class Connection(OutgoingFrames):
         else:
             rule = MASK_OPTIONAL if self.accept_incoming_mask else MASK_FORBIDDEN
         found = read_message(
-            self._buf,
-            self._pos,
+            buf,
+            pos,
             rule,
             self.max_frame_size,
             self.max_message_size,

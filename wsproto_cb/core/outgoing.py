@@ -18,6 +18,10 @@ __all__ = ["OutgoingFrames"]
 
 
 
+# Plain ints on the hot path: an IntEnum member costs a lookup.
+_TEXT = int(Opcode.TEXT)
+_BINARY = int(Opcode.BINARY)
+
 #: RFC 6455 5.2: a payload length is 63 bits (the most significant bit is 0).
 _MAX_FRAME_LENGTH = (1 << 63) - 1
 
@@ -90,13 +94,16 @@ class OutgoingFrames:
         compress: bool = True,
     ) -> bytes:
         """A whole message, split into frames of ``fragment_size`` if given."""
-        self._check_can_send()
+        if self.close_sent:
+            self._check_can_send()  # (raises)
         if self._out_active:
             raise InvalidStateError("a streamed message is being sent")
-        opcode = Opcode.BINARY if is_binary else Opcode.TEXT
+        opcode = _BINARY if is_binary else _TEXT
         codec = self.codec if compress else None
         if codec is None:
             if fragment_size is None or len(data) <= fragment_size:
+                if not self.mask_outgoing:  # (a server's messages: the hot path)
+                    return frame_bytes(opcode, data)
                 return self._frame(opcode, data)
             return self._fragments(opcode, data, fragment_size, 0)
         codec.start_compress_message()
