@@ -139,6 +139,31 @@ SERVERS: dict[str, ServerSpec] = {
 }
 
 
+def _baseline_specs(checkout: str) -> list[ServerSpec]:
+    """Our asyncio servers once more, importing wsproto_cb from another checkout.
+
+    ``WSBENCH_BASELINE=DIR`` (a git worktree of an older commit, its C
+    extension built in place) adds ``ours-asyncio-baseline`` and
+    ``ours-uvloop-baseline``, so before and after run side by side.
+    """
+    env = (("PYTHONPATH", str(Path(checkout).resolve())),)
+    return [
+        ServerSpec("ours-asyncio-baseline", "ours_asyncio.py", env=env, about=f"{checkout}"),
+        ServerSpec(
+            "ours-uvloop-baseline",
+            "ours_asyncio.py",
+            ("--loop", "uvloop"),
+            needs=("uvloop",),
+            env=env,
+            about=f"{checkout}, on uvloop",
+        ),
+    ]
+
+
+if os.environ.get("WSBENCH_BASELINE"):
+    SERVERS.update((s.name, s) for s in _baseline_specs(os.environ["WSBENCH_BASELINE"]))
+
+
 def unavailable_reason(spec: ServerSpec) -> str | None:
     for module in spec.needs:
         if importlib.util.find_spec(module) is None:

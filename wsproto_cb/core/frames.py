@@ -171,6 +171,8 @@ def frame_bytes_python(
 
 
 class FrameBytes(Protocol):
+    """The signature :func:`frame_bytes_python` and its C twin share."""
+
     def __call__(
         self,
         opcode: int,

@@ -57,6 +57,8 @@ Found = tuple[bytes, bool, int]
 
 
 class ReadMessage(Protocol):
+    """The signature :func:`read_message_python` and its C twin share."""
+
     def __call__(
         self,
         buf: Buffer,
