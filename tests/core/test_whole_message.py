@@ -10,9 +10,6 @@ parser alone delivers, close codes included.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -386,35 +383,3 @@ def test_connection_uses_it_only_between_messages() -> None:
     found = conn.next_message()
     assert found is not None and found[:2] == (b"whole", False)
     assert conn.next_message() is None and conn.next_event() is None
-
-
-# ------------------------------------------------------- which one is used
-
-
-def _probe(env_overrides: dict[str, str]) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "WSPROTO_CB_NO_SPEEDUPS"}
-    env.update(env_overrides)
-    code = (
-        "from wsproto_cb.core import frames as f, whole_message as w\n"
-        "print(w.read_message is w.read_message_python, f.frame_bytes is f.frame_bytes_python)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-def test_env_var_forces_the_python_reference() -> None:
-    assert _probe({"WSPROTO_CB_NO_SPEEDUPS": "1"}) == "True True"
-
-
-def test_c_twin_used_when_built() -> None:
-    """``WSPROTO_CB_REQUIRE_SPEEDUPS=1`` (.ci/run) makes a missing ``_wire`` a failure."""
-    try:
-        import wsproto_cb.core._wire  # noqa: F401
-    except ImportError as exc:
-        if os.environ.get("WSPROTO_CB_REQUIRE_SPEEDUPS", "") not in ("", "0"):
-            pytest.fail(f"C extension required but not importable: {exc}")
-        pytest.skip(f"C extension not built: {exc}")
-    assert _probe({}) == "False False"

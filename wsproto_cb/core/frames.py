@@ -183,16 +183,8 @@ class FrameBytes(Protocol):
     ) -> bytes: ...
 
 
-def _load_frame_bytes() -> FrameBytes | None:
-    module = speedups.load("_wire")
-    if module is None:
-        return None
-    function: FrameBytes = module.build_frame
-    return function
-
-
 #: The C twin of :func:`frame_bytes_python`, or None when disabled or not built.
-frame_bytes_c: FrameBytes | None = _load_frame_bytes()
+frame_bytes_c: FrameBytes | None = speedups.load("_wire", "build_frame")
 
 #: The implementation in use: the C twin when there is one.
 frame_bytes: FrameBytes = frame_bytes_c if frame_bytes_c is not None else frame_bytes_python

@@ -50,17 +50,8 @@ def apply_mask_python(data: Buffer, mask: bytes, offset: int = 0) -> bytes:
     return masked.to_bytes(size, sys.byteorder)
 
 
-def _load_speedups() -> MaskFunction | None:
-    """Return the C implementation, or None if disabled or not built."""
-    module = speedups.load("_mask")
-    if module is None:
-        return None
-    function: MaskFunction = module.apply_mask
-    return function
-
-
 #: The C implementation, or None when it is disabled or was not built.
-apply_mask_c: MaskFunction | None = _load_speedups()
+apply_mask_c: MaskFunction | None = speedups.load("_mask", "apply_mask")
 
 #: Whether :func:`apply_mask` is the C implementation.
 HAS_SPEEDUPS: bool = apply_mask_c is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from types import ModuleType
+from typing import Any
 
 __all__ = ["DISABLED", "load"]
 
@@ -19,11 +19,14 @@ __all__ = ["DISABLED", "load"]
 DISABLED: bool = os.environ.get("WSPROTO_CB_NO_SPEEDUPS", "") not in ("", "0")
 
 
-def load(name: str) -> ModuleType | None:
-    """The C module ``wsproto_cb.core.<name>``, or None if disabled or not built."""
+def load(module: str, function: str) -> Any:
+    """``wsproto_cb.core.<module>.<function>``, or None if disabled or not built.
+
+    The caller annotates the result with its pure twin's signature.
+    """
     if DISABLED:
         return None
     try:
-        return importlib.import_module(f"wsproto_cb.core.{name}")
+        return getattr(importlib.import_module(f"wsproto_cb.core.{module}"), function)
     except ImportError:
         return None

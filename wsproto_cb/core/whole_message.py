@@ -126,16 +126,8 @@ def read_message_python(
     return payload, is_binary, end
 
 
-def _load() -> ReadMessage | None:
-    module = speedups.load("_wire")
-    if module is None:
-        return None
-    function: ReadMessage = module.read_message
-    return function
-
-
 #: The C twin, or None when it is disabled or was not built.
-read_message_c: ReadMessage | None = _load()
+read_message_c: ReadMessage | None = speedups.load("_wire", "read_message")
 
 #: The implementation in use: the C twin when there is one.
 read_message: ReadMessage = read_message_c if read_message_c is not None else read_message_python

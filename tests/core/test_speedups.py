@@ -1,0 +1,59 @@
+"""Which implementations are in use: the C twins, or the pure-Python reference.
+
+``wsproto_cb/core/speedups.py`` chooses once, at import: the C functions of
+``_mask`` and ``_wire`` when they import, the pure-Python ones when they do
+not or ``WSPROTO_CB_NO_SPEEDUPS=1``.  ``WSPROTO_CB_REQUIRE_SPEEDUPS=1``
+(set by .ci/run) turns a missing extension into a failure here, so CI
+cannot silently test only the fallback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from wsproto_cb.core import frames, masking, whole_message
+
+PROBE = """
+from wsproto_cb.core import frames as f, masking as m, whole_message as w
+print(
+    m.HAS_SPEEDUPS,
+    m.apply_mask is m.apply_mask_python,
+    w.read_message is w.read_message_python,
+    f.frame_bytes is f.frame_bytes_python,
+    m.apply_mask(b"Hello", bytes.fromhex("37fa213d")).hex(),
+)
+"""
+
+
+def _probe(env_overrides: dict[str, str]) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "WSPROTO_CB_NO_SPEEDUPS"}
+    env.update(env_overrides)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_env_var_forces_the_python_reference() -> None:
+    assert _probe({"WSPROTO_CB_NO_SPEEDUPS": "1"}) == "False True True True 7f9f4d5158"
+
+
+@pytest.mark.parametrize("extension", ["_mask", "_wire"])
+def test_c_twins_used_when_built(extension: str) -> None:
+    try:
+        importlib.import_module(f"wsproto_cb.core.{extension}")
+    except ImportError as exc:
+        if os.environ.get("WSPROTO_CB_REQUIRE_SPEEDUPS", "") not in ("", "0"):
+            pytest.fail(f"C extension required but not importable: {exc}")
+        pytest.skip(f"C extension not built: {exc}")
+    assert _probe({}) == "True False False False 7f9f4d5158"
+    if os.environ.get("WSPROTO_CB_NO_SPEEDUPS", "") in ("", "0"):
+        assert masking.apply_mask is masking.apply_mask_c
+        assert whole_message.read_message is whole_message.read_message_c
+        assert frames.frame_bytes is frames.frame_bytes_c
