@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +20,7 @@ __all__ = [
     "SERVERS",
     "ServerProcess",
     "ServerSpec",
+    "baseline_spec",
     "child_env",
     "die_with_parent",
     "pin_command",
@@ -42,6 +43,8 @@ class ServerSpec:
     needs: tuple[str, ...] = ()  # importable modules it needs
     about: str = ""
     env: tuple[tuple[str, str], ...] = ()  # environment variables for the server
+    #: Run from this source tree instead of this checkout (``--baseline``).
+    tree: Path | None = None
 
 
 SERVERS: dict[str, ServerSpec] = {
@@ -139,31 +142,6 @@ SERVERS: dict[str, ServerSpec] = {
 }
 
 
-def _baseline_specs(checkout: str) -> list[ServerSpec]:
-    """Our asyncio servers once more, importing wsproto_cb from another checkout.
-
-    ``WSBENCH_BASELINE=DIR`` (a git worktree of an older commit, its C
-    extension built in place) adds ``ours-asyncio-baseline`` and
-    ``ours-uvloop-baseline``, so before and after run side by side.
-    """
-    env = (("PYTHONPATH", str(Path(checkout).resolve())),)
-    return [
-        ServerSpec("ours-asyncio-baseline", "ours_asyncio.py", env=env, about=f"{checkout}"),
-        ServerSpec(
-            "ours-uvloop-baseline",
-            "ours_asyncio.py",
-            ("--loop", "uvloop"),
-            needs=("uvloop",),
-            env=env,
-            about=f"{checkout}, on uvloop",
-        ),
-    ]
-
-
-if os.environ.get("WSBENCH_BASELINE"):
-    SERVERS.update((s.name, s) for s in _baseline_specs(os.environ["WSBENCH_BASELINE"]))
-
-
 def unavailable_reason(spec: ServerSpec) -> str | None:
     for module in spec.needs:
         if importlib.util.find_spec(module) is None:
@@ -187,10 +165,22 @@ def die_with_parent() -> None:
         pass
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def baseline_spec(spec: ServerSpec, tree: Path) -> ServerSpec:
+    """``spec`` run from another checkout (say the last release), named ``NAME@baseline``.
+
+    Before/after figures then come from one run, side by side, on one machine
+    state: the only figures this shared, noisy machine can compare.
+    """
+    about = f"{spec.about}, from {tree}"
+    return replace(spec, name=f"{spec.name}@baseline", tree=tree, about=about)
+
+
+def child_env(
+    extra: dict[str, str] | None = None, tree: Path | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+        [str(tree or ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
     )
     env.pop("WSBENCH_CPROFILE", None)
     if extra:
@@ -212,7 +202,7 @@ class ServerProcess:
         self.log_path = logdir / f"{spec.name}-{time.monotonic_ns()}.log"
         argv = [
             sys.executable,
-            str(SCRIPTS / spec.script),
+            str((spec.tree / "benchmarks" / "servers" if spec.tree else SCRIPTS) / spec.script),
             *spec.args,
             "--port",
             "0",
@@ -225,7 +215,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
             stdin=subprocess.DEVNULL,
-            env=child_env({**dict(spec.env), **(env or {})}),
+            env=child_env({**dict(spec.env), **(env or {})}, spec.tree),
             start_new_session=True,  # Ctrl-C reaches the runner, which stops us by PID
             preexec_fn=die_with_parent,
         )
