@@ -241,8 +241,8 @@ frame_specs = st.tuples(
     specs=st.lists(frame_specs, max_size=6),
     tail=st.binary(max_size=12),
     rule=st.sampled_from([MASK_FORBIDDEN, MASK_REQUIRED, MASK_OPTIONAL]),
-    max_frame=st.sampled_from([0, 10, 200]),
-    max_message=st.sampled_from([0, 10, 200]),
+    max_frame=st.sampled_from([0, 10, 200, -1]),
+    max_message=st.sampled_from([0, 10, 200, -1]),
     check_utf8=st.booleans(),
 )
 def test_c_matches_python_on_random_streams(

@@ -40,7 +40,8 @@ read_message(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_buffer view;
     Py_ssize_t pos, avail, header, end;
     long mask_rule;
-    unsigned long long length, max_frame, max_message;
+    unsigned long long length;
+    long long max_frame, max_message;
     int check_utf8, masked, is_binary;
     const unsigned char *p;
     PyObject *payload = NULL, *result = NULL;
@@ -58,12 +59,12 @@ read_message(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (mask_rule == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    max_frame = PyLong_AsUnsignedLongLong(args[3]);
-    if (max_frame == (unsigned long long)-1 && PyErr_Occurred()) {
+    max_frame = PyLong_AsLongLong(args[3]);
+    if (max_frame == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    max_message = PyLong_AsUnsignedLongLong(args[4]);
-    if (max_message == (unsigned long long)-1 && PyErr_Occurred()) {
+    max_message = PyLong_AsLongLong(args[4]);
+    if (max_message == -1 && PyErr_Occurred()) {
         return NULL;
     }
     check_utf8 = PyObject_IsTrue(args[5]);
@@ -123,7 +124,10 @@ read_message(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     /* Fallback: a frame or message over its limit (1009).  One final frame is
        the whole message, so its wire size (the first header is free) is its
        length and the 2x wire bound cannot be reached first. */
-    if ((max_frame && length > max_frame) || (max_message && length > max_message)) {
+    /* (length < 2**63 here, so the signed comparison is exact; a negative
+       limit declines everything, as in the Python reference) */
+    if ((max_frame && (long long)length > max_frame)
+        || (max_message && (long long)length > max_message)) {
         goto decline;
     }
     /* Fallback: masking the connection's rules forbid (1002). */
