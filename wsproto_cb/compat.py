@@ -80,8 +80,13 @@ class AutobahnProtocolCompat(PlainCounters):
     #: a :class:`~wsproto_cb.stats.Timings` while ``trackTimings`` is on, else None
     trackedTimings: Timings | None = None
     trafficStats: TrafficStats
-    is_open: Any
     _conn: Connection | None
+    #: the futures behind ``is_open``/``is_closed``, made when first asked for
+    #: (most connections never are), and whether each has happened
+    _is_open_future: Any = None
+    _is_closed_future: Any = None
+    _opened_fired = False
+    _closed_fired = False
     _rt: Runtime
     _listeners: dict[str, list[Callable[..., Any]]] | None = None
     _uses_streaming_hooks: ClassVar[bool | None]
@@ -98,11 +103,39 @@ class AutobahnProtocolCompat(PlainCounters):
         )
 
     def _init_compat(self, rt: Runtime) -> None:
-        self.is_open = rt.create_future()
-        self.trafficStats = TrafficStats(self, lambda: rt.octets_written)
-        self.trackedTimings = None
-        if getattr(self, "trackTimings", False):
+        self.trafficStats = TrafficStats(self, rt)
+        if self.trackTimings:
             self.trackedTimings = Timings()
+
+    @property
+    def is_open(self) -> Any:
+        """A Future (asyncio) or Deferred (Twisted) that fires when the connection is open."""
+        future = self._is_open_future
+        if future is None:
+            future = self._is_open_future = self._rt.create_future()
+            if self._opened_fired:
+                self._rt.resolve_future(future, None)
+        return future
+
+    @property
+    def is_closed(self) -> Any:
+        """A Future or Deferred that fires with the protocol once ``onClose`` has run."""
+        future = self._is_closed_future
+        if future is None:
+            future = self._is_closed_future = self._rt.create_future()
+            if self._closed_fired:
+                self._rt.resolve_future(future, self)
+        return future
+
+    def _fire_opened(self) -> None:
+        self._opened_fired = True
+        if self._is_open_future is not None:
+            self._rt.resolve_future(self._is_open_future, None)
+
+    def _fire_closed(self) -> None:
+        self._closed_fired = True
+        if self._is_closed_future is not None:
+            self._rt.resolve_future(self._is_closed_future, self)
 
     def setTrackTimings(self, enable: bool) -> None:
         """Turn ``trackedTimings`` on (a fresh :class:`Timings`) or off (None)."""
@@ -217,7 +250,7 @@ class AutobahnServerCompat:
 
     factory: Any
     _rt: Runtime
-    _handshake: Any
+    _handshake_writer: Callable[[], Any]
 
     def _respond(
         self, status: int, phrase: str, headers: list[tuple[str, str]], body: bytes
@@ -225,7 +258,7 @@ class AutobahnServerCompat:
         server = self.factory.server
         if server:
             headers = [("Server", server), *headers]
-        self._rt.write(self._handshake.reject(status, phrase, headers, body))
+        self._rt.write(self._handshake_writer().reject(status, phrase, headers, body))
         self._drop(abort=False)
 
     def _drop(self, abort: bool) -> None:  # pragma: no cover - WebSocketProtocol's

@@ -54,6 +54,7 @@ Flow control
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar, cast
 
 from .background import BackgroundCalls
@@ -69,7 +70,7 @@ from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
 from .core.message_buffer import MessageBuffer
 from .keepalive import AutoPing
-from .options import ProtocolOptionAttributes, copy_factory_options
+from .options import ProtocolOptionAttributes, ProtocolOptions
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 from .threadsafe import ThreadsafeSending
@@ -119,46 +120,57 @@ class WebSocketProtocol(
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
 
+    # Per-connection state that starts at a default lives here, on the class,
+    # and reaches the instance only once it changes: an idle connection then
+    # keeps few attributes of its own (CPython shares the keys of up to 30
+    # and stores their values inline; more cost a full dict per connection).
+    wasClean = False
+    wasNotCleanReason: str | None = None
+    droppedByMe = False
+    websocket_version: int | None = None
+    websocket_protocol_in_use: str | None = None
+    _conn: Connection | None = None
+    _busy = False
+    _waiting = False
+    #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
+    _background: BackgroundCalls | None = None
+    #: onMessage awaitables running (with messageConcurrency > 1), and
+    #: whether their number reached the bound (reading paused)
+    _messages_in_flight = 0
+    _saturated = False
+    _write_paused = False
+    _reading_paused = False
+    # the message (and, for the streaming hooks, the frame) being assembled
+    _msg_buffer: MessageBuffer | None = None
+    _frame_buffer: MessageBuffer | None = None
+    _msg_binary = False
+    #: running timers by name; None while there are none (an idle connection)
+    _timers: dict[str, TimerHandle] | None = None
+    _producer: Any = None
+    _producer_streaming = True
+    _producer_resume_pending = False
+    _ping_payload: bytes | None = None
+    _ping_sent_at = 0.0
+    _last_rx = 0.0
+    _track_rx = False
+    _closed_called = False
+    _sending_stream = False  # between beginMessage and endMessage
+    _frame_open = False
+    #: the options: none until connected (then the factory's), and those
+    #: this instance set itself, which win over the factory's
+    _options = ProtocolOptions()
+    _own_options: dict[str, Any] | None = None
+
     def _init_state(self, rt: Runtime) -> None:
-        copy_factory_options(self)
+        options = self.factory._options
+        own = self._own_options
+        self._options = options if own is None else options.replaced(own)
         self._init_compat(rt)
         self._rt = rt
         self.state = self.STATE_CONNECTING
         self.peer = rt.peer
-        self.is_closed = rt.create_future()
-        self.wasClean = False
-        self.wasNotCleanReason: str | None = None
-        self.droppedByMe = False
-        self.websocket_version: int | None = None
-        self.websocket_protocol_in_use: str | None = None
         self.websocket_extensions_in_use: list[Any] = []
         self.http_headers: dict[str, str] = {}
-        self._conn: Connection | None = None
-        self._busy = False
-        self._waiting = False
-        #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
-        self._background: BackgroundCalls | None = None
-        #: onMessage awaitables running (with messageConcurrency > 1), and
-        #: whether their number reached the bound (reading paused)
-        self._messages_in_flight = 0
-        self._saturated = False
-        self._write_paused = False
-        self._reading_paused = False
-        # the message (and, for the streaming hooks, the frame) being assembled
-        self._msg_buffer: MessageBuffer | None = None
-        self._frame_buffer: MessageBuffer | None = None
-        self._msg_binary = False
-        self._timers: dict[str, TimerHandle] = {}
-        self._producer: Any = None
-        self._producer_streaming = True
-        self._producer_resume_pending = False
-        self._ping_payload: bytes | None = None
-        self._ping_sent_at = 0.0
-        self._last_rx = 0.0
-        self._track_rx = False
-        self._closed_called = False
-        self._sending_stream = False  # between beginMessage and endMessage
-        self._frame_open = False
         cls = type(self)
         # (looked up in the class's own __dict__: a value inherited from a
         # base class that was instantiated first says nothing about this one)
@@ -168,6 +180,14 @@ class WebSocketProtocol(
                 for name in _STREAMING_HOOKS
             )
         self._update_fast_delivery()
+
+    def _set_option(self, name: str, value: Any) -> None:
+        """``self.<option> = value``: this connection's own copy of the options."""
+        own = self._own_options
+        if own is None:
+            own = self._own_options = {}
+        own[name] = value
+        self._options = self._options.replaced({name: value})
 
     # ------------------------------------------------------------ callbacks
 
@@ -246,9 +266,7 @@ class WebSocketProtocol(
         raise NotImplementedError
 
     def _connection_lost(self, reason: str | None) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._cancel_all_timers()
         conn = self._conn
         self.wasClean = bool(
             conn is not None and conn.close_handshake_complete and not self.droppedByMe
@@ -274,7 +292,7 @@ class WebSocketProtocol(
                 self.fire("close", *outcome)
         # (after onClose: a graceful shutdown waits on is_closed, and what
         # onClose sends, a "left" broadcast say, must go out before it ends)
-        self._rt.resolve_future(self.is_closed, self)
+        self._fire_closed()
 
     def _close_outcome(
         self, conn: Connection | None, reason: str | None
@@ -535,9 +553,7 @@ class WebSocketProtocol(
     def _drop(self, abort: bool) -> None:
         self.droppedByMe = True
         self.state = self.STATE_CLOSING if self.state != self.STATE_CLOSED else self.state
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._cancel_all_timers()
         if abort:
             self._rt.abort()
         else:
@@ -564,17 +580,34 @@ class WebSocketProtocol(
     def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel_timer(name)
         if delay and delay > 0:
+            timers = self._timers
+            if timers is None:
+                timers = self._timers = {}
+            timers[name] = self._rt.call_later(delay, partial(self._timer_fired, name, callback))
 
-            def fire() -> None:
-                self._timers.pop(name, None)
-                callback()
+    def _timer_fired(self, name: str, callback: Callable[[], None]) -> None:
+        self._forget_timer(name)
+        callback()
 
-            self._timers[name] = self._rt.call_later(delay, fire)
+    def _forget_timer(self, name: str) -> TimerHandle | None:
+        timers = self._timers
+        if timers is None:
+            return None
+        timer = timers.pop(name, None)
+        if not timers:
+            self._timers = None  # (an emptied dict keeps its table: drop it)
+        return timer
 
     def _cancel_timer(self, name: str) -> None:
-        timer = self._timers.pop(name, None)
+        timer = self._forget_timer(name)
         if timer is not None:
             timer.cancel()
+
+    def _cancel_all_timers(self) -> None:
+        timers, self._timers = self._timers, None
+        if timers is not None:
+            for timer in timers.values():
+                timer.cancel()
 
     # -------------------------------------------------------------- opening
 
@@ -592,7 +625,7 @@ class WebSocketProtocol(
         # (onOpen's awaitable runs alongside delivery: it often loops for the
         # connection's lifetime, see wsproto_cb.background)
         self._invoke(self.onOpen, (), on_settled=_nothing)
-        self._rt.resolve_future(self.is_open, None)
+        self._fire_opened()
         if self._listeners:
             self.fire("open")
         if early_data:

@@ -72,17 +72,37 @@ class Headers:
     """Ordered header fields, duplicates kept, names looked up case-insensitively.
 
     Iteration yields ``(name, value)`` pairs in arrival order with the names
-    spelled as received.
+    spelled as received.  The first lookup indexes every field under its
+    lower-case name, in one pass; later lookups lower-case only the name
+    asked for.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = [(n, v) for n, v in items]
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        """Values by lower-case name, in arrival order (built once)."""
+        index = self._index
+        if index is None:
+            index = {}
+            for name, value in self._items:
+                key = name.lower()
+                values = index.get(key)
+                if values is None:
+                    index[key] = [value]
+                else:
+                    values.append(value)
+            self._index = index
+        return index
 
     def add(self, name: str, value: str) -> None:
         """Append a field (an existing field of the same name is kept)."""
         self._items.append((name, value))
+        if self._index is not None:
+            self._index.setdefault(name.lower(), []).append(value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Return the *first* value of ``name``, or ``default``.
@@ -91,16 +111,18 @@ class Headers:
         handshake validators do, and reject repeats where RFC 6455 forbids
         them.
         """
-        lname = name.lower()
-        for n, v in self._items:
-            if n.lower() == lname:
-                return v
-        return default
+        values = self._lookup().get(name.lower())
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` in arrival order (empty list if absent)."""
-        lname = name.lower()
-        return [v for n, v in self._items if n.lower() == lname]
+        values = self._lookup().get(name.lower())
+        return list(values) if values else []
+
+    def count(self, name: str) -> int:
+        """How many fields are named ``name``."""
+        values = self._lookup().get(name.lower())
+        return len(values) if values else 0
 
     def items(self) -> list[tuple[str, str]]:
         """A copy of the ``(name, value)`` pairs."""
@@ -108,17 +130,12 @@ class Headers:
 
     def as_dict(self) -> dict[str, str]:
         """Autobahn's view: lowercase names, repeated values joined by ``", "``."""
-        result: dict[str, str] = {}
-        for n, v in self._items:
-            key = n.lower()
-            result[key] = f"{result[key]}, {v}" if key in result else v
-        return result
+        return {name: ", ".join(values) for name, values in self._lookup().items()}
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        lname = name.lower()
-        return any(n.lower() == lname for n, _ in self._items)
+        return name.lower() in self._lookup()
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(list(self._items))
