@@ -241,7 +241,7 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         if not self.trustXForwardedFor:
             return self.peer
         forwarded = x_forwarded_for_client(
-            request.headers.get_all("x-forwarded-for"), self.trustXForwardedFor
+            request.headers.values_of("x-forwarded-for"), self.trustXForwardedFor
         )
         return self.peer if forwarded is None else forwarded
 
@@ -254,12 +254,12 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self.http_request_uri = request.target
         self.http_request_path = path = request.path
         self.http_request_params = params = request.params
-        self.http_request_host = host = headers.get("host")
+        self.http_request_host = host = request.host
         self.websocket_version = version = request.version
         if self.maxConnections and factory.countConnections > self.maxConnections:
             self._reject(503, "maximum number of connections reached")
             return
-        origin = headers.get("origin")
+        origin = request.origin
         if not factory._origin_allowed(origin):
             self._reject(403, f"WebSocket connection denied: origin '{origin}' not allowed")
             return

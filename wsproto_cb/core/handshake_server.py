@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from .errors import HandshakeError, InvalidStateError
 from .headers import (
+    check_extension_header,
     is_token,
-    parse_extension_header,
     parse_token_list,
     validate_field_value,
 )
@@ -27,9 +27,9 @@ from .http import (
     HandshakeRequest,
     HttpHeadReader,
     accept_key,
-    build_head,
     is_valid_host,
     is_valid_key,
+    join_head,
 )
 
 __all__ = ["SUPPORTED_VERSION", "ServerHandshake", "validate_request"]
@@ -61,7 +61,7 @@ def _single(request: HandshakeRequest, name: str, display: str) -> str:
 
     ``name`` is in lower case (the lookup key), ``display`` as messages spell it.
     """
-    values = request.headers.get_all(name)
+    values = request.headers.values_of(name)
     if not values:
         raise HandshakeError(400, f"missing {display} header")
     if len(values) > 1:
@@ -72,7 +72,7 @@ def _single(request: HandshakeRequest, name: str, display: str) -> str:
 def _has_token(request: HandshakeRequest, name: str, token: str) -> bool:
     return any(
         item.lower() == token
-        for value in request.headers.get_all(name)
+        for value in request.headers.values_of(name)
         for item in parse_token_list(value)
     )
 
@@ -134,7 +134,7 @@ def _refuse_body(request: HandshakeRequest) -> None:
     """
     if "transfer-encoding" in request.headers:
         raise HandshakeError(400, "a WebSocket handshake request has no body (Transfer-Encoding)")
-    for value in request.headers.get_all("content-length"):
+    for value in request.headers.values_of("content-length"):
         if not (value.isascii() and value.isdigit() and int(value) == 0):
             raise HandshakeError(400, "a WebSocket handshake request has no body (Content-Length)")
 
@@ -280,12 +280,14 @@ class ServerHandshake:
         if extensions:
             validate_field_value(extensions, "Sec-WebSocket-Extensions value")
             try:
-                parse_extension_header([extensions])
+                check_extension_header(extensions)
             except HandshakeError as exc:
                 raise ValueError(f"invalid extensions value: {exc.reason}") from None
             fields.append(("Sec-WebSocket-Extensions", extensions))
         fields += _extra_headers(headers, _ACCEPT_RESERVED)
-        data = build_head("HTTP/1.1 101 Switching Protocols", fields)
+        # (every value is checked above: the subprotocol is one offered, a
+        # token; the extensions value parsed; the extra headers and Server too)
+        data = join_head("HTTP/1.1 101 Switching Protocols", fields)
         self._responded(101)
         return data
 
@@ -316,7 +318,7 @@ class ServerHandshake:
             fields.append(("Content-Type", "text/plain; charset=utf-8"))
         fields.append(("Content-Length", str(len(body))))
         fields.append(("Connection", "Upgrade, close" if "upgrade" in names else "close"))
-        data = build_head(f"HTTP/1.1 {status} {reason}", fields) + bytes(body)
+        data = join_head(f"HTTP/1.1 {status} {reason}", fields) + bytes(body)
         self._responded(status)
         return data
 

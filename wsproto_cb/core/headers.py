@@ -21,6 +21,7 @@ __all__ = [
     "ExtensionParams",
     "Headers",
     "build_extension_header",
+    "check_extension_header",
     "is_token",
     "parse_extension_header",
     "parse_subprotocol_list",
@@ -119,10 +120,10 @@ class Headers:
         values = self._lookup().get(name.lower())
         return list(values) if values else []
 
-    def count(self, name: str) -> int:
-        """How many fields are named ``name``."""
-        values = self._lookup().get(name.lower())
-        return len(values) if values else 0
+    def values_of(self, lower_name: str) -> Sequence[str]:
+        """Every value of a field named in lower case (not lowered again), in
+        arrival order; the handshake's own lookups use it.  Do not modify."""
+        return self._lookup().get(lower_name, ())
 
     def items(self) -> list[tuple[str, str]]:
         """A copy of the ``(name, value)`` pairs."""
@@ -276,6 +277,35 @@ class _ExtensionScanner:
                 raise self.fail("expected ',' or ';'")
 
 
+# A list of extensions without quoted strings, which is what browsers and
+# most clients send: checked by one regular expression (possessive, so linear
+# in the length of the value), then split.  Anything else, including every
+# malformed value, goes through _ExtensionScanner, which also words the error.
+_T = f"[{_TCHAR}]++"
+_PARAM = rf"{_T}(?:[ \t]*+=[ \t]*+{_T})?+"
+_ELEMENT = rf"{_T}(?:[ \t]*+;[ \t]*+{_PARAM})*+"
+_UNQUOTED_EXTENSIONS_RE = re.compile(
+    rf"[ \t]*+(?:{_ELEMENT})?+(?:[ \t]*+,[ \t]*+(?:{_ELEMENT})?+)*+[ \t]*+"
+)
+
+
+def _split_unquoted_extensions(value: str) -> list[Extension]:
+    """What :class:`_ExtensionScanner` returns for a value that
+    :data:`_UNQUOTED_EXTENSIONS_RE` matched."""
+    result: list[Extension] = []
+    for element in value.split(","):
+        name, *params = element.split(";")
+        name = name.strip(_OWS)
+        if not name:
+            continue  # empty list element: ignored per the #rule
+        pairs: ExtensionParams = []
+        for param in params:
+            pname, equals, pvalue = param.partition("=")
+            pairs.append((pname.strip(_OWS), pvalue.strip(_OWS) if equals else None))
+        result.append((name, pairs))
+    return result
+
+
 def parse_extension_header(values: Sequence[str]) -> list[Extension]:
     """Parse ``Sec-WebSocket-Extensions`` values (RFC 6455 section 9.1).
 
@@ -285,8 +315,19 @@ def parse_extension_header(values: Sequence[str]) -> list[Extension]:
     """
     result: list[Extension] = []
     for value in values:
-        result.extend(_ExtensionScanner(value).extensions())
+        if '"' not in value and _UNQUOTED_EXTENSIONS_RE.fullmatch(value) is not None:
+            result.extend(_split_unquoted_extensions(value))
+        else:
+            result.extend(_ExtensionScanner(value).extensions())
     return result
+
+
+def check_extension_header(value: str) -> None:
+    """Raise :class:`HandshakeError` (400) unless ``value`` is a well-formed
+    ``Sec-WebSocket-Extensions`` value (without building the parsed list
+    when it has no quoted strings)."""
+    if '"' in value or _UNQUOTED_EXTENSIONS_RE.fullmatch(value) is None:
+        _ExtensionScanner(value).extensions()
 
 
 def build_extension_header(extensions: Sequence[Extension]) -> str:

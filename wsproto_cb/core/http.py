@@ -14,10 +14,9 @@ import binascii
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar, overload
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from .errors import HandshakeError, InvalidStateError
@@ -43,6 +42,7 @@ __all__ = [
     "generate_key",
     "is_valid_host",
     "is_valid_key",
+    "join_head",
     "parse_http_version",
 ]
 
@@ -91,6 +91,38 @@ def parse_http_version(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
+_T = TypeVar("_T")
+
+
+def _first(headers: Headers, lower_name: str) -> str | None:
+    values = headers.values_of(lower_name)
+    return values[0] if values else None
+
+
+class _ParsedOnce(Generic[_T]):
+    """A value read out of a head on first access and kept in the instance.
+
+    ``functools.cached_property`` without its lock (CPython 3.11 takes one per
+    first access): a head belongs to one connection, read on one thread.
+    """
+
+    def __init__(self, parse: Callable[[Any], _T]) -> None:
+        self._parse = parse
+        self._name = parse.__name__
+        self.__doc__ = parse.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _ParsedOnce[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self._parse(obj)
+        obj.__dict__[self._name] = value  # (found before this descriptor from now on)
+        return value
+
+
 @dataclass(frozen=True)
 class HandshakeRequest:
     """An HTTP request head, with the WebSocket fields read out of it.
@@ -110,18 +142,18 @@ class HandshakeRequest:
     @property
     def host(self) -> str | None:
         """The ``Host`` header as sent (may include ``:port``)."""
-        return self.headers.get("host")
+        return _first(self.headers, "host")
 
-    @cached_property
+    @_ParsedOnce
     def _target_parts(self) -> SplitResult:
         return urlsplit(self.target)
 
-    @cached_property
+    @_ParsedOnce
     def path(self) -> str:
         """Percent-decoded path of the target, without the query string."""
         return unquote(self._target_parts.path) or "/"
 
-    @cached_property
+    @_ParsedOnce
     def params(self) -> dict[str, list[str]]:
         """Query string as ``urllib.parse.parse_qs`` reads it, like Autobahn.
 
@@ -131,29 +163,29 @@ class HandshakeRequest:
 
     @property
     def origin(self) -> str | None:
-        return self.headers.get("origin")
+        return _first(self.headers, "origin")
 
-    @cached_property
+    @_ParsedOnce
     def version(self) -> int | None:
         """``Sec-WebSocket-Version`` as an int; None if absent or not a number."""
-        value = self.headers.get("sec-websocket-version")
+        value = _first(self.headers, "sec-websocket-version")
         if value is None or not value.isdigit() or not value.isascii():
             return None
         return int(value)
 
     @property
     def key(self) -> str | None:
-        return self.headers.get("sec-websocket-key")
+        return _first(self.headers, "sec-websocket-key")
 
-    @cached_property
+    @_ParsedOnce
     def protocols(self) -> list[str]:
         """Offered subprotocols, in the client's order of preference."""
-        return parse_subprotocol_list(self.headers.get_all("sec-websocket-protocol"))
+        return parse_subprotocol_list(self.headers.values_of("sec-websocket-protocol"))
 
-    @cached_property
+    @_ParsedOnce
     def extensions(self) -> list[Extension]:
         """Offered extensions with their parameters, in order."""
-        return parse_extension_header(self.headers.get_all("sec-websocket-extensions"))
+        return parse_extension_header(self.headers.values_of("sec-websocket-extensions"))
 
 
 @dataclass(frozen=True)
@@ -168,12 +200,12 @@ class HandshakeResponse:
     @property
     def protocol(self) -> str | None:
         """The subprotocol the server selected, if any."""
-        return self.headers.get("sec-websocket-protocol")
+        return _first(self.headers, "sec-websocket-protocol")
 
     @property
     def extensions(self) -> list[Extension]:
         """Accepted extensions with their parameters (not validated here)."""
-        return parse_extension_header(self.headers.get_all("sec-websocket-extensions"))
+        return parse_extension_header(self.headers.values_of("sec-websocket-extensions"))
 
 
 def build_head(start_line: str, headers: Sequence[tuple[str, str]]) -> bytes:
@@ -183,11 +215,17 @@ def build_head(start_line: str, headers: Sequence[tuple[str, str]]) -> bytes:
     characters or characters outside latin-1.
     """
     validate_field_value(start_line, "HTTP start line")
-    lines = [start_line]
     for name, value in headers:
         validate_field_name(name)
         validate_field_value(value)
-        lines.append(f"{name}: {value}")
+    return join_head(start_line, headers)
+
+
+def join_head(start_line: str, headers: Sequence[tuple[str, str]]) -> bytes:
+    """Serialise a head whose every name and value the caller has checked
+    already (see :func:`build_head`, which checks them)."""
+    lines = [start_line]
+    lines += [f"{name}: {value}" for name, value in headers]
     lines.append("\r\n")
     return "\r\n".join(lines).encode("latin-1")
 
