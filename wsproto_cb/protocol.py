@@ -563,10 +563,15 @@ class WebSocketProtocol(
         """Close TCP once what is queued is written, but wait at most ``closeHandshakeTimeout``.
 
         A peer that stops reading never lets the queue drain: without this
-        deadline the connection, and its buffer, would stay for good.
+        deadline the connection, and its buffer, would stay for good.  With
+        nothing queued on a plain TCP transport the close is immediate and
+        no deadline is needed (TLS still has its close_notify to send).
         """
-        self._rt.close()
-        self._start_timer("flush", self.closeHandshakeTimeout, self._flush_timeout)
+        rt = self._rt
+        pending = rt.is_secure or rt.write_buffer_size() > 0
+        rt.close()
+        if pending:
+            self._start_timer("flush", self.closeHandshakeTimeout, self._flush_timeout)
 
     def _flush_timeout(self) -> None:
         self.droppedByMe = True  # (the peer may never have seen our close frame)
