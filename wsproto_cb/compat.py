@@ -75,24 +75,26 @@ class AutobahnProtocolCompat(PlainCounters):
     #: txaio-style logger: ``self.log.info("{n} bytes", n=3)``
     log: Any = FormatLogger()
 
+    # (set per connection; slots of WebSocketProtocol)
     #: whether this side started the closing handshake (sent the first close frame)
-    closedByMe: bool = False
-    #: a :class:`~wsproto_cb.stats.Timings` while ``trackTimings`` is on, else None
-    trackedTimings: Timings | None = None
+    closedByMe: bool
     trafficStats: TrafficStats
     _conn: Connection | None
     #: the futures behind ``is_open``/``is_closed``, made when first asked for
     #: (most connections never are), and whether each has happened
-    _is_open_future: Any = None
-    _is_closed_future: Any = None
-    _opened_fired = False
-    _closed_fired = False
-    _rt: Runtime
-    _listeners: dict[str, list[Callable[..., Any]]] | None = None
-    _uses_streaming_hooks: ClassVar[bool | None]
+    _is_open_future: Any
+    _is_closed_future: Any
+    _opened_fired: bool
+    _closed_fired: bool
     #: whether a whole message goes straight to onMessage: no streaming hooks,
     #: no observers, no timings (the one check the hot path makes for them)
-    _fast_delivery = False
+    _fast_delivery: bool
+    _rt: Runtime
+    _uses_streaming_hooks: ClassVar[bool | None]
+
+    #: a :class:`~wsproto_cb.stats.Timings` while ``trackTimings`` is on, else None
+    trackedTimings: Timings | None = None
+    _listeners: dict[str, list[Callable[..., Any]]] | None = None
 
     def _update_fast_delivery(self) -> None:
         self._fast_delivery = not (
@@ -103,6 +105,10 @@ class AutobahnProtocolCompat(PlainCounters):
         )
 
     def _init_compat(self, rt: Runtime) -> None:
+        self._is_open_future = self._is_closed_future = None
+        self._opened_fired = self._closed_fired = False
+        self._rx_plain_messages = self._rx_plain_octets = 0
+        self._tx_plain_messages = self._tx_plain_octets = 0
         self.trafficStats = TrafficStats(self, rt)
         if self.trackTimings:
             self.trackedTimings = Timings()

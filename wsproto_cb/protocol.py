@@ -120,42 +120,71 @@ class WebSocketProtocol(
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
 
-    # Per-connection state that starts at a default lives here, on the class,
-    # and reaches the instance only once it changes: an idle connection then
-    # keeps few attributes of its own (CPython shares the keys of up to 30
-    # and stores their values inline; more cost a full dict per connection).
-    wasClean = False
-    wasNotCleanReason: str | None = None
-    droppedByMe = False
-    websocket_version: int | None = None
-    websocket_protocol_in_use: str | None = None
-    _conn: Connection | None = None
-    _busy = False
-    _waiting = False
+    # The state every connection sets lives in slots, set in _init_state: an
+    # instance dict shares its keys with the class's other instances only up
+    # to 30 names (CPython), and every instance that sets one more (a
+    # subclass's own attributes, the names set on close ...) pays for a full
+    # dict of its own, about 1.5 KiB.  The dict keeps the runtime's
+    # ``factory``/``transport``, the options and the application's attributes.
+    __slots__ = (
+        "_background",
+        "_busy",
+        "_closed_called",
+        "_closed_fired",
+        "_conn",
+        "_early",
+        "_fast_delivery",
+        "_frame_buffer",
+        "_frame_open",
+        "_handshake",
+        "_is_closed_future",
+        "_is_open_future",
+        "_last_rx",
+        "_messages_in_flight",
+        "_msg_binary",
+        "_msg_buffer",
+        "_opened_fired",
+        "_ping_payload",
+        "_ping_sent_at",
+        "_producer",
+        "_producer_resume_pending",
+        "_producer_streaming",
+        "_reading_paused",
+        "_rt",
+        "_rx_plain_messages",
+        "_rx_plain_octets",
+        "_saturated",
+        "_sending_stream",
+        "_timers",
+        "_track_rx",
+        "_tx_plain_messages",
+        "_tx_plain_octets",
+        "_waiting",
+        "_write_paused",
+        "closedByMe",
+        "droppedByMe",
+        "http_headers",
+        "peer",
+        "state",
+        "trafficStats",
+        "wasClean",
+        "wasNotCleanReason",
+        "websocket_extensions_in_use",
+        "websocket_protocol_in_use",
+        "websocket_version",
+    )
+
+    _conn: Connection | None
     #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
-    _background: BackgroundCalls | None = None
-    #: onMessage awaitables running (with messageConcurrency > 1), and
-    #: whether their number reached the bound (reading paused)
-    _messages_in_flight = 0
-    _saturated = False
-    _write_paused = False
-    _reading_paused = False
+    _background: BackgroundCalls | None
     # the message (and, for the streaming hooks, the frame) being assembled
-    _msg_buffer: MessageBuffer | None = None
-    _frame_buffer: MessageBuffer | None = None
-    _msg_binary = False
+    _msg_buffer: MessageBuffer | None
+    _frame_buffer: MessageBuffer | None
     #: running timers by name; None while there are none (an idle connection)
-    _timers: dict[str, TimerHandle] | None = None
-    _producer: Any = None
-    _producer_streaming = True
-    _producer_resume_pending = False
-    _ping_payload: bytes | None = None
-    _ping_sent_at = 0.0
-    _last_rx = 0.0
-    _track_rx = False
-    _closed_called = False
-    _sending_stream = False  # between beginMessage and endMessage
-    _frame_open = False
+    _timers: dict[str, TimerHandle] | None
+    _handshake: Any
+    #: bytes that arrived after the handshake, before our answer (frames sent early)
+    _early: list[bytes] | None
     #: the options: none until connected (then the factory's), and those
     #: this instance set itself, which win over the factory's
     _options = ProtocolOptions()
@@ -165,12 +194,44 @@ class WebSocketProtocol(
         options = self.factory._options
         own = self._own_options
         self._options = options if own is None else options.replaced(own)
-        self._init_compat(rt)
         self._rt = rt
         self.state = self.STATE_CONNECTING
         self.peer = rt.peer
+        self.wasClean = False
+        self.wasNotCleanReason: str | None = None
+        self.droppedByMe = False
+        self.closedByMe = False
+        self.websocket_version: int | None = None
+        self.websocket_protocol_in_use: str | None = None
         self.websocket_extensions_in_use: list[Any] = []
         self.http_headers: dict[str, str] = {}
+        self._conn = None
+        self._handshake = None
+        self._early = None
+        self._busy = False
+        self._waiting = False
+        self._background = None
+        #: onMessage awaitables running (with messageConcurrency > 1), and
+        #: whether their number reached the bound (reading paused)
+        self._messages_in_flight = 0
+        self._saturated = False
+        self._write_paused = False
+        self._reading_paused = False
+        self._msg_buffer = None
+        self._frame_buffer = None
+        self._msg_binary = False
+        self._timers = None
+        self._producer: Any = None
+        self._producer_streaming = True
+        self._producer_resume_pending = False
+        self._ping_payload: bytes | None = None
+        self._ping_sent_at = 0.0
+        self._last_rx = 0.0
+        self._track_rx = False
+        self._closed_called = False
+        self._sending_stream = False  # between beginMessage and endMessage
+        self._frame_open = False
+        self._init_compat(rt)
         cls = type(self)
         # (looked up in the class's own __dict__: a value inherited from a
         # base class that was instantiated first says nothing about this one)

@@ -141,19 +141,26 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         offered = request.protocols
         return next((p for p in self.factory.protocols if p in offered), None)
 
-    # (class defaults until the request arrives: see WebSocketProtocol)
-    http_request_uri: str | None = None
-    http_request_path: str | None = None
-    http_request_params: dict[str, list[str]] = {}  # noqa: RUF012 - replaced, never changed
-    http_request_host: str | None = None
-    #: bytes that arrived after the request, before our answer (frames sent early)
-    _early: list[bytes] | None = None
-    #: the handshake's parser, request and response writer; dropped once open
-    _handshake: ServerHandshake | None = None
+    # (slots, as WebSocketProtocol's; the Autobahn attributes read out of the request)
+    __slots__ = (
+        "http_request_host",
+        "http_request_params",
+        "http_request_path",
+        "http_request_uri",
+        "websocket_extensions",
+        "websocket_origin",
+        "websocket_protocols",
+    )
+
+    _handshake: ServerHandshake | None
 
     def _connection_made(self, rt: Runtime) -> None:
         self._init_state(rt)
         factory = self.factory
+        self.http_request_uri: str | None = None
+        self.http_request_path: str | None = None
+        self.http_request_params: dict[str, list[str]] = {}
+        self.http_request_host: str | None = None
         self._handshake = ServerHandshake()
         rt.set_nodelay(self.tcpNoDelay)
         factory._connection_made(self)

@@ -35,10 +35,11 @@ class PlainCounters:
     other send or receive is counted field by field in :class:`TrafficStats`.
     """
 
-    _rx_plain_messages = 0
-    _rx_plain_octets = 0
-    _tx_plain_messages = 0
-    _tx_plain_octets = 0
+    # (zero when a connection is made: slots of WebSocketProtocol)
+    _rx_plain_messages: int
+    _rx_plain_octets: int
+    _tx_plain_messages: int
+    _tx_plain_octets: int
 
 
 class _Writer(Protocol):

@@ -3,8 +3,9 @@
 The RSS figures come from ``benchmarks/idle`` and ``benchmarks/e2e`` (S6);
 these tests pin the layout that gives them, deterministically: no zlib
 object until a compressed message, no timer, handshake or request objects
-once open, few instance attributes (CPython keeps up to 30 per class inline,
-beyond that each instance pays for a full dict), and a bound on the Python
+once open, the state in slots rather than the instance dict (CPython keeps
+up to 30 names per class inline, beyond that each instance pays for a full
+dict), also after messages and closed connections, and a bound on the Python
 memory our code keeps per connection (tracemalloc, our files only).
 """
 
@@ -110,9 +111,10 @@ async def test_an_open_idle_connection_keeps_little(runtime: RuntimeHarness, def
     assert server._timers is None  # (no auto-ping: no timer at all)
     assert server._handshake is None and server._early is None
     assert not hasattr(server._conn, "__dict__")  # (slots)
-    # Few attributes of its own: CPython shares the keys of up to 30 per class,
-    # and gives every instance beyond that a full dict of its own (~1.5 KiB).
-    assert len(vars(server)) <= 26, sorted(vars(server))
+    # The per-connection state is in slots: the instance dict holds only what
+    # the runtime and the application set (CPython shares the keys of up to
+    # 30 names per class; an instance that sets more gets a full dict, ~1.5 KiB).
+    assert set(vars(server)) <= {"factory", "transport", "connected", "_options"}, vars(server)
     # options are the factory's, shared, not copied onto every connection
     assert server._options is factory._options
     if deflate:
@@ -150,3 +152,28 @@ async def test_python_memory_our_code_keeps_per_idle_connection(
     # Measured 2.1-3.5 KiB; 8.9-10.2 KiB with the options copied onto every
     # protocol, the handshake request kept and Connection without slots.
     assert per_connection <= 4 * 1024, per_connection
+
+
+class EchoReportsOpen(ReportsOpen):
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.sendMessage(payload, isBinary)  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio_task
+async def test_messages_and_closed_connections_add_no_instance_attributes(
+    runtime: RuntimeHarness,
+) -> None:
+    """A connection that closed first must not push the names its close sets
+    into the class's shared keys at the expense of the next ones."""
+    factory = runtime.server_factory(EchoReportsOpen)
+    opened = track_opened(factory)
+    port = await runtime.listen(factory)
+    first = await _open_raw(runtime, port, deflate=False)
+    await runtime.wait(opened.get())
+    first.send(build_frame(0x8, b"\x03\xe8", mask=b"abcd"))  # close 1000
+    assert await first.closed_within(5.0)
+    peer = await _open_raw(runtime, port, deflate=False)
+    server = await runtime.wait(opened.get())
+    peer.send(build_frame(TEXT, b"hello", mask=b"abcd"))
+    assert (await peer.next_event()) is not None  # the echo
+    assert set(vars(server)) <= {"factory", "transport", "connected", "_options"}, vars(server)
