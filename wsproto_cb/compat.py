@@ -116,21 +116,21 @@ class AutobahnProtocolCompat(PlainCounters):
     @property
     def is_open(self) -> Any:
         """A Future (asyncio) or Deferred (Twisted) that fires when the connection is open."""
-        future = self._is_open_future
-        if future is None:
-            future = self._is_open_future = self._rt.create_future()
-            if self._opened_fired:
-                self._rt.resolve_future(future, None)
-        return future
+        return self._future("_is_open_future", self._opened_fired, None)
 
     @property
     def is_closed(self) -> Any:
         """A Future or Deferred that fires with the protocol once ``onClose`` has run."""
-        future = self._is_closed_future
+        return self._future("_is_closed_future", self._closed_fired, self)
+
+    def _future(self, name: str, fired: bool, value: Any) -> Any:
+        """The future in attribute ``name``, made now if need be (fired if it happened)."""
+        future = getattr(self, name)
         if future is None:
-            future = self._is_closed_future = self._rt.create_future()
-            if self._closed_fired:
-                self._rt.resolve_future(future, self)
+            future = self._rt.create_future()
+            setattr(self, name, future)
+            if fired:
+                self._rt.resolve_future(future, value)
         return future
 
     def _fire_opened(self) -> None:
