@@ -19,6 +19,13 @@ class WebSocketClientProtocol(WebSocketProtocol):
 
     is_server = False
 
+    # (slots, as WebSocketProtocol's)
+    __slots__ = ("handshake_error",)
+
+    _handshake: ClientHandshake | None
+    #: bytes that arrived with or after the response head, before onConnect's answer
+    _early: list[bytes]
+
     def onConnecting(self, transport_details: TransportDetails) -> Any:
         """The TCP (or TLS) connection is up; return a :class:`ConnectingRequest`
         to change the handshake request, or ``None`` to use the factory's."""
@@ -30,8 +37,8 @@ class WebSocketClientProtocol(WebSocketProtocol):
     def _connection_made(self, rt: Runtime) -> None:
         self._init_state(rt)
         factory = self.factory
-        self._handshake: ClientHandshake | None = None
-        self._early: list[bytes] = []
+        self._handshake = None
+        self._early = []
         #: the HandshakeError that failed the opening handshake, if one did
         self.handshake_error: HandshakeError | None = None
         rt.set_nodelay(self.tcpNoDelay)

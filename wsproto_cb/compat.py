@@ -75,19 +75,26 @@ class AutobahnProtocolCompat(PlainCounters):
     #: txaio-style logger: ``self.log.info("{n} bytes", n=3)``
     log: Any = FormatLogger()
 
+    # (set per connection; slots of WebSocketProtocol)
     #: whether this side started the closing handshake (sent the first close frame)
-    closedByMe: bool = False
-    #: a :class:`~wsproto_cb.stats.Timings` while ``trackTimings`` is on, else None
-    trackedTimings: Timings | None = None
+    closedByMe: bool
     trafficStats: TrafficStats
-    is_open: Any
     _conn: Connection | None
-    _rt: Runtime
-    _listeners: dict[str, list[Callable[..., Any]]] | None = None
-    _uses_streaming_hooks: ClassVar[bool | None]
+    #: the futures behind ``is_open``/``is_closed``, made when first asked for
+    #: (most connections never are), and whether each has happened
+    _is_open_future: Any
+    _is_closed_future: Any
+    _opened_fired: bool
+    _closed_fired: bool
     #: whether a whole message goes straight to onMessage: no streaming hooks,
     #: no observers, no timings (the one check the hot path makes for them)
-    _fast_delivery = False
+    _fast_delivery: bool
+    _rt: Runtime
+    _uses_streaming_hooks: ClassVar[bool | None]
+
+    #: a :class:`~wsproto_cb.stats.Timings` while ``trackTimings`` is on, else None
+    trackedTimings: Timings | None = None
+    _listeners: dict[str, list[Callable[..., Any]]] | None = None
 
     def _update_fast_delivery(self) -> None:
         self._fast_delivery = not (
@@ -98,11 +105,43 @@ class AutobahnProtocolCompat(PlainCounters):
         )
 
     def _init_compat(self, rt: Runtime) -> None:
-        self.is_open = rt.create_future()
-        self.trafficStats = TrafficStats(self, lambda: rt.octets_written)
-        self.trackedTimings = None
-        if getattr(self, "trackTimings", False):
+        self._is_open_future = self._is_closed_future = None
+        self._opened_fired = self._closed_fired = False
+        self._rx_plain_messages = self._rx_plain_octets = 0
+        self._tx_plain_messages = self._tx_plain_octets = 0
+        self.trafficStats = TrafficStats(self, rt)
+        if self.trackTimings:
             self.trackedTimings = Timings()
+
+    @property
+    def is_open(self) -> Any:
+        """A Future (asyncio) or Deferred (Twisted) that fires when the connection is open."""
+        return self._future("_is_open_future", self._opened_fired, None)
+
+    @property
+    def is_closed(self) -> Any:
+        """A Future or Deferred that fires with the protocol once ``onClose`` has run."""
+        return self._future("_is_closed_future", self._closed_fired, self)
+
+    def _future(self, name: str, fired: bool, value: Any) -> Any:
+        """The future in attribute ``name``, made now if need be (fired if it happened)."""
+        future = getattr(self, name)
+        if future is None:
+            future = self._rt.create_future()
+            setattr(self, name, future)
+            if fired:
+                self._rt.resolve_future(future, value)
+        return future
+
+    def _fire_opened(self) -> None:
+        self._opened_fired = True
+        if self._is_open_future is not None:
+            self._rt.resolve_future(self._is_open_future, None)
+
+    def _fire_closed(self) -> None:
+        self._closed_fired = True
+        if self._is_closed_future is not None:
+            self._rt.resolve_future(self._is_closed_future, self)
 
     def setTrackTimings(self, enable: bool) -> None:
         """Turn ``trackedTimings`` on (a fresh :class:`Timings`) or off (None)."""
@@ -217,7 +256,7 @@ class AutobahnServerCompat:
 
     factory: Any
     _rt: Runtime
-    _handshake: Any
+    _handshake_writer: Callable[[], Any]
 
     def _respond(
         self, status: int, phrase: str, headers: list[tuple[str, str]], body: bytes
@@ -225,7 +264,7 @@ class AutobahnServerCompat:
         server = self.factory.server
         if server:
             headers = [("Server", server), *headers]
-        self._rt.write(self._handshake.reject(status, phrase, headers, body))
+        self._rt.write(self._handshake_writer().reject(status, phrase, headers, body))
         self._drop(abort=False)
 
     def _drop(self, abort: bool) -> None:  # pragma: no cover - WebSocketProtocol's

@@ -22,7 +22,15 @@ from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
 from .core.origin import NULL_ORIGIN, normalize_origin, origin_matches
 from .metrics import ServerMetrics
-from .options import CLIENT_OPTIONS, SERVER_OPTIONS, OptionSpec, origin_patterns, validate_options
+from .options import (
+    CLIENT_OPTIONS,
+    SERVER_OPTIONS,
+    OptionSpec,
+    ProtocolOptionAttributes,
+    ProtocolOptions,
+    origin_patterns,
+    validate_options,
+)
 from .prepared import PreparedMessage
 from .protocol import WebSocketProtocol
 from .proxy import ProxyConfig, parse_proxy
@@ -52,8 +60,12 @@ def _check_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(headers)
 
 
-class WebSocketFactory:
-    """What server and client factories share: options, connections, prepared messages."""
+class WebSocketFactory(ProtocolOptionAttributes):
+    """What server and client factories share: options, connections, prepared messages.
+
+    The protocol options are held in one :class:`~wsproto_cb.options.ProtocolOptions`
+    that every connection made afterwards shares; setting an option replaces it.
+    """
 
     _option_specs: ClassVar[dict[str, OptionSpec]] = {}
     isServer: ClassVar[bool] = False
@@ -95,9 +107,7 @@ class WebSocketFactory:
 
     def resetProtocolOptions(self) -> None:
         """Set every protocol option back to its default."""
-        for name, spec in self._option_specs.items():
-            default = spec.default
-            setattr(self, name, list(default) if isinstance(default, list) else default)
+        self._options = ProtocolOptions.defaults(self._option_specs)
         self._origin_patterns: list[re.Pattern[str]] = origin_patterns(["*"])
 
     def setProtocolOptions(self, **options: Any) -> None:
@@ -106,8 +116,7 @@ class WebSocketFactory:
         Every value is validated before any is set, so a bad call changes nothing.
         """
         checked = validate_options(self._option_specs, options)
-        for name, value in checked.items():
-            setattr(self, name, value)
+        self._options = self._options.replaced(checked)
         if "allowedOrigins" in checked:
             self._origin_patterns = origin_patterns(checked["allowedOrigins"])
 
@@ -350,9 +359,9 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         except ValueError:
             return False
         if normal == NULL_ORIGIN:
-            allow: bool | None = self.allowNullOrigin  # type: ignore[attr-defined]
+            allow: bool | None = self.allowNullOrigin
             if allow is None:  # not chosen: only while every origin is allowed
-                return list(self.allowedOrigins) == ["*"]  # type: ignore[attr-defined]
+                return list(self.allowedOrigins) == ["*"]
             return allow
         return origin_matches(normal, self._origin_patterns)
 

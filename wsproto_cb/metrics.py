@@ -152,7 +152,12 @@ class ServerMetrics:
             remote = getattr(conn, "remote_close_code", None)
             if remote is not None:
                 self.close_codes_received[remote] += 1
-        self.traffic_closed.update(_traffic(proto))
+        stats = getattr(proto, "trafficStats", None)
+        if stats is not None:
+            # (added one by one: Counter.update of a mapping loops in Python anyway)
+            totals = self.traffic_closed
+            for name, attribute in TRAFFIC:
+                totals[name] += getattr(stats, attribute)
 
 
 def _traffic(proto: Any) -> dict[str, int]:

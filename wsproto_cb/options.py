@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any
 
 from .core.connection import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
@@ -26,7 +27,7 @@ __all__ = [
     "SERVER_OPTIONS",
     "OptionSpec",
     "ProtocolOptionAttributes",
-    "copy_factory_options",
+    "ProtocolOptions",
     "origin_patterns",
     "validate_options",
 ]
@@ -209,9 +210,58 @@ def validate_options(specs: Mapping[str, OptionSpec], given: Mapping[str, Any]) 
     return checked
 
 
+class ProtocolOptions:
+    """One set of option values: a factory's, shared by every connection it makes.
+
+    Never changed in place: setting an option on a factory or a protocol
+    gives that object a changed copy (:meth:`replaced`), so connections that
+    hold the old set keep it, as Autobahn's per-connection copies did, for
+    one pointer per connection instead of one attribute per option.
+    """
+
+    __slots__ = tuple(sorted(set(SERVER_OPTIONS) | set(CLIENT_OPTIONS)))
+
+    @classmethod
+    def defaults(cls, specs: Mapping[str, OptionSpec]) -> ProtocolOptions:
+        """Every option of ``specs`` at its default (lists copied)."""
+        return cls().replaced(
+            {
+                name: list(spec.default) if isinstance(spec.default, list) else spec.default
+                for name, spec in specs.items()
+            }
+        )
+
+    def values(self) -> dict[str, Any]:
+        """The options that are set, by name."""
+        return {name: getattr(self, name) for name in self.__slots__ if hasattr(self, name)}
+
+    def replaced(self, changes: Mapping[str, Any]) -> ProtocolOptions:
+        """A copy with ``changes`` applied (names are not checked here)."""
+        new = ProtocolOptions()
+        for name, value in {**self.values(), **changes}.items():
+            setattr(new, name, value)
+        return new
+
+
+def _option_property(name: str) -> property:
+    """``obj.<name>``: read from ``obj._options``; setting goes through ``obj._set_option``."""
+
+    def set_option(obj: Any, value: Any) -> None:
+        obj._set_option(name, value)
+
+    return property(attrgetter("_options." + name), set_option, doc=f"The {name} option.")
+
+
 class ProtocolOptionAttributes:
-    """The options as a protocol holds them once connected (annotations only:
-    no class attribute may exist, or it would override the factory)."""
+    """The options as attributes of a factory or a protocol, read from its
+    :class:`ProtocolOptions` (``_options``).
+
+    A protocol subclass may still override one with a class attribute
+    (``autoPingInterval = 5``), which hides the property; an instance that
+    sets one gets its own copy of the set (see :meth:`_set_option`).
+    """
+
+    _options: ProtocolOptions
 
     utf8validateIncoming: bool
     applyMask: bool
@@ -231,31 +281,32 @@ class ProtocolOptionAttributes:
     trackTimings: bool
     messageConcurrency: int
     # servers
+    versions: list[int]
+    webStatus: bool
+    maskServerFrames: bool
+    requireMaskedClientFrames: bool
+    serveFlashSocketPolicy: bool
+    flashSocketPolicy: str
+    allowedOrigins: list[str]
+    allowNullOrigin: bool | None
     maxConnections: int
     trustXForwardedFor: int
+    broadcastQueueLimit: int
+    broadcastOverflow: str
     # clients
     version: int
+    acceptMaskedServerFrames: bool
+    maskClientFrames: bool
     serverConnectionDropTimeout: float
     perMessageCompressionOffers: list[Any]
 
+    def _set_option(self, name: str, value: Any) -> None:
+        self._options = self._options.replaced({name: value})
 
-def copy_factory_options(proto: Any) -> None:
-    """Copy the factory's options onto a protocol that is connecting, as Autobahn does,
-    except those the protocol's class or the instance sets itself (which win).
 
-    Which names to copy is worked out once per protocol class and factory type.
-    """
-    cls, factory = type(proto), proto.factory
-    cached = cls.__dict__.get("_factory_options")
-    if cached is None or cached[0] is not type(factory):
-        names = tuple(n for n in factory._option_specs if not hasattr(cls, n))
-        cached = (type(factory), names)
-        cls._factory_options = cached
-    # (hasattr and setattr, not proto.__dict__: touching the instance dict
-    # would slow every attribute read on the hot path in CPython 3.11+)
-    for name in cached[1]:
-        if not hasattr(proto, name):
-            setattr(proto, name, getattr(factory, name))
+for _name in ProtocolOptions.__slots__:
+    setattr(ProtocolOptionAttributes, _name, _option_property(_name))
+del _name
 
 
 def origin_patterns(origins: list[str]) -> list[re.Pattern[str]]:

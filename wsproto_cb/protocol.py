@@ -54,6 +54,7 @@ Flow control
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar, cast
 
 from .background import BackgroundCalls
@@ -69,7 +70,7 @@ from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
 from .core.message_buffer import MessageBuffer
 from .keepalive import AutoPing
-from .options import ProtocolOptionAttributes, copy_factory_options
+from .options import ProtocolOptionAttributes, ProtocolOptions
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 from .threadsafe import ThreadsafeSending
@@ -119,36 +120,107 @@ class WebSocketProtocol(
     #: computed once per class: whether any streaming receive hook is overridden
     _uses_streaming_hooks: ClassVar[bool | None] = None
 
+    # The state every connection sets lives in slots, set in _init_state: an
+    # instance dict shares its keys with the class's other instances only up
+    # to 30 names (CPython), and every instance that sets one more (a
+    # subclass's own attributes, the names set on close ...) pays for a full
+    # dict of its own, about 1.5 KiB.  The dict keeps the runtime's
+    # ``factory``/``transport``, the options and the application's attributes.
+    __slots__ = (
+        "_background",
+        "_busy",
+        "_closed_called",
+        "_closed_fired",
+        "_conn",
+        "_early",
+        "_fast_delivery",
+        "_frame_buffer",
+        "_frame_open",
+        "_handshake",
+        "_is_closed_future",
+        "_is_open_future",
+        "_last_rx",
+        "_messages_in_flight",
+        "_msg_binary",
+        "_msg_buffer",
+        "_opened_fired",
+        "_ping_payload",
+        "_ping_sent_at",
+        "_producer",
+        "_producer_resume_pending",
+        "_producer_streaming",
+        "_reading_paused",
+        "_rt",
+        "_rx_plain_messages",
+        "_rx_plain_octets",
+        "_saturated",
+        "_sending_stream",
+        "_timers",
+        "_track_rx",
+        "_tx_plain_messages",
+        "_tx_plain_octets",
+        "_waiting",
+        "_write_paused",
+        "closedByMe",
+        "droppedByMe",
+        "http_headers",
+        "peer",
+        "state",
+        "trafficStats",
+        "wasClean",
+        "wasNotCleanReason",
+        "websocket_extensions_in_use",
+        "websocket_protocol_in_use",
+        "websocket_version",
+    )
+
+    _conn: Connection | None
+    #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
+    _background: BackgroundCalls | None
+    # the message (and, for the streaming hooks, the frame) being assembled
+    _msg_buffer: MessageBuffer | None
+    _frame_buffer: MessageBuffer | None
+    #: running timers by name; None while there are none (an idle connection)
+    _timers: dict[str, TimerHandle] | None
+    _handshake: Any
+    #: bytes that arrived after the handshake, before our answer (frames sent early)
+    _early: list[bytes] | None
+    #: the options: none until connected (then the factory's), and those
+    #: this instance set itself, which win over the factory's
+    _options = ProtocolOptions()
+    _own_options: dict[str, Any] | None = None
+
     def _init_state(self, rt: Runtime) -> None:
-        copy_factory_options(self)
-        self._init_compat(rt)
+        options = self.factory._options
+        own = self._own_options
+        self._options = options if own is None else options.replaced(own)
         self._rt = rt
         self.state = self.STATE_CONNECTING
         self.peer = rt.peer
-        self.is_closed = rt.create_future()
         self.wasClean = False
         self.wasNotCleanReason: str | None = None
         self.droppedByMe = False
+        self.closedByMe = False
         self.websocket_version: int | None = None
         self.websocket_protocol_in_use: str | None = None
         self.websocket_extensions_in_use: list[Any] = []
         self.http_headers: dict[str, str] = {}
-        self._conn: Connection | None = None
+        self._conn = None
+        self._handshake = None
+        self._early = None
         self._busy = False
         self._waiting = False
-        #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
-        self._background: BackgroundCalls | None = None
+        self._background = None
         #: onMessage awaitables running (with messageConcurrency > 1), and
         #: whether their number reached the bound (reading paused)
         self._messages_in_flight = 0
         self._saturated = False
         self._write_paused = False
         self._reading_paused = False
-        # the message (and, for the streaming hooks, the frame) being assembled
-        self._msg_buffer: MessageBuffer | None = None
-        self._frame_buffer: MessageBuffer | None = None
+        self._msg_buffer = None
+        self._frame_buffer = None
         self._msg_binary = False
-        self._timers: dict[str, TimerHandle] = {}
+        self._timers = None
         self._producer: Any = None
         self._producer_streaming = True
         self._producer_resume_pending = False
@@ -159,6 +231,7 @@ class WebSocketProtocol(
         self._closed_called = False
         self._sending_stream = False  # between beginMessage and endMessage
         self._frame_open = False
+        self._init_compat(rt)
         cls = type(self)
         # (looked up in the class's own __dict__: a value inherited from a
         # base class that was instantiated first says nothing about this one)
@@ -168,6 +241,14 @@ class WebSocketProtocol(
                 for name in _STREAMING_HOOKS
             )
         self._update_fast_delivery()
+
+    def _set_option(self, name: str, value: Any) -> None:
+        """``self.<option> = value``: this connection's own copy of the options."""
+        own = self._own_options
+        if own is None:
+            own = self._own_options = {}
+        own[name] = value
+        self._options = self._options.replaced({name: value})
 
     # ------------------------------------------------------------ callbacks
 
@@ -246,9 +327,7 @@ class WebSocketProtocol(
         raise NotImplementedError
 
     def _connection_lost(self, reason: str | None) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._cancel_all_timers()
         conn = self._conn
         self.wasClean = bool(
             conn is not None and conn.close_handshake_complete and not self.droppedByMe
@@ -274,7 +353,7 @@ class WebSocketProtocol(
                 self.fire("close", *outcome)
         # (after onClose: a graceful shutdown waits on is_closed, and what
         # onClose sends, a "left" broadcast say, must go out before it ends)
-        self._rt.resolve_future(self.is_closed, self)
+        self._fire_closed()
 
     def _close_outcome(
         self, conn: Connection | None, reason: str | None
@@ -546,9 +625,7 @@ class WebSocketProtocol(
     def _drop(self, abort: bool) -> None:
         self.droppedByMe = True
         self.state = self.STATE_CLOSING if self.state != self.STATE_CLOSED else self.state
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._cancel_all_timers()
         if abort:
             self._rt.abort()
         else:
@@ -558,10 +635,15 @@ class WebSocketProtocol(
         """Close TCP once what is queued is written, but wait at most ``closeHandshakeTimeout``.
 
         A peer that stops reading never lets the queue drain: without this
-        deadline the connection, and its buffer, would stay for good.
+        deadline the connection, and its buffer, would stay for good.  With
+        nothing queued on a plain TCP transport the close is immediate and
+        no deadline is needed (TLS still has its close_notify to send).
         """
-        self._rt.close()
-        self._start_timer("flush", self.closeHandshakeTimeout, self._flush_timeout)
+        rt = self._rt
+        pending = rt.is_secure or rt.write_buffer_size() > 0
+        rt.close()
+        if pending:
+            self._start_timer("flush", self.closeHandshakeTimeout, self._flush_timeout)
 
     def _flush_timeout(self) -> None:
         self.droppedByMe = True  # (the peer may never have seen our close frame)
@@ -575,17 +657,34 @@ class WebSocketProtocol(
     def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel_timer(name)
         if delay and delay > 0:
+            timers = self._timers
+            if timers is None:
+                timers = self._timers = {}
+            timers[name] = self._rt.call_later(delay, partial(self._timer_fired, name, callback))
 
-            def fire() -> None:
-                self._timers.pop(name, None)
-                callback()
+    def _timer_fired(self, name: str, callback: Callable[[], None]) -> None:
+        self._forget_timer(name)
+        callback()
 
-            self._timers[name] = self._rt.call_later(delay, fire)
+    def _forget_timer(self, name: str) -> TimerHandle | None:
+        timers = self._timers
+        if timers is None:
+            return None
+        timer = timers.pop(name, None)
+        if not timers:
+            self._timers = None  # (an emptied dict keeps its table: drop it)
+        return timer
 
     def _cancel_timer(self, name: str) -> None:
-        timer = self._timers.pop(name, None)
+        timer = self._forget_timer(name)
         if timer is not None:
             timer.cancel()
+
+    def _cancel_all_timers(self) -> None:
+        timers, self._timers = self._timers, None
+        if timers is not None:
+            for timer in timers.values():
+                timer.cancel()
 
     # -------------------------------------------------------------- opening
 
@@ -603,7 +702,7 @@ class WebSocketProtocol(
         # (onOpen's awaitable runs alongside delivery: it often loops for the
         # connection's lifetime, see wsproto_cb.background)
         self._invoke(self.onOpen, (), on_settled=_nothing)
-        self._rt.resolve_future(self.is_open, None)
+        self._fire_opened()
         if self._listeners:
             self.fire("open")
         if early_data:

@@ -9,7 +9,7 @@ from typing import Any
 from . import broadcast as _broadcast
 from .compat import AutobahnServerCompat
 from .core.deflate import negotiate_server
-from .core.errors import HandshakeError
+from .core.errors import HandshakeError, InvalidStateError
 from .core.forwarded import x_forwarded_for_client
 from .core.handshake_server import ServerHandshake
 from .core.http import HandshakeRequest
@@ -141,6 +141,19 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         offered = request.protocols
         return next((p for p in self.factory.protocols if p in offered), None)
 
+    # (slots, as WebSocketProtocol's; the Autobahn attributes read out of the request)
+    __slots__ = (
+        "http_request_host",
+        "http_request_params",
+        "http_request_path",
+        "http_request_uri",
+        "websocket_extensions",
+        "websocket_origin",
+        "websocket_protocols",
+    )
+
+    _handshake: ServerHandshake | None
+
     def _connection_made(self, rt: Runtime) -> None:
         self._init_state(rt)
         factory = self.factory
@@ -148,8 +161,6 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self.http_request_path: str | None = None
         self.http_request_params: dict[str, list[str]] = {}
         self.http_request_host: str | None = None
-        self._request: HandshakeRequest | None = None
-        self._early: list[bytes] = []
         self._handshake = ServerHandshake()
         rt.set_nodelay(self.tcpNoDelay)
         factory._connection_made(self)
@@ -158,28 +169,35 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
 
     def _handshake_data(self, data: bytes) -> None:
-        if self._request is not None or self.state != self.STATE_CONNECTING:
-            self._early.append(data)  # frames sent before our answer: keep them
+        handshake = self._handshake
+        if handshake is None or self.state != self.STATE_CONNECTING:
+            return  # refused or dropped: nothing more is read
+        if handshake.request is not None:
+            # frames sent before our answer (onConnect may still run): keep them
+            if self._early is None:
+                self._early = []
+            self._early.append(data)
             return
         try:
-            request = self._handshake.receive_data(data)
+            request = handshake.receive_data(data)
         except HandshakeError as exc:
             self._reject(exc.status or 400, exc.reason, exc.headers)
             return
         if request is not None:
-            self._request = request
             self._on_request(request)
 
     def _receive_parsed_request(self, request: HandshakeRequest) -> None:
         """Start from a request another HTTP server already parsed (Twisted Web's
         :class:`~wsproto_cb.twisted.resource.WebSocketResource`): the same
         validation, ``onConnect`` and response as for a request read here."""
+        handshake = self._handshake
+        if handshake is None:
+            return
         try:
-            self._handshake.receive_request(request)
+            handshake.receive_request(request)
         except HandshakeError as exc:
             self._reject(exc.status or 400, exc.reason, exc.headers)
             return
-        self._request = request
         self._on_request(request)
 
     def _reject(
@@ -214,25 +232,37 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         phrase = _reason_phrase(reason) or _standard_phrase(code)
         body = f"{code} {_standard_phrase(code)}: {reason}\n".encode("utf-8", "replace")
         try:
-            self._rt.write(self._handshake.reject(code, phrase, responseHeaders or [], body))
+            response = self._handshake_writer().reject(code, phrase, responseHeaders or [], body)
+            self._rt.write(response)
         except Exception as exc:  # a response was already produced, or bad headers
             self._rt.log_error("could not send the handshake error response", exc)
 
+    def _handshake_writer(self) -> ServerHandshake:
+        """The handshake, for an HTTP answer; an error once the connection is open."""
+        handshake = self._handshake
+        if handshake is None:
+            raise InvalidStateError("the opening handshake is over: no HTTP response can be sent")
+        return handshake
+
     def _peer_address(self, request: HandshakeRequest) -> str:
+        if not self.trustXForwardedFor:
+            return self.peer
         forwarded = x_forwarded_for_client(
-            request.headers.get_all("x-forwarded-for"), self.trustXForwardedFor
+            request.headers.values_of("x-forwarded-for"), self.trustXForwardedFor
         )
         return self.peer if forwarded is None else forwarded
 
     def _on_request(self, request: HandshakeRequest) -> None:
+        # (each value is read out of the request once, and shared by the
+        # Autobahn attributes and the ConnectionRequest, as in Autobahn)
         factory = self.factory
-        self.peer = self._peer_address(request)
-        self.http_headers = request.headers.as_dict()
+        self.peer = peer = self._peer_address(request)
+        self.http_headers = headers = request.headers.as_dict()
         self.http_request_uri = request.target
-        self.http_request_path = request.path
-        self.http_request_params = request.params
-        self.http_request_host = request.host
-        self.websocket_version = request.version
+        self.http_request_path = path = request.path
+        self.http_request_params = params = request.params
+        self.http_request_host = host = request.host
+        self.websocket_version = version = request.version
         if self.maxConnections and factory.countConnections > self.maxConnections:
             self._reject(503, "maximum number of connections reached")
             return
@@ -241,19 +271,19 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             self._reject(403, f"WebSocket connection denied: origin '{origin}' not allowed")
             return
         # Autobahn's names and shapes: "" for no Origin, parsed extension offers
-        self.websocket_origin = origin or ""
-        self.websocket_protocols = request.protocols
-        self.websocket_extensions = _autobahn_extensions(request.extensions)
+        self.websocket_origin = origin = origin or ""
+        self.websocket_protocols = protocols = request.protocols
+        self.websocket_extensions = extensions = _autobahn_extensions(request.extensions)
         connection_request = ConnectionRequest(
-            peer=self.peer,
-            headers=self.http_headers,
-            host=_strip_port(request.host or ""),
-            path=request.path,
-            params=request.params,
-            version=request.version or 13,
-            origin=self.websocket_origin,
-            protocols=self.websocket_protocols,
-            extensions=self.websocket_extensions,
+            peer=peer,
+            headers=headers,
+            host=_strip_port(host or ""),
+            path=path,
+            params=params,
+            version=version or 13,
+            origin=origin,
+            protocols=protocols,
+            extensions=extensions,
         )
         self._invoke(
             self.onConnect,
@@ -270,8 +300,11 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self._reject(500, "internal server error")
 
     def _accept(self, result: Any) -> None:
-        request = self._request
-        if request is None or self.state != self.STATE_CONNECTING:
+        handshake = self._handshake
+        if handshake is None or self.state != self.STATE_CONNECTING:
+            return
+        request = handshake.request
+        if request is None:
             return
         factory = self.factory
         try:
@@ -296,17 +329,24 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             except Exception as exc:
                 self._on_connect_error(exc)
                 return
-        all_headers = list(factory.headers.items()) + headers
+        extra_headers = factory.headers
         try:
-            response = self._handshake.accept(
-                subprotocol, extension_header, all_headers, server=factory.server
+            response = handshake.accept(
+                subprotocol,
+                extension_header,
+                [*extra_headers.items(), *headers] if extra_headers else headers,
+                server=factory.server,
             )
         except ValueError as exc:
             self._on_connect_error(exc)
             return
         self._rt.write(response)
         self.websocket_protocol_in_use = subprotocol
-        self.websocket_extensions_in_use = [codec] if codec is not None else []
-        early = self._handshake.trailing + b"".join(self._early)
-        self._early = []
+        if codec is not None:
+            self.websocket_extensions_in_use = [codec]
+        early = handshake.trailing
+        if self._early is not None:
+            early += b"".join(self._early)
+            self._early = None
+        self._handshake = None  # (the request and its parser: not needed any more)
         self._open(factory._make_connection(True, codec, self), early)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pprint import pformat
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = ["PlainCounters", "Timings", "TrafficStats", "count_frames"]
 
@@ -35,10 +35,15 @@ class PlainCounters:
     other send or receive is counted field by field in :class:`TrafficStats`.
     """
 
-    _rx_plain_messages = 0
-    _rx_plain_octets = 0
-    _tx_plain_messages = 0
-    _tx_plain_octets = 0
+    # (zero when a connection is made: slots of WebSocketProtocol)
+    _rx_plain_messages: int
+    _rx_plain_octets: int
+    _tx_plain_messages: int
+    _tx_plain_octets: int
+
+
+class _Writer(Protocol):
+    octets_written: int
 
 
 class TrafficStats:
@@ -48,11 +53,34 @@ class TrafficStats:
     :class:`PlainCounters` to what is counted here, since :meth:`reset`.
     """
 
-    def __init__(self, plain: PlainCounters, octets_written: Callable[[], int]) -> None:
+    __slots__ = (
+        "_base",
+        "_opened_at_write",
+        "_out_base",
+        "_plain",
+        "_preopen_out",
+        "_writer",
+        "in_app",
+        "in_frames",
+        "in_messages",
+        "in_ws",
+        "incomingOctetsWireLevel",
+        "out_app",
+        "out_frames",
+        "out_messages",
+        "out_ws",
+        "preopenIncomingOctetsWireLevel",
+    )
+
+    def __init__(self, plain: PlainCounters, writer: _Writer) -> None:
+        """``writer`` counts the octets written in its ``octets_written`` (the runtime)."""
         self._plain = plain
-        self._octets_written = octets_written
+        self._writer = writer
         self._opened_at_write: int | None = None
         self.reset()
+
+    def _octets_written(self) -> int:
+        return self._writer.octets_written
 
     def reset(self) -> None:
         """Start counting again from zero."""

@@ -98,6 +98,7 @@ _BINARY = 0x2
 # are read through a memoryview, which avoids the copy but costs more to set up.
 _SLICE_MAX = 2048
 _new_tuple = tuple.__new__
+_new_utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 
 class ConnectionState(enum.Enum):
@@ -125,6 +126,46 @@ def build_close_payload(code: int | None, reason: str | None) -> bytes:
 
 class Connection(OutgoingFrames):
     """One side of an open WebSocket connection (see the module docstring)."""
+
+    # A server holds one per client, most of them idle: slots take 8 bytes an
+    # attribute, where an instance dict of this many keys takes about 1.5 KiB.
+    __slots__ = (
+        "_buf",
+        "_frame_fin",
+        "_frame_length",
+        "_frame_mask",
+        "_frame_phase",
+        "_frame_remaining",
+        "_frame_started",
+        "_msg_active",
+        "_msg_binary",
+        "_msg_compressed",
+        "_msg_first",
+        "_msg_size",
+        "_msg_wire_size",
+        "_pos",
+        "_reply_close",
+        "_stopped",
+        "_utf8",
+        "accept_incoming_mask",
+        "apply_outgoing_mask",
+        "close_received",
+        "close_sent",
+        "codec",
+        "echo_close_code_reason",
+        "failed",
+        "is_server",
+        "local_close_code",
+        "local_close_reason",
+        "mask_outgoing",
+        "max_frame_size",
+        "max_message_size",
+        "remote_close_code",
+        "remote_close_reason",
+        "require_incoming_mask",
+        "state",
+        "validate_utf8",
+    )
 
     def __init__(
         self,
@@ -185,7 +226,8 @@ class Connection(OutgoingFrames):
         self._msg_size = 0
         self._msg_wire_size = 0  # headers and payloads as received
         self._msg_first = False
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        # (made for the first text message that arrives in pieces)
+        self._utf8: codecs.IncrementalDecoder | None = None
         self._reply_close = b""
 
     # ------------------------------------------------------------------ receive
@@ -418,18 +460,21 @@ class Connection(OutgoingFrames):
 
     def _check_utf8_part(self, chunk: bytes, message_start: bool, message_end: bool) -> None:
         """Validate one piece of a text message that arrives in several pieces."""
-        if message_start:
+        decoder = self._utf8
+        if decoder is None:
+            decoder = self._utf8 = _new_utf8_decoder()
+        elif message_start:
             # Optimisation: reset here, not per message (two Python-level calls).
-            self._utf8.reset()
+            decoder.reset()
         try:
-            self._utf8.decode(chunk, message_end)
+            decoder.decode(chunk, message_end)
         except UnicodeDecodeError:
             raise ProtocolError(1007, "invalid UTF-8 in a text message") from None
         # Fix (tests): CPython's incremental decoder keeps ED A0..BF (the
         # start of a UTF-16 surrogate, never valid) pending until a third
         # byte arrives; fail fast now, as for every other invalid prefix.
         if not message_end and chunk and 0xA0 <= chunk[-1] <= 0xBF:
-            pending = self._utf8.getstate()[0]
+            pending = decoder.getstate()[0]
             if len(pending) == 2 and pending[0] == 0xED:
                 raise ProtocolError(1007, "invalid UTF-8 in a text message")
 

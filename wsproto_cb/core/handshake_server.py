@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 
 from .errors import HandshakeError, InvalidStateError
 from .headers import (
+    check_extension_header,
     is_token,
-    parse_extension_header,
-    parse_subprotocol_list,
     parse_token_list,
     validate_field_value,
 )
@@ -28,9 +27,9 @@ from .http import (
     HandshakeRequest,
     HttpHeadReader,
     accept_key,
-    build_head,
     is_valid_host,
     is_valid_key,
+    join_head,
 )
 
 __all__ = ["SUPPORTED_VERSION", "ServerHandshake", "validate_request"]
@@ -57,20 +56,23 @@ _REJECT_RESERVED = frozenset({"connection", "content-length", "transfer-encoding
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
-def _single(request: HandshakeRequest, name: str) -> str:
-    """The one value of a header that must appear exactly once, else 400."""
-    values = request.headers.get_all(name)
+def _single(request: HandshakeRequest, name: str, display: str) -> str:
+    """The one value of a header that must appear exactly once, else 400.
+
+    ``name`` is in lower case (the lookup key), ``display`` as messages spell it.
+    """
+    values = request.headers.values_of(name)
     if not values:
-        raise HandshakeError(400, f"missing {name} header")
+        raise HandshakeError(400, f"missing {display} header")
     if len(values) > 1:
-        raise HandshakeError(400, f"{name} header appears more than once")
+        raise HandshakeError(400, f"{display} header appears more than once")
     return values[0]
 
 
 def _has_token(request: HandshakeRequest, name: str, token: str) -> bool:
     return any(
         item.lower() == token
-        for value in request.headers.get_all(name)
+        for value in request.headers.values_of(name)
         for item in parse_token_list(value)
     )
 
@@ -130,9 +132,9 @@ def _refuse_body(request: HandshakeRequest) -> None:
     ``identity`` or an empty value is a header an intermediary may read
     differently.
     """
-    if request.headers.get_all("Transfer-Encoding"):
+    if "transfer-encoding" in request.headers:
         raise HandshakeError(400, "a WebSocket handshake request has no body (Transfer-Encoding)")
-    for value in request.headers.get_all("Content-Length"):
+    for value in request.headers.values_of("content-length"):
         if not (value.isascii() and value.isdigit() and int(value) == 0):
             raise HandshakeError(400, "a WebSocket handshake request has no body (Content-Length)")
 
@@ -155,18 +157,18 @@ def validate_request(request: HandshakeRequest) -> None:
         # 2.0 request line is no client's, only a probe for parsers that
         # disagree (RFC 9110 2.5's "process as 1.1" is deliberately not done).
         raise HandshakeError(505, "HTTP/1.1 required")
-    host = _single(request, "Host")
+    host = _single(request, "host", "Host")
     if not is_valid_host(host):
         raise HandshakeError(400, "invalid Host header")
     _validate_target(request.target, host)
     _refuse_body(request)
-    if not _has_token(request, "Upgrade", "websocket"):
+    if not _has_token(request, "upgrade", "websocket"):
         raise HandshakeError(426, "not a WebSocket upgrade request", [("Upgrade", "websocket")])
-    if not _has_token(request, "Connection", "upgrade"):
+    if not _has_token(request, "connection", "upgrade"):
         raise HandshakeError(400, "Connection header lacks the 'upgrade' token")
-    if not is_valid_key(_single(request, "Sec-WebSocket-Key")):
+    if not is_valid_key(_single(request, "sec-websocket-key", "Sec-WebSocket-Key")):
         raise HandshakeError(400, "Sec-WebSocket-Key is not base64 of 16 bytes")
-    version = _single(request, "Sec-WebSocket-Version")
+    version = _single(request, "sec-websocket-version", "Sec-WebSocket-Version")
     if version != str(SUPPORTED_VERSION):
         raise HandshakeError(
             426,
@@ -174,9 +176,9 @@ def validate_request(request: HandshakeRequest) -> None:
             [("Sec-WebSocket-Version", str(SUPPORTED_VERSION))],
         )
     # Parse the lists now so that a malformed one fails here, with a 400,
-    # rather than later in application code.
-    parse_subprotocol_list(request.headers.get_all("Sec-WebSocket-Protocol"))
-    parse_extension_header(request.headers.get_all("Sec-WebSocket-Extensions"))
+    # rather than later in application code (the request keeps them).
+    request.protocols  # noqa: B018
+    request.extensions  # noqa: B018
 
 
 class ServerHandshake:
@@ -271,19 +273,21 @@ class ServerHandshake:
         fields += [
             ("Upgrade", "websocket"),
             ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Accept", accept_key(_single(request, "Sec-WebSocket-Key"))),
+            ("Sec-WebSocket-Accept", accept_key(_single(request, "sec-websocket-key", "Key"))),
         ]
         if subprotocol is not None:
             fields.append(("Sec-WebSocket-Protocol", subprotocol))
         if extensions:
             validate_field_value(extensions, "Sec-WebSocket-Extensions value")
             try:
-                parse_extension_header([extensions])
+                check_extension_header(extensions)
             except HandshakeError as exc:
                 raise ValueError(f"invalid extensions value: {exc.reason}") from None
             fields.append(("Sec-WebSocket-Extensions", extensions))
         fields += _extra_headers(headers, _ACCEPT_RESERVED)
-        data = build_head("HTTP/1.1 101 Switching Protocols", fields)
+        # (every value is checked above: the subprotocol is one offered, a
+        # token; the extensions value parsed; the extra headers and Server too)
+        data = join_head("HTTP/1.1 101 Switching Protocols", fields)
         self._responded(101)
         return data
 
@@ -314,7 +318,7 @@ class ServerHandshake:
             fields.append(("Content-Type", "text/plain; charset=utf-8"))
         fields.append(("Content-Length", str(len(body))))
         fields.append(("Connection", "Upgrade, close" if "upgrade" in names else "close"))
-        data = build_head(f"HTTP/1.1 {status} {reason}", fields) + bytes(body)
+        data = join_head(f"HTTP/1.1 {status} {reason}", fields) + bytes(body)
         self._responded(status)
         return data
 

@@ -21,6 +21,7 @@ __all__ = [
     "ExtensionParams",
     "Headers",
     "build_extension_header",
+    "check_extension_header",
     "is_token",
     "parse_extension_header",
     "parse_subprotocol_list",
@@ -72,17 +73,37 @@ class Headers:
     """Ordered header fields, duplicates kept, names looked up case-insensitively.
 
     Iteration yields ``(name, value)`` pairs in arrival order with the names
-    spelled as received.
+    spelled as received.  The first lookup indexes every field under its
+    lower-case name, in one pass; later lookups lower-case only the name
+    asked for.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = [(n, v) for n, v in items]
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        """Values by lower-case name, in arrival order (built once)."""
+        index = self._index
+        if index is None:
+            index = {}
+            for name, value in self._items:
+                key = name.lower()
+                values = index.get(key)
+                if values is None:
+                    index[key] = [value]
+                else:
+                    values.append(value)
+            self._index = index
+        return index
 
     def add(self, name: str, value: str) -> None:
         """Append a field (an existing field of the same name is kept)."""
         self._items.append((name, value))
+        if self._index is not None:
+            self._index.setdefault(name.lower(), []).append(value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Return the *first* value of ``name``, or ``default``.
@@ -91,16 +112,18 @@ class Headers:
         handshake validators do, and reject repeats where RFC 6455 forbids
         them.
         """
-        lname = name.lower()
-        for n, v in self._items:
-            if n.lower() == lname:
-                return v
-        return default
+        values = self._lookup().get(name.lower())
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` in arrival order (empty list if absent)."""
-        lname = name.lower()
-        return [v for n, v in self._items if n.lower() == lname]
+        values = self._lookup().get(name.lower())
+        return list(values) if values else []
+
+    def values_of(self, lower_name: str) -> Sequence[str]:
+        """Every value of a field named in lower case (not lowered again), in
+        arrival order; the handshake's own lookups use it.  Do not modify."""
+        return self._lookup().get(lower_name, ())
 
     def items(self) -> list[tuple[str, str]]:
         """A copy of the ``(name, value)`` pairs."""
@@ -108,17 +131,12 @@ class Headers:
 
     def as_dict(self) -> dict[str, str]:
         """Autobahn's view: lowercase names, repeated values joined by ``", "``."""
-        result: dict[str, str] = {}
-        for n, v in self._items:
-            key = n.lower()
-            result[key] = f"{result[key]}, {v}" if key in result else v
-        return result
+        return {name: ", ".join(values) for name, values in self._lookup().items()}
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        lname = name.lower()
-        return any(n.lower() == lname for n, _ in self._items)
+        return name.lower() in self._lookup()
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(list(self._items))
@@ -259,6 +277,35 @@ class _ExtensionScanner:
                 raise self.fail("expected ',' or ';'")
 
 
+# A list of extensions without quoted strings, which is what browsers and
+# most clients send: checked by one regular expression (possessive, so linear
+# in the length of the value), then split.  Anything else, including every
+# malformed value, goes through _ExtensionScanner, which also words the error.
+_T = f"[{_TCHAR}]++"
+_PARAM = rf"{_T}(?:[ \t]*+=[ \t]*+{_T})?+"
+_ELEMENT = rf"{_T}(?:[ \t]*+;[ \t]*+{_PARAM})*+"
+_UNQUOTED_EXTENSIONS_RE = re.compile(
+    rf"[ \t]*+(?:{_ELEMENT})?+(?:[ \t]*+,[ \t]*+(?:{_ELEMENT})?+)*+[ \t]*+"
+)
+
+
+def _split_unquoted_extensions(value: str) -> list[Extension]:
+    """What :class:`_ExtensionScanner` returns for a value that
+    :data:`_UNQUOTED_EXTENSIONS_RE` matched."""
+    result: list[Extension] = []
+    for element in value.split(","):
+        name, *params = element.split(";")
+        name = name.strip(_OWS)
+        if not name:
+            continue  # empty list element: ignored per the #rule
+        pairs: ExtensionParams = []
+        for param in params:
+            pname, equals, pvalue = param.partition("=")
+            pairs.append((pname.strip(_OWS), pvalue.strip(_OWS) if equals else None))
+        result.append((name, pairs))
+    return result
+
+
 def parse_extension_header(values: Sequence[str]) -> list[Extension]:
     """Parse ``Sec-WebSocket-Extensions`` values (RFC 6455 section 9.1).
 
@@ -268,8 +315,19 @@ def parse_extension_header(values: Sequence[str]) -> list[Extension]:
     """
     result: list[Extension] = []
     for value in values:
-        result.extend(_ExtensionScanner(value).extensions())
+        if '"' not in value and _UNQUOTED_EXTENSIONS_RE.fullmatch(value) is not None:
+            result.extend(_split_unquoted_extensions(value))
+        else:
+            result.extend(_ExtensionScanner(value).extensions())
     return result
+
+
+def check_extension_header(value: str) -> None:
+    """Raise :class:`HandshakeError` (400) unless ``value`` is a well-formed
+    ``Sec-WebSocket-Extensions`` value (without building the parsed list
+    when it has no quoted strings)."""
+    if '"' in value or _UNQUOTED_EXTENSIONS_RE.fullmatch(value) is None:
+        _ExtensionScanner(value).extensions()
 
 
 def build_extension_header(extensions: Sequence[Extension]) -> str:

@@ -14,10 +14,10 @@ import binascii
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any, Generic, Literal, TypeVar, overload
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from .errors import HandshakeError, InvalidStateError
 from .headers import (
@@ -42,6 +42,7 @@ __all__ = [
     "generate_key",
     "is_valid_host",
     "is_valid_key",
+    "join_head",
     "parse_http_version",
 ]
 
@@ -90,12 +91,47 @@ def parse_http_version(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
+_T = TypeVar("_T")
+
+
+def _first(headers: Headers, lower_name: str) -> str | None:
+    values = headers.values_of(lower_name)
+    return values[0] if values else None
+
+
+class _ParsedOnce(Generic[_T]):
+    """A value read out of a head on first access and kept in the instance.
+
+    ``functools.cached_property`` without its lock (CPython 3.11 takes one per
+    first access): a head belongs to one connection, read on one thread.
+    """
+
+    def __init__(self, parse: Callable[[Any], _T]) -> None:
+        self._parse = parse
+        self._name = parse.__name__
+        self.__doc__ = parse.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _ParsedOnce[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self._parse(obj)
+        obj.__dict__[self._name] = value  # (found before this descriptor from now on)
+        return value
+
+
 @dataclass(frozen=True)
 class HandshakeRequest:
     """An HTTP request head, with the WebSocket fields read out of it.
 
-    The derived properties parse on access and do not validate;
-    :class:`~wsproto_cb.core.handshake_server.ServerHandshake` does.
+    The derived properties parse on first access, once, and do not
+    validate; :class:`~wsproto_cb.core.handshake_server.ServerHandshake`
+    does (so a malformed list raises there, with a 400).  Being derived from
+    head as received, they are kept: validation and the callback layer read
+    the same values without parsing twice.
     """
 
     method: str
@@ -106,46 +142,50 @@ class HandshakeRequest:
     @property
     def host(self) -> str | None:
         """The ``Host`` header as sent (may include ``:port``)."""
-        return self.headers.get("host")
+        return _first(self.headers, "host")
 
-    @property
+    @_ParsedOnce
+    def _target_parts(self) -> SplitResult:
+        return urlsplit(self.target)
+
+    @_ParsedOnce
     def path(self) -> str:
         """Percent-decoded path of the target, without the query string."""
-        return unquote(urlsplit(self.target).path) or "/"
+        return unquote(self._target_parts.path) or "/"
 
-    @property
+    @_ParsedOnce
     def params(self) -> dict[str, list[str]]:
         """Query string as ``urllib.parse.parse_qs`` reads it, like Autobahn.
 
         Parameters with an empty value (``b=``) are left out, as there.
         """
-        return parse_qs(urlsplit(self.target).query)
+        return parse_qs(self._target_parts.query)
 
     @property
     def origin(self) -> str | None:
-        return self.headers.get("origin")
+        return _first(self.headers, "origin")
 
-    @property
+    @_ParsedOnce
     def version(self) -> int | None:
         """``Sec-WebSocket-Version`` as an int; None if absent or not a number."""
-        value = self.headers.get("sec-websocket-version")
+        value = _first(self.headers, "sec-websocket-version")
         if value is None or not value.isdigit() or not value.isascii():
             return None
         return int(value)
 
     @property
     def key(self) -> str | None:
-        return self.headers.get("sec-websocket-key")
+        return _first(self.headers, "sec-websocket-key")
 
-    @property
+    @_ParsedOnce
     def protocols(self) -> list[str]:
         """Offered subprotocols, in the client's order of preference."""
-        return parse_subprotocol_list(self.headers.get_all("sec-websocket-protocol"))
+        return parse_subprotocol_list(self.headers.values_of("sec-websocket-protocol"))
 
-    @property
+    @_ParsedOnce
     def extensions(self) -> list[Extension]:
         """Offered extensions with their parameters, in order."""
-        return parse_extension_header(self.headers.get_all("sec-websocket-extensions"))
+        return parse_extension_header(self.headers.values_of("sec-websocket-extensions"))
 
 
 @dataclass(frozen=True)
@@ -160,12 +200,12 @@ class HandshakeResponse:
     @property
     def protocol(self) -> str | None:
         """The subprotocol the server selected, if any."""
-        return self.headers.get("sec-websocket-protocol")
+        return _first(self.headers, "sec-websocket-protocol")
 
     @property
     def extensions(self) -> list[Extension]:
         """Accepted extensions with their parameters (not validated here)."""
-        return parse_extension_header(self.headers.get_all("sec-websocket-extensions"))
+        return parse_extension_header(self.headers.values_of("sec-websocket-extensions"))
 
 
 def build_head(start_line: str, headers: Sequence[tuple[str, str]]) -> bytes:
@@ -175,11 +215,17 @@ def build_head(start_line: str, headers: Sequence[tuple[str, str]]) -> bytes:
     characters or characters outside latin-1.
     """
     validate_field_value(start_line, "HTTP start line")
-    lines = [start_line]
     for name, value in headers:
         validate_field_name(name)
         validate_field_value(value)
-        lines.append(f"{name}: {value}")
+    return join_head(start_line, headers)
+
+
+def join_head(start_line: str, headers: Sequence[tuple[str, str]]) -> bytes:
+    """Serialise a head whose every name and value the caller has checked
+    already (see :func:`build_head`, which checks them)."""
+    lines = [start_line]
+    lines += [f"{name}: {value}" for name, value in headers]
     lines.append("\r\n")
     return "\r\n".join(lines).encode("latin-1")
 
@@ -190,6 +236,17 @@ _REQUEST_LINE_RE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) (HTTP/[0-9]\.
 _STATUS_LINE_RE = re.compile(rb"(HTTP/[0-9]\.[0-9]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?")
 # Controls other than HTAB are refused in field values (bare CR included).
 _BAD_FIELD_BYTES_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+# The whole head at once (see HttpHeadReader._parse_whole), over the head
+# decoded as latin-1: a field line is a token, a colon, the value without the
+# optional whitespace around it, CRLF.  Possessive quantifiers keep the match
+# linear in the length of the line, whatever whitespace it holds.
+_TCHAR_CLASS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_VALUE = r"(?:[ \t]*+[\x21-\x7e\x80-\xff]++)*+"
+_FIELD_LINE = rf"({_TCHAR_CLASS}++):[ \t]*+({_VALUE})[ \t]*+\r\n"
+_FIELD_LINE_RE = re.compile(_FIELD_LINE)
+_FIELD_LINES_RE = re.compile(rf"(?:{_TCHAR_CLASS}++:[ \t]*+{_VALUE}[ \t]*+\r\n)*+")
+_HEAD_END = b"\r\n\r\n"
 
 _Mode = Literal["request", "response"]
 _Head = HandshakeRequest | HandshakeResponse
@@ -252,6 +309,10 @@ class HttpHeadReader:
             raise InvalidStateError("HTTP head already complete; use .trailing")
         if self._failed:
             raise InvalidStateError("HTTP head reader already failed")
+        if not self._buffer and self._start_line is None and not self._consumed:
+            head = self._parse_whole(data)
+            if head is not None:
+                return head
         try:
             return self._feed(data)
         except HandshakeError:
@@ -287,6 +348,36 @@ class HttpHeadReader:
             if line_start:
                 del buf[:line_start]
                 self._scan_from -= line_start
+
+    def _parse_whole(self, data: bytes) -> _Head | None:
+        """The head of ``data``, when it holds one whole and well-formed, with
+        CRLF line ends and within every limit; else None, and the line-by-line
+        reader takes ``data`` (and says what is wrong, if anything is).
+
+        This is the common case (one read brings the whole request) done in
+        one pass: one search for the end, one decode, two regular
+        expressions over the fields; no per-line work in Python.  It accepts
+        exactly what the line-by-line reader accepts and gives the same
+        result (tests/core/test_handshake_http.py checks both ways).
+        """
+        end = data.find(_HEAD_END)
+        if end < 0 or end + 4 > self.max_head_size or end > self.max_line_size:
+            return None  # (partial, or long enough that a limit may apply)
+        first = data.find(b"\r\n")
+        try:
+            start_line = self._parse_start_line(data[:first])
+        except HandshakeError:
+            return None
+        text = data[first + 2 : end + 2].decode("latin-1")
+        if _FIELD_LINES_RE.fullmatch(text) is None:
+            return None
+        fields = _FIELD_LINE_RE.findall(text)
+        if len(fields) > self.max_headers:
+            return None
+        self._headers = fields
+        self.trailing = data[end + 4 :]
+        self._finish(start_line)
+        return self._result
 
     def _error(self, status: int, reason: str) -> HandshakeError:
         return HandshakeError(status if self.mode == "request" else 0, reason)
@@ -356,6 +447,7 @@ class HttpHeadReader:
     def _finish(self, start_line: tuple[str, str, str]) -> None:
         a, b, c = start_line
         headers = Headers(self._headers)
+        self._headers = []
         if self.mode == "request":
             self._result = HandshakeRequest(a, b, c, headers)
         else:

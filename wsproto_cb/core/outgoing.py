@@ -25,8 +25,20 @@ _BINARY = int(Opcode.BINARY)
 #: RFC 6455 5.2: a payload length is 63 bits (the most significant bit is 0).
 _MAX_FRAME_LENGTH = (1 << 63) - 1
 
+
 class OutgoingFrames:
     """Builds the frames one side sends; state lives on the ``Connection``."""
+
+    # (slots: a server holds one Connection per client, see Connection)
+    __slots__ = (
+        "_masks",
+        "_out_active",
+        "_out_compressed",
+        "_out_frame_mask",
+        "_out_frame_phase",
+        "_out_frame_remaining",
+        "_out_opcode",
+    )
 
     close_sent: bool
     codec: MessageCodec | None
@@ -119,9 +131,7 @@ class OutgoingFrames:
         last = len(data) - size
         parts = []
         for start in range(0, len(data), size):
-            parts.append(
-                self._frame(opcode, bytes(view[start : start + size]), start >= last, rsv)
-            )
+            parts.append(self._frame(opcode, bytes(view[start : start + size]), start >= last, rsv))
             opcode = Opcode.CONTINUATION
             rsv = 0
         return b"".join(parts)

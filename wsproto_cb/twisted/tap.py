@@ -434,7 +434,7 @@ def _static_site(factory: WebSocketServerFactory, directory: str, segments: list
         parent = child
     parent.putChild(segments[-1].encode("utf-8"), WebSocketResource(factory))
     where = "/" + "/".join(segments) + f", files from {root.root}"
-    timeout: float = factory.openHandshakeTimeout  # type: ignore[attr-defined]
+    timeout: float = factory.openHandshakeTimeout
     return web.Site(root, **({"timeout": timeout} if timeout > 0 else {})), where
 
 
