@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from .procs import (
+    REACTOR_REPORTER,
     REPO,
     TWISTD,
     Proc,
@@ -214,6 +215,36 @@ def test_twistd_echo_then_sigterm_closes_with_1001_and_exits_0(venv: Venv) -> No
         proc.kill()
     no_traceback(proc.output)
     assert "closing 1 WebSocket connection(s) with 1001" in proc.output
+
+
+def test_twistd_reactor_uvloop_from_the_plugin(venv: Venv, tmp_path: Path) -> None:
+    pytest.importorskip("uvloop")
+    (tmp_path / "reporter.py").write_text(REACTOR_REPORTER)
+    proc = Proc(
+        venv.twistd(
+            "-n",
+            "--pidfile=",
+            "--reactor",
+            "uvloop",
+            "wsproto_cb",
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+            "--protocol",
+            "reporter:Reporter",
+        ),
+        cwd=tmp_path,
+    )
+    try:
+        port = int(proc.wait_for(r"WebSocketServerFactory starting on (\d+)").group(1))
+        with ws_client(f"ws://127.0.0.1:{port}/") as client:
+            client.send("which?")
+            assert client.recv(timeout=5) == "AsyncioSelectorReactor uvloop.Loop"
+            code, _ = close_code_after(client, lambda: proc.signal(signal.SIGTERM))
+        assert code == 1001
+        assert proc.wait() == 0, proc.output
+    finally:
+        proc.kill()
+    no_traceback(proc.output)
 
 
 GREETER = """\
