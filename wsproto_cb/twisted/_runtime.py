@@ -78,6 +78,9 @@ class TwistedRuntime:
             self._transport.write(data[sent:] if sent else data)
 
     def write_buffer_size(self) -> int:
+        conn = self._socket_conn
+        if conn is not None and not conn.TLS:  # (the common case, asked per broadcast)
+            return len(conn.dataBuffer) - conn.offset + conn._tempDataLen  # type: ignore[no-any-return]
         return _queued_bytes(self._transport)
 
     def close(self) -> None:
