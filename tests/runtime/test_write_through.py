@@ -35,12 +35,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    pytest.importorskip("cryptography")
-    return TLSFiles.create(str(tmp_path_factory.mktemp("tls")))
-
-
 def numbered(i: int) -> bytes:
     """Message i: its number, then (i * 37) % 3000 filler bytes (sizes vary, so a
     full socket cuts some frame in the middle)."""
@@ -161,47 +155,41 @@ async def read_all(reader: asyncio.StreamReader) -> bytes:
     return received
 
 
-@pytest.mark.asyncio_task
-async def test_writes_after_lose_connection_are_flushed_in_order_then_closed() -> None:
-    def script(rt: TwistedRuntime, transport: Any) -> None:
-        rt.write(b"one,")
-        transport.loseConnection()
-        rt.write(b"two,")  # Twisted still sends what is written before the close
-        rt.write(b"three")
+def write_lose_write(rt: TwistedRuntime, transport: Any) -> None:
+    rt.write(b"one,")
+    transport.loseConnection()
+    rt.write(b"two,")  # Twisted still sends what is written before the close
+    rt.write(b"three")
 
+
+def write_abort_write(rt: TwistedRuntime, transport: Any) -> None:
+    rt.write(b"before")
+    transport.abortConnection()
+    rt.write(b"after")  # the socket is still open until the next turn: never sent
+
+
+def write_half_close_write(rt: TwistedRuntime, transport: Any) -> None:
+    rt.write(b"one,")
+    transport.loseWriteConnection()
+    rt.write(b"two")  # queued before the FIN, as Twisted does it
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (write_lose_write, b"one,two,three"),
+        (write_abort_write, b"before"),
+        (write_half_close_write, b"one,two"),
+    ],
+    ids=["loseConnection", "abortConnection", "loseWriteConnection"],
+)
+@pytest.mark.asyncio_task
+async def test_writes_around_closing_calls(
+    script: Callable[[TwistedRuntime, Any], None], expected: bytes
+) -> None:
     async with twisted_server(script) as (port, made):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        assert await read_all(reader) == b"one,two,three"
-        writer.close()
-        await asyncio.wait_for(made[0].lost, TIMEOUT)
-        assert made[0].error is None
-
-
-@pytest.mark.asyncio_task
-async def test_nothing_is_sent_after_abort_connection() -> None:
-    def script(rt: TwistedRuntime, transport: Any) -> None:
-        rt.write(b"before")
-        transport.abortConnection()
-        rt.write(b"after")  # the socket is still open until the next turn
-
-    async with twisted_server(script) as (port, made):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        assert await read_all(reader) == b"before"
-        writer.close()
-        await asyncio.wait_for(made[0].lost, TIMEOUT)
-        assert made[0].error is None
-
-
-@pytest.mark.asyncio_task
-async def test_writes_after_half_close_are_not_sent_past_the_fin() -> None:
-    def script(rt: TwistedRuntime, transport: Any) -> None:
-        rt.write(b"one,")
-        transport.loseWriteConnection()
-        rt.write(b"two")  # queued before the FIN, as Twisted does it
-
-    async with twisted_server(script) as (port, made):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        assert await read_all(reader) == b"one,two"
+        assert await read_all(reader) == expected
         writer.close()
         await asyncio.wait_for(made[0].lost, TIMEOUT)
         assert made[0].error is None
