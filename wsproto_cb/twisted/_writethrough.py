@@ -21,8 +21,9 @@ go direct only while nothing is queued.
 Where it does not apply, ``send_now`` returns 0 and everything goes through
 ``transport.write`` as before: TLS (``TLSMemoryBIOProtocol``, or
 ``startTLS`` on the connection: the bytes must be encrypted first; Twisted's
-TLS already coalesces small writes per turn), any ``ProtocolWrapper`` (it
-may count or throttle bytes), IOCP and other transports; and, on a plain
+TLS already coalesces small writes per turn), any ``ProtocolWrapper`` or
+connection subclass that overrides ``write``/``writeSomeData`` (it may
+count, throttle or transform bytes), IOCP and other transports; and, on a plain
 connection, anything queued, ``loseConnection``/``loseWriteConnection``
 or ``abortConnection`` called, the connection gone, or file descriptors
 queued on a UNIX socket.  A ``send()`` error is not handled here either: the
@@ -34,7 +35,9 @@ Not coalescing per reactor turn: in the case that matters (one message per
 connection per turn: echo, broadcast) that would save nothing, and a
 deferred flush costs a ``callLater`` per turn.  Many writes to one
 connection in one turn now cost one ``send()`` each (as on asyncio) while
-the kernel takes them, instead of one ``send()`` per turn.
+the kernel takes them, instead of one ``send()`` per turn.  And bytes
+written just before ``abortConnection()`` may have reached the kernel
+already (as on asyncio), where Twisted used to drop them with its buffer.
 """
 
 from __future__ import annotations
@@ -51,9 +54,26 @@ except ImportError:  # pragma: no cover (no AF_UNIX)
     _FdPassing = ()  # type: ignore[assignment,misc]
 
 
+#: Twisted's own ways for a connection to put bytes on its socket
+_TWISTED_WRITE = tcp.Connection.write
+_TWISTED_SENDS = (tcp.Connection.writeSomeData, getattr(_FdPassing, "writeSomeData", None))
+
+
 def write_through_target(transport: Any) -> Any:
-    """``transport`` if :func:`send_now` may ever write to its socket, else None."""
-    return transport if isinstance(transport, tcp.Connection) else None
+    """``transport`` if :func:`send_now` may ever write to its socket, else None.
+
+    Only Twisted's own TCP/UNIX connections: a subclass that overrides
+    ``write`` or ``writeSomeData`` (to count, throttle or transform bytes)
+    keeps getting every write.
+    """
+    kind = type(transport)
+    if (
+        isinstance(transport, tcp.Connection)
+        and kind.write is _TWISTED_WRITE
+        and kind.writeSomeData in _TWISTED_SENDS
+    ):
+        return transport
+    return None
 
 
 def send_now(conn: Any, data: bytes) -> int:
