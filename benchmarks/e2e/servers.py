@@ -92,6 +92,20 @@ SERVERS: dict[str, ServerSpec] = {
             about="wsproto_cb, Twisted epoll reactor",
         ),
         ServerSpec(
+            "ours-twisted-asyncio",
+            "ours_twisted.py",
+            ("--reactor", "asyncio"),
+            needs=("twisted",),
+            about="wsproto_cb, Twisted asyncio reactor (stock loop)",
+        ),
+        ServerSpec(
+            "ours-twisted-uvloop",
+            "ours_twisted.py",
+            ("--reactor", "uvloop"),
+            needs=("twisted", "uvloop"),
+            about="wsproto_cb, Twisted asyncio reactor on uvloop",
+        ),
+        ServerSpec(
             "autobahn-asyncio",
             "autobahn_asyncio.py",
             needs=("autobahn",),

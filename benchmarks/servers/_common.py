@@ -25,7 +25,11 @@ _profiler: cProfile.Profile | None = None
 
 
 def parse_args(
-    doc: str | None, loops: bool = True, autobahn_accept: bool = False, metrics: bool = False
+    doc: str | None,
+    loops: bool = True,
+    autobahn_accept: bool = False,
+    metrics: bool = False,
+    reactors: bool = False,
 ) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
@@ -37,6 +41,13 @@ def parse_args(
     )
     if loops:
         parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    if reactors:
+        parser.add_argument(
+            "--reactor",
+            choices=["epoll", "asyncio", "uvloop"],
+            default="epoll",
+            help="Twisted reactor: epoll, asyncio (stock loop), uvloop (asyncio reactor on uvloop)",
+        )
     if autobahn_accept:
         parser.add_argument(
             "--autobahn-accept",
@@ -105,7 +116,7 @@ def run_asyncio(
 
 
 def run_twisted(listen: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> None:
-    """Run the epoll reactor (installed by the caller first) until SIGTERM/SIGINT."""
+    """Run the reactor (installed by the caller first) until SIGTERM/SIGINT."""
     from twisted.internet import reactor
 
     def started() -> None:

@@ -1,14 +1,16 @@
-"""wsproto_cb echo server on Twisted's epoll reactor."""
+"""wsproto_cb echo server on Twisted (epoll reactor; or --reactor asyncio, uvloop)."""
 
 from __future__ import annotations
 
 import argparse
 
-from twisted.internet import epollreactor
+import _common
 
-epollreactor.install()
+from wsproto_cb.twisted.choosereactor import install_reactor
 
-import _common  # noqa: E402
+ARGS = _common.parse_args(__doc__, loops=False, reactors=True)
+install_reactor(ARGS.reactor)
+
 from twisted.internet import reactor  # noqa: E402
 
 from wsproto_cb.compress import accept_deflate_offer  # noqa: E402
@@ -34,4 +36,4 @@ def listen(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    _common.run_twisted(listen, _common.parse_args(__doc__, loops=False))
+    _common.run_twisted(listen, ARGS)

@@ -257,3 +257,18 @@ def kill_pids(pids: Sequence[int]) -> None:
         if pid_running(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+#: Answers every message with the reactor's class and the asyncio loop under it.
+REACTOR_REPORTER = """\
+from twisted.internet import reactor
+
+from wsproto_cb.twisted import WebSocketServerProtocol
+
+
+class Reporter(WebSocketServerProtocol):
+    def onMessage(self, payload, isBinary):
+        loop = getattr(reactor, "_asyncioEventloop", None)
+        under = "-" if loop is None else type(loop).__module__ + "." + type(loop).__name__
+        self.sendMessage(f"{type(reactor).__name__} {under}".encode())
+"""

@@ -13,6 +13,7 @@ import pytest
 from wsproto_cb.cli.terminal import escape_controls
 
 from .procs import (
+    REACTOR_REPORTER,
     TIMEOUT,
     Proc,
     clean_env,
@@ -168,8 +169,7 @@ def test_handshake_refused_is_one_line() -> None:
         status, out, err = connect(f"ws://127.0.0.1:{port}/", "--origin", "https://evil.example")
         assert status == 1 and out == ""
         assert (
-            err
-            == "wsproto-cb connect: error: handshake failed: the server answered 403 "
+            err == "wsproto-cb connect: error: handshake failed: the server answered 403 "
             "(WebSocket connection denied: origin 'https://evil.example' not allowed)\n"
         )
     finally:
@@ -234,6 +234,7 @@ def test_connect_through_an_http_proxy() -> None:
             assert "refused: HTTP/1.1 403" in err and err.count("\n") == 1, err
     finally:
         server.kill()
+
 
 #: What a hostile server sends: terminal escape sequences (7-bit and C1),
 #: a carriage return that overwrites, a newline that fakes a second message,
@@ -331,3 +332,44 @@ def test_connect_escapes_a_status_phrase() -> None:
     assert result.stderr.decode() == (
         "wsproto-cb connect: error: handshake failed: the server answered 403 (No\\x9b2J\\x9d0;x)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("reactor", "expected"),
+    [
+        ("epoll", "EPollReactor -"),
+        ("asyncio", "AsyncioSelectorReactor asyncio.unix_events._UnixSelectorEventLoop"),
+        ("uvloop", "AsyncioSelectorReactor uvloop.Loop"),
+    ],
+)
+def test_serve_twisted_on_the_chosen_reactor(tmp_path: Path, reactor: str, expected: str) -> None:
+    if reactor == "uvloop":
+        pytest.importorskip("uvloop")
+    (tmp_path / "reporter.py").write_text(REACTOR_REPORTER)
+    server, port = serve(
+        "reporter:Reporter", "--runtime", "twisted", "--reactor", reactor, cwd=tmp_path
+    )
+    try:
+        status, out, err = connect(f"ws://127.0.0.1:{port}/", input="which?\n")
+        assert (status, out) == (0, expected + "\n"), err
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0, server.output
+    finally:
+        server.kill()
+    no_traceback(server.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--reactor", "uvloop"), "--reactor needs --runtime twisted"),
+        (
+            ("--runtime", "twisted", "--reactor", "nosuch"),
+            "--reactor nosuch: no such Twisted reactor",
+        ),
+    ],
+)
+def test_serve_bad_reactor_is_one_line(args: tuple[str, ...], expected: str) -> None:
+    result = run(python(*CLI, "serve", "--port", str(free_port()), *args))
+    assert result.returncode == 2
+    assert result.stderr == f"wsproto-cb serve: error: {expected}\n", result.stderr

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from .procs import (
+    REACTOR_REPORTER,
     REPO,
     TWISTD,
     Proc,
@@ -214,6 +215,43 @@ def test_twistd_echo_then_sigterm_closes_with_1001_and_exits_0(venv: Venv) -> No
         proc.kill()
     no_traceback(proc.output)
     assert "closing 1 WebSocket connection(s) with 1001" in proc.output
+
+
+def ask_then_stop(proc: Proc, message: str) -> str:
+    """Send ``message`` to the twistd server in ``proc`` and return its answer,
+    after SIGTERM closed the connection with 1001 and twistd exited 0."""
+    port = int(proc.wait_for(r"WebSocketServerFactory starting on (\d+)").group(1))
+    with ws_client(f"ws://127.0.0.1:{port}/") as client:
+        client.send(message)
+        answer = client.recv(timeout=5)
+        code, _ = close_code_after(client, lambda: proc.signal(signal.SIGTERM))
+    assert code == 1001
+    assert proc.wait() == 0, proc.output
+    return str(answer)
+
+
+def test_twistd_reactor_uvloop_from_the_plugin(venv: Venv, tmp_path: Path) -> None:
+    pytest.importorskip("uvloop")
+    (tmp_path / "reporter.py").write_text(REACTOR_REPORTER)
+    proc = Proc(
+        venv.twistd(
+            "-n",
+            "--pidfile=",
+            "--reactor",
+            "uvloop",
+            "wsproto_cb",
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+            "--protocol",
+            "reporter:Reporter",
+        ),
+        cwd=tmp_path,
+    )
+    try:
+        assert ask_then_stop(proc, "which?") == "AsyncioSelectorReactor uvloop.Loop"
+    finally:
+        proc.kill()
+    no_traceback(proc.output)
 
 
 GREETER = """\
@@ -439,13 +477,7 @@ def test_tac_example_with_twistd_ny(tmp_path: Path) -> None:
         env=clean_env(ECHO_LISTEN="tcp:0:interface=127.0.0.1"),
     )
     try:
-        port = int(proc.wait_for(r"WebSocketServerFactory starting on (\d+)").group(1))
-        with ws_client(f"ws://127.0.0.1:{port}/") as client:
-            client.send("tac")
-            assert client.recv(timeout=5) == "tac"
-            code, _ = close_code_after(client, lambda: proc.signal(signal.SIGTERM))
-        assert code == 1001
-        assert proc.wait() == 0, proc.output
+        assert ask_then_stop(proc, "tac") == "tac"
     finally:
         proc.kill()
     no_traceback(proc.output)

@@ -1,4 +1,4 @@
-"""Fixtures: ``runtime`` (server and client on one runtime) and ``runtime_pair``."""
+"""Fixtures: ``runtime`` (server and client on one runtime), ``runtime_pair``, ``tls``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.defer import Deferred
 
-from .harness import RUNTIMES, RuntimeHarness
+from .harness import RUNTIMES, RuntimeHarness, TLSFiles
 
 
 def _close(harness: RuntimeHarness) -> None:
@@ -49,3 +49,10 @@ def runtime_pair(request: pytest.FixtureRequest) -> Iterator[RuntimeHarness]:
     harness = RuntimeHarness(server, client)
     yield harness
     _close(harness)
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A throwaway certificate for ``localhost`` (skips without ``cryptography``)."""
+    pytest.importorskip("cryptography")
+    return TLSFiles.create(str(tmp_path_factory.mktemp("tls")))

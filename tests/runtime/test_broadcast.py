@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -205,13 +203,6 @@ class Stalling(Recorder):
         small_socket_buffers(self.transport)
         pause_transport_reading(self.transport)
         super().onOpen()
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSFiles]:
-    pytest.importorskip("cryptography")
-    directory: Path = tmp_path_factory.mktemp("tls")
-    yield TLSFiles.create(str(directory))
 
 
 @pytest.mark.asyncio_task

@@ -20,13 +20,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    pytest.importorskip("cryptography")
-    directory: Path = tmp_path_factory.mktemp("tls")
-    return TLSFiles.create(str(directory))
-
-
 async def open_through_proxy(
     runtime: RuntimeHarness, factory: Any, tls: TLSFiles | None = None
 ) -> Any:

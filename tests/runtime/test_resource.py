@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -386,13 +385,6 @@ async def test_site_idle_timeout_does_not_close_websockets(web: RuntimeHarness) 
     assert await web.wait(client.messages.get()) == (b"still here", False)
     client.sendClose(1000)
     assert (await web.wait(client.closed))[0] is True
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSFiles]:
-    pytest.importorskip("cryptography")
-    directory: Path = tmp_path_factory.mktemp("tls")
-    yield TLSFiles.create(str(directory))
 
 
 @pytest.mark.filterwarnings(

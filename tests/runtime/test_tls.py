@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,13 +22,6 @@ from .harness import (
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Passing pyOpenSSL (X509|PKey) objects is deprecated:DeprecationWarning"
 )
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSFiles]:
-    pytest.importorskip("cryptography")
-    directory: Path = tmp_path_factory.mktemp("tls")
-    yield TLSFiles.create(str(directory))
 
 
 @pytest.mark.asyncio_task

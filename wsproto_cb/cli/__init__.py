@@ -61,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="asyncio",
         help="event loop to serve on (%(default)s)",
     )
+    serve.add_argument(
+        "--reactor",
+        metavar="NAME",
+        help=(
+            "with --runtime twisted: the reactor, by twistd's --reactor names: epoll, "
+            "asyncio (stock loop), uvloop (the asyncio reactor on uvloop), select ... "
+            "(default: Twisted's own, epoll on Linux; docs/performance.md compares them)"
+        ),
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     serve.add_argument(
         "--port", type=int, default=9000, help="port to listen on, 0 = any free (%(default)s)"

@@ -52,6 +52,8 @@ def serve(args: argparse.Namespace) -> int:
         raise CommandError("--keyfile needs --certfile", status=2)
     if args.workers > 1 and args.port == 0:
         raise CommandError("--workers needs a fixed --port (not 0)", status=2)
+    if args.reactor is not None:  # (before the protocol's module imports a reactor)
+        _install_reactor(args)
     try:
         protocol = load_protocol(args.protocol, args.runtime)
     except ProtocolSpecError as exc:
@@ -78,6 +80,22 @@ def serve(args: argparse.Namespace) -> int:
     if args.runtime == "twisted":
         return _serve_twisted(args, protocol)
     return _serve_asyncio(args, protocol)
+
+
+def _install_reactor(args: argparse.Namespace) -> None:
+    """Install the ``--reactor`` Twisted reactor, or say why it cannot be."""
+    if args.runtime != "twisted":
+        raise CommandError("--reactor needs --runtime twisted", status=2)
+    from twisted.application.reactors import NoSuchReactor
+
+    from ..twisted.choosereactor import install_reactor
+
+    try:
+        install_reactor(args.reactor)
+    except NoSuchReactor:
+        raise CommandError(f"--reactor {args.reactor}: no such Twisted reactor", status=2) from None
+    except ImportError as exc:
+        raise CommandError(f"--reactor {args.reactor}: {exc}", status=2) from None
 
 
 def _say(text: str) -> None:

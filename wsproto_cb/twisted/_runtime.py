@@ -13,6 +13,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ..runtime import TimerHandle
+from ._writethrough import send_now, write_through_target
 
 __all__ = ["TwistedRuntime"]
 
@@ -53,7 +54,7 @@ class CancellableCall:
 
 
 class TwistedRuntime:
-    __slots__ = ("_clock", "_transport", "is_secure", "octets_written", "peer")
+    __slots__ = ("_clock", "_socket_conn", "_transport", "is_secure", "octets_written", "peer")
 
     def __init__(self, transport: Any, clock: IReactorTime) -> None:
         self._transport = transport
@@ -61,12 +62,25 @@ class TwistedRuntime:
         self.peer = describe_peer(transport)
         self.is_secure = ISSLTransport.providedBy(transport)
         self.octets_written = 0
+        # a plain TCP/UNIX connection whose socket may take writes directly
+        self._socket_conn = write_through_target(transport)
 
     def write(self, data: bytes) -> None:
+        """Send what the socket takes now if nothing is queued; queue the rest.
+
+        (Saves Twisted's per-write ``startWriting``/``stopWriting`` pair:
+        :mod:`wsproto_cb.twisted._writethrough` says when and why.)
+        """
         self.octets_written += len(data)
-        self._transport.write(data)
+        conn = self._socket_conn
+        sent = 0 if conn is None else send_now(conn, data)
+        if sent < len(data):
+            self._transport.write(data[sent:] if sent else data)
 
     def write_buffer_size(self) -> int:
+        conn = self._socket_conn
+        if conn is not None and not conn.TLS:  # (the common case, asked per broadcast)
+            return len(conn.dataBuffer) - conn.offset + conn._tempDataLen  # type: ignore[no-any-return]
         return _queued_bytes(self._transport)
 
     def close(self) -> None:

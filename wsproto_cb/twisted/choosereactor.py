@@ -3,6 +3,12 @@
 Same names, arguments and results as Autobahn's module: epoll on Linux,
 kqueue on BSD and macOS, IOCP on Windows, select elsewhere.  Importing this
 module installs nothing; the reactor is imported only inside the functions.
+
+One name more than twistd knows by itself: ``install_reactor("uvloop")``
+installs Twisted's asyncio reactor on a uvloop loop (``twistd --reactor
+uvloop`` finds the same through our plugin file).  Which reactor is fastest
+for a WebSocket server, with figures: docs/performance.md, "Choosing a
+Twisted reactor".
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from typing import Any
 from twisted.internet.error import ReactorAlreadyInstalledError
 from twisted.logger import Logger
 
-__all__ = ["current_reactor_klass", "install_optimal_reactor", "install_reactor"]
+__all__ = ["UVLOOP", "current_reactor_klass", "install_optimal_reactor", "install_reactor"]
+
+#: the short name of Twisted's asyncio reactor on uvloop (:mod:`.uvloopreactor`)
+UVLOOP = "uvloop"
 
 _log = Logger()
 
@@ -73,13 +82,20 @@ def install_reactor(
     require_optimal_reactor: bool = True,
 ) -> Any:
     """Install ``explicit_reactor`` (a ``twistd --reactor`` short name such as
-    ``"asyncio"``), else the optimal one; return the reactor now in place.
+    ``"asyncio"``, or ``"uvloop"``: the asyncio reactor on a uvloop loop), else
+    the optimal one; return the reactor now in place.
 
     An explicit reactor that cannot be installed raises (Autobahn logs and
     exits the process).
     """
     log = log or _log
-    if explicit_reactor:
+    if explicit_reactor == UVLOOP:  # (also without the plugin file on the plugin path)
+        if verbose:
+            log.info("installing Twisted's asyncio reactor on uvloop")
+        from .uvloopreactor import install
+
+        install()
+    elif explicit_reactor:
         from twisted.application.reactors import installReactor
 
         if verbose:

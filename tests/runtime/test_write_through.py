@@ -1,0 +1,311 @@
+"""Writes go to the socket at once when nothing is queued, and keep every transport rule.
+
+The first tests run on both runtimes (asyncio's transports always did
+this; Twisted's now do, see ``wsproto_cb.twisted._writethrough``).  The
+rest drive ``TwistedRuntime`` over real Twisted transports: what must not
+take the direct path (closing, aborted, half-closed, ``startTLS``) and a
+peer that resets the connection in the middle of a burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from collections.abc import AsyncIterator, Callable
+from typing import Any, ClassVar
+
+import pytest
+from twisted.internet import protocol as twisted_protocol
+from twisted.internet import tcp
+
+from wsproto_cb.twisted._runtime import TwistedRuntime
+
+from .harness import (
+    TIMEOUT,
+    Recorder,
+    RuntimeHarness,
+    TLSFiles,
+    set_socket_buffer,
+    write_buffer_size,
+)
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Passing pyOpenSSL (X509|PKey) objects is deprecated:DeprecationWarning"
+)
+
+
+def numbered(i: int) -> bytes:
+    """Message i: its number, then (i * 37) % 3000 filler bytes (sizes vary, so a
+    full socket cuts some frame in the middle)."""
+    return struct.pack("!I", i) + bytes([i % 251]) * ((i * 37) % 3000)
+
+
+# -- both runtimes --------------------------------------------------------
+
+
+@pytest.mark.asyncio_task
+async def test_small_message_is_handed_to_the_kernel_in_the_write(
+    runtime: RuntimeHarness,
+) -> None:
+    queued: list[int] = []
+
+    class Server:
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            for _ in range(3):
+                self.sendMessage(payload, isBinary)  # type: ignore[attr-defined]
+                queued.append(write_buffer_size(self.transport))  # type: ignore[attr-defined]
+
+    port = await runtime.listen(runtime.server_factory(Server))
+    client = await runtime.connect(runtime.client_factory(Recorder), port)
+    await runtime.wait(client.opened)
+    client.sendMessage(b"x" * 64)
+    for _ in range(3):
+        assert await runtime.wait(client.messages.get()) == (b"x" * 64, False)
+    assert queued == [0, 0, 0]  # nothing waits in user space for the next loop turn
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["tcp", "tls"])
+@pytest.mark.asyncio_task
+async def test_many_writes_in_one_turn_arrive_in_order_past_a_full_socket(
+    runtime: RuntimeHarness, tls: TLSFiles, secure: bool
+) -> None:
+    count = 2000  # ~3 MB: far past a 64 KiB send buffer, so most of it is queued
+    peak: list[int] = []
+
+    class Server:
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            if not secure:
+                set_socket_buffer(self.transport, socket.SO_SNDBUF, 64 * 1024)  # type: ignore[attr-defined]
+            for i in range(count):
+                self.sendMessage(numbered(i), True)  # type: ignore[attr-defined]
+            peak.append(write_buffer_size(self.transport))  # type: ignore[attr-defined]
+
+    factory = runtime.server_factory(Server)
+    port = await runtime.listen(factory, tls=tls if secure else None)
+    client = await runtime.connect(
+        runtime.client_factory(Recorder), port, tls=tls if secure else None
+    )
+    await runtime.wait(client.opened)
+    client.sendMessage(b"go")
+    for i in range(count):
+        assert await runtime.wait(client.messages.get()) == (numbered(i), True), i
+    if not secure:  # (TLS wrappers hold their queue elsewhere)
+        assert peak[0] > 0  # the kernel did not take it all: the rest was queued behind
+
+
+# -- Twisted transports under TwistedRuntime -------------------------------
+
+
+class Scripted(twisted_protocol.Protocol):
+    """Runs ``script(runtime, transport)`` once connected; records how it ended."""
+
+    script: Callable[[TwistedRuntime, Any], None]
+
+    def __init__(self) -> None:
+        self.lost: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.error: BaseException | None = None
+
+    def connectionMade(self) -> None:
+        from twisted.internet import reactor
+
+        try:
+            self.script(TwistedRuntime(self.transport, reactor), self.transport)
+        except BaseException as exc:  # (reported by the test, not swallowed by Twisted)
+            self.error = exc
+
+    def connectionLost(self, reason: Any = None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(reason)
+
+
+def listen_tcp(factory: Any) -> Any:
+    from twisted.internet import reactor
+
+    return reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+
+
+@contextlib.asynccontextmanager
+async def twisted_server(
+    script: Callable[[TwistedRuntime, Any], None],
+    listen: Callable[[Any], Any] = listen_tcp,
+) -> AsyncIterator[tuple[int, list[Scripted]]]:
+    """A Twisted server running ``script`` (TCP on 127.0.0.1 unless ``listen`` says
+    otherwise); (its TCP port, the protocols made)."""
+    made: list[Scripted] = []
+
+    class Factory(twisted_protocol.Factory):
+        def buildProtocol(self, addr: Any) -> Scripted:
+            proto = Scripted()
+            proto.script = script  # type: ignore[method-assign,assignment]
+            made.append(proto)
+            return proto
+
+    port = listen(Factory())
+    try:
+        yield getattr(port.getHost(), "port", 0), made
+    finally:
+        stopped = port.stopListening()
+        if stopped is not None:
+            await stopped.asFuture(asyncio.get_running_loop())
+
+
+async def read_all(reader: asyncio.StreamReader) -> bytes:
+    """Everything received until EOF or a reset (what came before a reset included)."""
+    received = b""
+    try:
+        while chunk := await asyncio.wait_for(reader.read(65536), TIMEOUT):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def write_lose_write(rt: TwistedRuntime, transport: Any) -> None:
+    rt.write(b"one,")
+    transport.loseConnection()
+    rt.write(b"two,")  # Twisted still sends what is written before the close
+    rt.write(b"three")
+
+
+def write_abort_write(rt: TwistedRuntime, transport: Any) -> None:
+    rt.write(b"before")
+    transport.abortConnection()
+    rt.write(b"after")  # the socket is still open until the next turn: never sent
+
+
+def write_half_close_write(rt: TwistedRuntime, transport: Any) -> None:
+    rt.write(b"one,")
+    transport.loseWriteConnection()
+    rt.write(b"two")  # queued before the FIN, as Twisted does it
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (write_lose_write, {b"one,two,three"}),
+        # (what was written before the abort may have reached the kernel, or not)
+        (write_abort_write, {b"before", b""}),
+        (write_half_close_write, {b"one,two"}),
+    ],
+    ids=["loseConnection", "abortConnection", "loseWriteConnection"],
+)
+@pytest.mark.asyncio_task
+async def test_writes_around_closing_calls(
+    script: Callable[[TwistedRuntime, Any], None], expected: set[bytes]
+) -> None:
+    async with twisted_server(script) as (port, made):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await read_all(reader) in expected
+        writer.close()
+        await asyncio.wait_for(made[0].lost, TIMEOUT)
+        assert made[0].error is None
+
+
+@pytest.mark.asyncio_task
+async def test_start_tls_on_the_connection_encrypts_later_writes(tls: TLSFiles) -> None:
+    def script(rt: TwistedRuntime, transport: Any) -> None:
+        transport.startTLS(tls.twisted_server_options())
+        rt.write(b"secret")  # must go through TLS, never to the socket as is
+        transport.loseConnection()
+
+    async with twisted_server(script) as (port, made):
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=tls.client_context(), server_hostname="localhost"
+        )
+        assert await asyncio.wait_for(reader.read(6), TIMEOUT) == b"secret"
+        writer.close()
+        await asyncio.wait_for(made[0].lost, TIMEOUT)
+        assert made[0].error is None
+
+
+@pytest.mark.asyncio_task
+async def test_a_reset_in_the_middle_of_a_burst_ends_in_connection_lost() -> None:
+    reset = asyncio.Event()
+
+    def script(rt: TwistedRuntime, transport: Any) -> None:
+        async def burst() -> None:
+            await reset.wait()
+            await asyncio.sleep(0.05)  # (the RST has arrived)
+            for _ in range(200):
+                rt.write(b"y" * 1024)  # none of these may raise
+
+        task = asyncio.ensure_future(burst())
+        task.add_done_callback(lambda t: t.exception() and None)
+        scripts_tasks.append(task)
+
+    scripts_tasks: list[asyncio.Task[None]] = []
+    async with twisted_server(script) as (port, made):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for _ in range(100):  # wait until the server has the connection
+            if made:
+                break
+            await asyncio.sleep(0.01)
+        sock.close()  # RST, not FIN
+        reset.set()
+        await asyncio.wait_for(scripts_tasks[0], TIMEOUT)  # raises if a write raised
+        reason = await asyncio.wait_for(made[0].lost, TIMEOUT)
+        assert reason is not None  # Twisted's connectionLost, with the failure
+        assert made[0].error is None
+
+
+@pytest.mark.asyncio_task
+async def test_unix_socket_writes_go_straight_to_the_socket(tmp_path: Any) -> None:
+    from twisted.internet import reactor
+
+    path = str(tmp_path / "ws.sock")
+    queued: list[int] = []
+
+    def script(rt: TwistedRuntime, transport: Any) -> None:
+        rt.write(b"hello ")
+        rt.write(b"unix")
+        queued.append(rt.write_buffer_size())
+        transport.loseConnection()
+
+    def listen_unix(factory: Any) -> Any:
+        return reactor.listenUNIX(path, factory)  # type: ignore[attr-defined]
+
+    async with twisted_server(script, listen_unix) as (_, made):
+        reader, writer = await asyncio.open_unix_connection(path)
+        assert await read_all(reader) == b"hello unix"
+        writer.close()
+        await asyncio.wait_for(made[0].lost, TIMEOUT)
+    assert queued == [0]
+
+
+class CountingServer(tcp.Server):
+    """A TCP transport that overrides ``write`` (as one that counts or throttles would)."""
+
+    written: ClassVar[list[bytes]] = []
+
+    def write(self, data: bytes) -> None:
+        CountingServer.written.append(data)
+        super().write(data)
+
+
+@pytest.mark.asyncio_task
+async def test_a_transport_that_overrides_write_gets_every_write() -> None:
+    from twisted.internet import reactor
+
+    class CountingPort(tcp.Port):
+        transport = CountingServer
+
+    def listen_counting(factory: Any) -> Any:
+        port = CountingPort(0, factory, interface="127.0.0.1", reactor=reactor)
+        port.startListening()
+        return port
+
+    def script(rt: TwistedRuntime, transport: Any) -> None:
+        rt.write(b"counted, ")
+        rt.write(b"both")
+        transport.loseConnection()
+
+    CountingServer.written = []
+    async with twisted_server(script, listen_counting) as (port, made):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await read_all(reader) == b"counted, both"
+        writer.close()
+        await asyncio.wait_for(made[0].lost, TIMEOUT)
+    assert CountingServer.written == [b"counted, ", b"both"]
