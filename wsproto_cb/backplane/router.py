@@ -180,6 +180,14 @@ class Router:
         addresses = {m: self._address._replace(host=m.host, port=m.port, db=0) for m in masters}
         if self._topology is not None:
             self._topology.learn(list(addresses.values()))
+        for endpoint in [e for e in self._shards if e not in addresses]:  # (no master now)
+            shard = self._shards.pop(endpoint)
+            shard.close()
+            for channel in shard.channels:
+                del self._route_of[channel]
+            if endpoint in self._down:  # (its slots went to a master that answers)
+                self._down.discard(endpoint)
+                self._owner.router_restored(str(endpoint), sorted(shard.channels))
         for master, address in addresses.items():
             if master not in self._shards:
                 name = f"{self._name}-{master}"
@@ -188,12 +196,6 @@ class Router:
                 shard.start()
         for channel in sorted(self._channels):
             self._place(channel)
-        for endpoint in [e for e in self._shards if e not in addresses]:
-            shard = self._shards.pop(endpoint)
-            shard.close()
-            if endpoint in self._down:  # (its slots went to a master that answers)
-                self._down.discard(endpoint)
-                self._owner.router_restored(str(endpoint), [])
 
     def _start_single(self, reason: str) -> None:
         self.mode = "single"

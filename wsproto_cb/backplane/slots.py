@@ -128,9 +128,11 @@ class SlotMap:
                 host, port = master[0], master[1]
                 if not (isinstance(start, int) and isinstance(end, int)):
                     raise TypeError
-                host = host.decode("utf-8") if isinstance(host, bytes) else str(host)
+                if not isinstance(master, list) or not isinstance(host, bytes):
+                    raise TypeError
                 if not isinstance(port, int) or not 0 < port < 65536:
                     raise TypeError
+                host = host.decode("utf-8")
             except (TypeError, IndexError, UnicodeDecodeError):
                 raise ValueError(f"unexpected CLUSTER SLOTS entry {entry!r:.100}") from None
             if host in ("", "?"):

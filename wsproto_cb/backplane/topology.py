@@ -46,7 +46,7 @@ class Topology:
         settings: LinkSettings,
     ) -> None:
         self._name = name
-        self._seeds = [seed]
+        self._seeds = [seed._replace(db=0)]  # (a cluster refuses SELECT; no command here needs it)
         self._next = 0
         self._io = io
         self._owner = owner
