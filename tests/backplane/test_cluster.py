@@ -11,10 +11,14 @@ the messages missed meanwhile reported as a gap), while the others flow.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import websocket
+from deploy.procs import Proc
 
 from wsproto_cb.backplane.slots import key_slot
 
@@ -192,3 +196,45 @@ def test_a_killed_master_cuts_off_its_groups_only_until_it_is_back(
             assert (answer["stats"]["lost"], answer["stats"]["reconnects"]) == (1, 1)
         assert publisher.command("stats")["stats"]["publish_dropped"] == 3
         assert not any(node.events("lost") for node in started)  # (the whole: never)
+
+
+#: A runtime-neutral protocol module: every message goes to everyone in "relay".
+RELAY = """\
+from wsproto_cb.server import WebSocketServerProtocol
+
+
+class Relay(WebSocketServerProtocol):
+    def onOpen(self):
+        self.joinGroup("relay")
+
+    def onMessage(self, payload, isBinary):
+        self.factory.broadcast(payload, isBinary, group="relay")
+"""
+
+
+def test_the_command_line_on_both_runtimes_finds_the_cluster_by_its_url(
+    shared_cluster: RedisCluster, tmp_path: Path
+) -> None:
+    """``wsproto-cb serve --backplane URL`` (each given another node of the cluster)."""
+    (tmp_path / "relay.py").write_text(RELAY)
+    servers: list[Proc] = []
+    sockets: list[websocket.WebSocket] = []
+    try:
+        for runtime, redis in zip(("asyncio", "twisted"), shared_cluster.servers, strict=False):
+            command = ["serve", "relay:Relay", "--runtime", runtime, "--port", "0"]
+            proc = Proc([sys.executable, "-m", "wsproto_cb", *command, "--backplane", redis.url],
+                        cwd=tmp_path)  # fmt: skip
+            servers.append(proc)
+            port = int(proc.wait_for(r"on ws://127\.0\.0\.1:(\d+) ").group(1))
+            sockets.append(websocket.create_connection(f"ws://127.0.0.1:{port}/", timeout=TIMEOUT))
+        wait_shard_subscribed(shared_cluster, "relay", 2)
+        for sender, receiver in (sockets, sockets[::-1]):
+            sender.send("across the cluster")
+            assert receiver.recv() == sender.recv() == "across the cluster"
+    finally:
+        for ws in sockets:
+            ws.close()
+        for proc in servers:
+            proc.kill()
+    for proc in servers:
+        assert "Traceback" not in proc.output and "backplane lost" not in proc.output
