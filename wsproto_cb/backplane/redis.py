@@ -258,6 +258,7 @@ class RedisBackplane(Backplane):
     # ------------------------------------------------------------ RouterOwner
 
     def router_message(self, channel: Any, data: Any) -> None:
+        """A message pushed by Redis on one of our channels: checked, then delivered."""
         self._message(channel, data)
 
     def router_lost(self, shard: str | None, channels: list[str], reason: str) -> None:
@@ -269,6 +270,7 @@ class RedisBackplane(Backplane):
             self._notify("onBackplaneShardLost", shard, self._groups(channels), reason)
 
     def router_restored(self, shard: str | None, channels: list[str]) -> None:
+        """Up again after :meth:`router_lost` (the channels subscribed again)."""
         self.stats.reconnects += 1
         if shard is None:
             self._notify("onBackplaneRestored")
@@ -276,9 +278,11 @@ class RedisBackplane(Backplane):
             self._notify("onBackplaneShardRestored", shard, self._groups(channels))
 
     def router_refused_publish(self) -> None:
+        """Redis answered a publish with an error (``MOVED`` ...): it was not published."""
         self.stats.publish_dropped += 1
 
     def router_log(self, level: str, message: str) -> None:
+        """Through the factory's runtime log (``wsproto_cb.backplane``)."""
         self._log(level, message)
 
     # ------------------------------------------------------------ internals
