@@ -243,3 +243,35 @@ def test_a_server_that_gives_no_map_gets_plain_pub_sub(answer: bytes) -> None:
     stream = io.open(io.connects[0])
     answer_topology(io.connects[0], stream, answer)
     assert bp.cluster is False and len(io.connects) == 3
+
+
+def test_a_replica_that_takes_over_gets_the_lost_masters_groups() -> None:
+    rig = ClusterRig()
+    rig.open()
+    on_a = group_on(A)
+    rig.bp.subscribe(on_a)
+    rig.open()
+    rig.take(A, "sub")
+    rig.lose(A, "pub")
+    assert rig.asked_slots()
+    rig.answer_slots(THREE)  # (no failover yet)
+    rig.io.advance(10)  # (A's publisher tries again; A refuses: each failure asks again)
+    assert (rig.io.connects[-1].host, rig.io.connects[-1].port) == A
+    rig.opened = len(rig.io.connects)
+    rig.io.connects[-1].handler.connection_lost("cannot connect: refused")
+    assert rig.asked_slots()
+    replica = ("10.0.0.4", 7003)
+    rig.answer_slots(cluster_slots((0, 5460, replica), (5461, 10922, B), (10923, 16383, C)))
+    assert sorted(rig.open()) == [(*replica, "pub"), (*replica, "sub")]
+    assert rig.take(replica, "sub") == [[b"SSUBSCRIBE", f"wsproto_cb:g:{on_a}".encode()]]
+    assert rig.listener.calls == [
+        ("shard-lost", "10.0.0.1:7000", [on_a]),
+        ("shard-restored", "10.0.0.1:7000", [on_a]),  # (its groups have a master again)
+    ]
+    assert [s["address"] for s in rig.bp.shards] == [
+        "10.0.0.2:7001",
+        "10.0.0.3:7002",
+        "10.0.0.4:7003",
+    ]
+    rig.bp.publish(on_a, b"again", False)
+    assert rig.published(replica) == [(f"wsproto_cb:g:{on_a}".encode(), b"again")]
