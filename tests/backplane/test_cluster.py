@@ -22,7 +22,7 @@ from deploy.procs import Proc
 
 from wsproto_cb.backplane.slots import key_slot
 
-from .cluster import Client, Node, group_channel, nodes
+from .cluster import Client, group_channel, joined, nodes
 from .rediscluster import RedisCluster, running_cluster
 from .redisproc import RedisServer
 
@@ -53,14 +53,6 @@ def one_group_per_master(cluster: RedisCluster, prefix: str) -> list[str]:
         if len(found) == len(cluster.servers):
             return [found[server.port] for server in cluster.servers]
     raise AssertionError("no group name for some master")
-
-
-def member(clients: list[Client], node: Node, *groups: str) -> Client:
-    client = Client(node)
-    clients.append(client)
-    for group in groups:
-        client.command("join", group=group)
-    return client
 
 
 def wait_until(check: object, what: str, timeout: float = TIMEOUT) -> None:
@@ -97,7 +89,7 @@ def test_asyncio_and_twisted_nodes_broadcast_through_the_shard_of_each_group(
         nodes(first.url, ["asyncio"]) as (on_asyncio,),
         nodes(third.url, ["twisted"]) as (on_twisted,),
     ):
-        members = [member(clients, node, *groups) for node in (on_asyncio, on_twisted)]
+        members = [joined(clients, node, *groups) for node in (on_asyncio, on_twisted)]
         for group in [*groups, None]:
             wait_shard_subscribed(cluster, group, 2)
         # each channel lives on its owner only, and nothing uses plain pub/sub
@@ -132,7 +124,7 @@ def test_a_slot_that_migrates_is_followed(
     channel = group_channel(group)
     source, target = cluster.servers[0], cluster.servers[1]
     with nodes(cluster.url, ["asyncio", "twisted"]) as started:
-        first, second = (member(clients, node, group) for node in started)
+        first, second = (joined(clients, node, group) for node in started)
         wait_shard_subscribed(cluster, group, 2)
         first.command("broadcast", payload="before", group=group)
         assert second.receive(1) == first.receive(1) == [(False, "before")]
@@ -161,7 +153,7 @@ def test_a_killed_master_cuts_off_its_groups_only_until_it_is_back(
     doomed, alive, other = one_group_per_master(cluster, "g")
     victim = cluster.servers[0]  # (owns ``doomed``; also the URL both nodes were given)
     with nodes(cluster.url, ["asyncio", "twisted"], *FAST) as started:
-        publisher, receiver = (member(clients, node, doomed, alive, other) for node in started)
+        publisher, receiver = (joined(clients, node, doomed, alive, other) for node in started)
         for group in (doomed, alive, other):
             wait_shard_subscribed(cluster, group, 2)
         publisher.command("broadcast", payload="before", group=doomed)
