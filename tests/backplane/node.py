@@ -18,7 +18,7 @@ message a client receives is a broadcast:
 - ``{"op": "farewell", "payload": TEXT, "group": NAME|null}``: broadcast
   this from ``onClose`` (a "left" message)
 - ``{"op": "stats"}``: the backplane's counters, ``connected``, ``state``, its node id
-  (hex), ``cluster`` and ``shards`` (``backplane.shards``), this connection's
+  (hex), ``cluster``, ``shards`` and ``master`` (see RedisBackplane), this connection's
   ``broadcastDropped`` and the sum over the node's connections
 """
 
@@ -67,6 +67,7 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
                 answer["node"] = backplane.nodeId.hex()
                 answer["cluster"] = backplane.cluster
                 answer["shards"] = backplane.shards
+                answer["master"] = backplane.master
                 answer["dropped"] = self.broadcastDropped
                 answer["dropped_here"] = sum(
                     proto.broadcastDropped for proto in self.factory._open_connections

@@ -19,7 +19,7 @@ from wsproto_cb.backplane import (
     RedisBackplane,
     backplane_from_url,
 )
-from wsproto_cb.backplane.address import RedisTLS
+from wsproto_cb.backplane.address import RedisAddress, RedisTLS
 from wsproto_cb.backplane.envelope import decode_envelope, encode_envelope
 from wsproto_cb.backplane.resp import encode_command
 
@@ -545,9 +545,9 @@ def test_bad_channel_prefix() -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("http://127.0.0.1:6379", "is not a redis:// or rediss:// URL"),
-        ("unix:///tmp/redis.sock", "is not a redis:// or rediss:// URL"),
-        ("127.0.0.1:6379", "is not a redis:// or rediss:// URL"),
+        ("http://127.0.0.1:6379", "is not a redis://, rediss:// or redis"),
+        ("unix:///tmp/redis.sock", "is not a redis://, rediss:// or redis"),
+        ("127.0.0.1:6379", "is not a redis://, rediss:// or redis"),
         ("rediss://h/0?ssl_cert_reqs=optional", "ssl_cert_reqs must be one of"),
         ("rediss://h/0?ssl_ca_file=x", "unknown parameter 'ssl_ca_file'"),
         ("rediss://h/0?ssl_ca_certs=", "ssl_ca_certs is empty"),
@@ -593,7 +593,7 @@ def test_url_must_be_a_str() -> None:
     ],
 )
 def test_good_urls(url: str, address: tuple[Any, ...]) -> None:
-    assert RedisBackplane(url).address == address
+    assert RedisBackplane(url).address == RedisAddress(*address)
 
 
 def test_backplane_from_url() -> None:

@@ -189,6 +189,14 @@ class RedisBackplane(Backplane):
         return None if mode is None else mode == "cluster"
 
     @property
+    def master(self) -> str | None:
+        """``redis+sentinel://``: the master the sentinels named last (``host:port``)."""
+        router = self._router
+        if router is None or router.mode != "sentinel" or not self.shards:
+            return None
+        return str(self.shards[0]["address"])
+
+    @property
     def shards(self) -> list[ShardInfo]:
         """Each Redis this node talks to (one, or a cluster's masters): its
         ``address``, ``slots``, ``state`` and the ``channels`` it holds for us."""

@@ -28,7 +28,7 @@ from .link import LinkSettings
 from .resp import RedisReplyError
 from .shard import PLAIN, SHARDED, Shard
 from .slots import Endpoint, SlotMap, parse_redirect
-from .topology import Topology
+from .topology import Topology, sentinel_master
 
 __all__ = ["Router", "RouterOwner", "ShardInfo"]
 
@@ -73,7 +73,7 @@ class Router:
         self._owner = owner
         self._settings = settings
         self._queue_limit = queue_limit
-        #: None until the first answer, then "single" or "cluster"
+        #: None until the first answer, then "single", "cluster" or "sentinel"
         self.mode: str | None = None
         self._slots: SlotMap | None = None
         self._shards: dict[Endpoint, Shard] = {}
@@ -81,7 +81,16 @@ class Router:
         self._route_of: dict[str, Shard] = {}  # (subscribed channels)
         self._publish_routes: dict[bytes, Shard | None] = {}
         self._down: set[Endpoint | None] = set()
-        self._topology: Topology | None = Topology(name, address, io, self, settings)
+        self._sentinel = address.master_name is not None
+        self._topology: Topology | None
+        if self._sentinel:
+            sentinels = [address._replace(host=h, port=p, username=None, password=None)
+                         for h, p in address.sentinels]  # fmt: skip
+            question = sentinel_master(address.master_name or "")
+            every = settings.probe_interval
+            self._topology = Topology(name, sentinels, io, self, settings, question, every)
+        else:
+            self._topology = Topology(name, [address], io, self, settings)
 
     # ------------------------------------------------------------ for the backplane
 
@@ -150,8 +159,8 @@ class Router:
         return Endpoint(shard.address.host, shard.address.port) if self.mode == "cluster" else None
 
     def _shard_for(self, channel: bytes | str) -> Shard | None:
-        if self.mode == "single":
-            return next(iter(self._shards.values()))
+        if self.mode in ("single", "sentinel"):
+            return next(iter(self._shards.values()), None)
         if self._slots is None:
             return None
         owner = self._slots.owner_of(channel)
@@ -197,12 +206,13 @@ class Router:
         for channel in sorted(self._channels):
             self._place(channel)
 
-    def _start_single(self, reason: str) -> None:
-        self.mode = "single"
-        if self._topology is not None:
-            self._topology.close()
-            self._topology = None
-        address = self._address
+    def _use_server(self, address: RedisAddress) -> None:
+        """Plain pub/sub on one server (instead of the one before, if any)."""
+        for shard in self._shards.values():
+            shard.close()
+            for channel in shard.channels:
+                del self._route_of[channel]
+        self._shards.clear()
         shard = Shard(self._name, address, self._io, self, self._settings, PLAIN)
         self._shards[Endpoint(address.host, address.port)] = shard
         self._publish_routes.clear()
@@ -210,12 +220,34 @@ class Router:
             self._place(channel)
         shard.start(eager=True)
 
+    def _follow_sentinel(self, master: Endpoint | None, reason: str) -> None:
+        if master is None:
+            self._owner.router_log("warning", f"backplane: no master from the sentinels ({reason})")
+            if not self._shards:  # (nothing to use: down, and said so once)
+                self._lost(None, [], reason)
+            return
+        self.mode = "sentinel"
+        if master in self._shards:
+            return
+        if self._shards:
+            old = next(iter(self._shards))
+            self._owner.router_log("info", f"backplane: the master moved from {old} to {master}")
+        self._use_server(self._address.at(master.host, master.port))
+
     # ------------------------------------------------------------ TopologyOwner
 
-    def topology_found(self, slots: SlotMap | None, reason: str) -> None:
+    def topology_found(self, answer: Any, reason: str) -> None:
+        if self._sentinel:
+            self._follow_sentinel(answer, reason)
+            return
+        slots: SlotMap | None = answer
         if self.mode is None:
             if slots is None:
-                self._start_single(reason)
+                self.mode = "single"
+                if self._topology is not None:
+                    self._topology.close()
+                    self._topology = None
+                self._use_server(self._address)
                 return
             self.mode = "cluster"
             self._owner.router_log(
@@ -229,6 +261,8 @@ class Router:
     def topology_down(self, reason: str) -> None:
         if self.mode is None:  # (nothing answered yet: the backplane is down)
             self._lost(None, [], reason)
+        elif self.mode == "sentinel":
+            self._owner.router_log("warning", f"backplane: a sentinel is unreachable: {reason}")
 
     # ------------------------------------------------------------ ShardOwner
 
@@ -242,8 +276,8 @@ class Router:
             self._owner.router_restored(None, [])
 
     def shard_down(self, shard: Shard, reason: str) -> None:
-        if self.mode == "cluster" and self._topology is not None:
-            self._topology.refresh()  # (a replica may have taken over its slots)
+        if self._topology is not None:  # (a cluster, or sentinels)
+            self._topology.refresh()  # (a replica may have taken over)
         self._lost(self._key(shard), sorted(shard.channels), reason)
 
     def _lost(self, key: Endpoint | None, channels: list[str], reason: str) -> None:
