@@ -1,4 +1,5 @@
-"""Where each channel lives: one Redis, or the shard of a Redis Cluster that owns its slot.
+"""Where each channel lives: one Redis, the shard of a Redis Cluster that owns its slot,
+or the master Redis Sentinel names.
 
 The :class:`Router` starts by asking the URL's server ``CLUSTER SLOTS``
 (:mod:`.topology`).  A server without cluster support is one
@@ -16,6 +17,11 @@ subscribed on the new one.  Each shard is reported on its own: a master
 that fails is lost (and later restored) for its channels only, and the
 others go on.  Runtime-neutral; the decisions (which master, what moves)
 are :mod:`.slots` functions of the slot map.
+
+With a ``redis+sentinel://`` URL the question goes to the sentinels
+instead (``SENTINEL get-master-addr-by-name``), at start, whenever the
+master's connection is lost, and every ``probe_interval``; when the answer
+changes, the one shard moves to the new master.
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ class ShardInfo(dict[str, Any]):
 
 
 class Router:
-    """Channels to shards, for one Redis or a Redis Cluster (see the module docstring)."""
+    """Channels to shards, for one Redis, a Redis Cluster or a master under Sentinel."""
 
     def __init__(
         self,
@@ -84,8 +90,9 @@ class Router:
         self._sentinel = address.master_name is not None
         self._topology: Topology | None
         if self._sentinel:
-            sentinels = [address._replace(host=h, port=p, username=None, password=None)
-                         for h, p in address.sentinels]  # fmt: skip
+            # (the sentinels are asked without the master's credentials)
+            anonymous = address._replace(username=None, password=None)
+            sentinels = [anonymous.at(host, port) for host, port in address.sentinels]
             question = sentinel_master(address.master_name or "")
             every = settings.probe_interval
             self._topology = Topology(name, sentinels, io, self, settings, question, every)
