@@ -179,7 +179,6 @@ class Topology:
         if len(self._seeds) > 1:  # (another node may answer: move on)
             link.close()
             self._link = None
-            settings = self._settings
-            delay = min(settings.reconnect_max, settings.reconnect_min * 2 ** (self._failures - 1))
+            delay = self._settings.backoff(self._failures)
             self._timer = self._io.call_later(delay, self._connect)
         self._owner.topology_down(reason)
