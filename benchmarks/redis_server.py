@@ -1,4 +1,4 @@
-"""The tests' real redis-server (tests/backplane/redisproc.py), for the benchmarks that need one.
+"""The tests' real redis-server and 3-master cluster (tests/backplane), for the benchmarks.
 
 tests/ is not a package but tests/backplane is: it goes on sys.path here, once,
 as it does for the tests themselves.
@@ -13,9 +13,13 @@ TESTS = str(Path(__file__).resolve().parents[1] / "tests")
 if TESTS not in sys.path:
     sys.path.append(TESTS)
 
+from backplane.rediscluster import (  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
+    RedisCluster,
+    redis_cli_path,
+)
 from backplane.redisproc import (  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
     RedisServer,
     redis_server_path,
 )
 
-__all__ = ["RedisServer", "redis_server_path"]
+__all__ = ["RedisCluster", "RedisServer", "redis_cli_path", "redis_server_path"]

@@ -336,6 +336,18 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         """The backplane is up again after :meth:`onBackplaneLost`."""
         self._backplane_log("info", "backplane restored")
 
+    def onBackplaneShardLost(self, shard: str, groups: list[str | None], reason: str) -> None:
+        """A Redis Cluster master (``host:port``) is unreachable: broadcasts to
+        ``groups`` (this node's groups on it; ``None`` is every connection) stay
+        local, the other groups go on.  By default, :meth:`onBackplaneLost`."""
+        shown = ", ".join("every connection" if g is None else repr(g) for g in groups)
+        self.onBackplaneLost(f"shard {shard}, groups: {shown or 'none yet'}; {reason}")
+
+    def onBackplaneShardRestored(self, shard: str, groups: list[str | None]) -> None:
+        """The master of :meth:`onBackplaneShardLost` is back, with ``groups``
+        subscribed again.  By default, :meth:`onBackplaneRestored`."""
+        self.onBackplaneRestored()
+
     def onBackplaneGap(self, group: str | None, node: str, missed: int) -> None:
         """``missed`` messages from publisher ``node`` to ``group`` never arrived."""
         where = "every connection" if group is None else f"group {group!r}"

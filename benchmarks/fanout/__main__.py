@@ -13,7 +13,7 @@ from benchmarks import fanout
 from benchmarks.e2e.procstat import loadavg
 from benchmarks.e2e.runner import write_json
 
-from .driver import cases_for, redis_installed, run_cases, start_fleet
+from .driver import cases_for, cluster_possible, redis_installed, run_cases, start_fleet
 from .messages import PAYLOAD_SIZE
 from .processes import Fleet
 from .report import print_tables, summarize
@@ -30,7 +30,10 @@ def drive(args: Any) -> int:
         print("redis-server is not installed: leaving out the two-node case")
     if not autobahn:
         print("autobahn is not installed: leaving out the Autobahn|Python (Twisted) peer")
-    cases = cases_for(twisted, redis, autobahn)
+    cluster = redis and not args.no_cluster and cluster_possible()
+    if redis and not cluster and not args.no_cluster:
+        print("redis-cli is not installed: leaving out the Redis Cluster case")
+    cases = cases_for(twisted, redis, autobahn, cluster)
     load_start = loadavg()
     with tempfile.TemporaryDirectory(prefix="wsproto_cb-fanout-") as tmp:
         fleet = Fleet(Path(tmp))
@@ -70,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--burst", type=int, default=10, help="messages per burst (default 10)")
     p.add_argument("--window", type=int, default=3, help="bursts ahead of the slowest client")
     p.add_argument("--json", type=Path, help="write every run and the summary here")
+    p.add_argument(
+        "--no-cluster", action="store_true", help="leave out the 3-master Redis Cluster cases"
+    )
     args = p.parse_args(argv)
     quick = args.quick
     args.clients = args.clients or (200 if quick else 1000)

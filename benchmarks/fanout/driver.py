@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.e2e.procstat import cpu_times
-from benchmarks.redis_server import RedisServer, redis_server_path
+from benchmarks.redis_server import RedisCluster, RedisServer, redis_cli_path, redis_server_path
 
 from .processes import Fleet, pin
 from .report import AUTOBAHN_TWISTED
@@ -36,9 +36,13 @@ class Case:
     mode: str
     receivers: tuple[str, ...]
     local: bool = True
+    #: two nodes: "redis" (one redis-server) or "cluster" (three masters, sharded pub/sub)
+    via: str = ""
 
 
-def cases_for(twisted: bool, redis: bool, autobahn: bool = False) -> list[Case]:
+def cases_for(
+    twisted: bool, redis: bool, autobahn: bool = False, cluster: bool = False
+) -> list[Case]:
     cases = [
         Case("ours-asyncio broadcast", "ours-asyncio", "broadcast", ("ours-asyncio",)),
         Case("ours-asyncio sendMessage loop", "ours-asyncio", "loop", ("ours-asyncio",)),
@@ -52,15 +56,41 @@ def cases_for(twisted: bool, redis: bool, autobahn: bool = False) -> list[Case]:
         at = "autobahn-twisted"
         cases.append(Case(AUTOBAHN_TWISTED, at, "broadcast", (at,)))
     cases.append(Case("websockets.broadcast", "websockets", "broadcast", ("websockets",)))
-    if redis:
-        cases.append(Case("2 nodes: asyncio + asyncio", "a1", "broadcast", ("a1", "a2"), False))
+    for via, pairs, wanted in (
+        ("redis", ("a", "b"), redis),
+        ("cluster", ("c", "d"), redis and cluster),
+    ):
+        if not wanted:
+            continue
+        where = "" if via == "redis" else " (cluster)"
+        one, two = pairs
+        cases.append(
+            Case(f"2 nodes{where}: asyncio + asyncio", f"{one}1", "broadcast",
+                 (f"{one}1", f"{one}2"), False, via)
+        )  # fmt: skip
         if twisted:
-            cases.append(Case("2 nodes: asyncio + twisted", "b1", "broadcast", ("b1", "b2"), False))
+            cases.append(
+                Case(f"2 nodes{where}: asyncio + twisted", f"{two}1", "broadcast",
+                     (f"{two}1", f"{two}2"), False, via)
+            )  # fmt: skip
     return cases
+
+
+def redis_cpu(server: Any) -> float:
+    """Seconds of CPU (user + system) a redis-server has used, by its ``INFO cpu``."""
+    fields = dict(
+        line.split(":", 1) for line in server.command("INFO", "cpu").decode().split() if ":" in line
+    )
+    return float(fields["used_cpu_user"]) + float(fields["used_cpu_sys"])
 
 
 def redis_installed() -> bool:
     return redis_server_path() is not None
+
+
+def cluster_possible() -> bool:
+    """A cluster needs redis-cli too (``redis-cli --cluster create``)."""
+    return redis_installed() and redis_cli_path() is not None
 
 
 def start_fleet(fleet: Fleet, cases: list[Case], clients: int, twisted: bool, redis: bool) -> None:
@@ -72,15 +102,19 @@ def start_fleet(fleet: Fleet, cases: list[Case], clients: int, twisted: bool, re
     if not redis:
         return
     fleet.redis = RedisServer()
-    pairs = [("a", "ours-asyncio", "fanout-a:")]
-    if twisted:
-        pairs.append(("b", "ours-twisted", "fanout-b:"))
-    for pair, second, prefix in pairs:
-        fleet.server(f"{pair}1", "ours-asyncio", fleet.redis.url, prefix)
-        fleet.server(f"{pair}2", second, fleet.redis.url, prefix)
-        for node in (f"{pair}1", f"{pair}2"):
+    if any(case.via == "cluster" for case in cases):
+        fleet.cluster = RedisCluster()
+    for case in cases:
+        if case.local:
+            continue
+        url = fleet.redis.url if case.via == "redis" else fleet.cluster.url
+        first, second = case.receivers
+        prefix = f"fanout-{first}:"
+        fleet.server(first, "ours-asyncio", url, prefix)
+        fleet.server(second, f"ours-{case.name.rpartition(' + ')[2]}", url, prefix)
+        for node in (first, second):
             connect(fleet, node, clients // 2)
-        wait_backplane(fleet, (f"{pair}1", f"{pair}2"), prefix)
+        wait_backplane(fleet, (first, second), prefix, case.via == "cluster")
 
 
 def connect(fleet: Fleet, name: str, count: int) -> None:
@@ -94,11 +128,14 @@ def connect(fleet: Fleet, name: str, count: int) -> None:
         time.sleep(0.05)
 
 
-def wait_backplane(fleet: Fleet, nodes: tuple[str, ...], prefix: str) -> None:
+def wait_backplane(fleet: Fleet, nodes: tuple[str, ...], prefix: str, cluster: bool) -> None:
     """Both nodes' links up and subscribed, so that the first message is not lost."""
     deadline = time.monotonic() + 15
     while True:
-        numsub = fleet.redis.command("PUBSUB", "NUMSUB", f"{prefix}all")[1]
+        if cluster:
+            numsub = fleet.cluster.numsub(f"{prefix}all")
+        else:
+            numsub = fleet.redis.command("PUBSUB", "NUMSUB", f"{prefix}all")[1]
         if numsub == len(nodes) and all(fleet.children[n].status()["backplane"] for n in nodes):
             return
         if time.monotonic() > deadline:
@@ -133,10 +170,16 @@ def measure(fleet: Fleet, case: Case, start: int, count: int, args: Any) -> dict
     client.send(f"run {start} {count} {args.burst} {' '.join(case.receivers)}")
     client.expect("armed")
     pids = {"clients": client.pid}
-    if not case.local and fleet.redis is not None:
-        pids["redis"] = fleet.redis.pid
+    # Redis' CPU from its own INFO (microseconds; /proc counts 10 ms ticks, more than
+    # a run costs it); a cluster: each master (only the channel's owner should work).
+    redises = {}
+    if case.via == "redis":
+        redises["redis"] = fleet.redis
+    elif case.via == "cluster":
+        redises.update((f"redis:{s.port}", s) for s in fleet.cluster.servers)
     pids.update((g, fleet.children[g].pid) for g in case.receivers)
     times0 = {name: cpu_times(pid) for name, pid in pids.items()}
+    redis0 = {name: redis_cpu(server) for name, server in redises.items()}
     bursts = -(-count // args.burst)
     sent = 0
 
@@ -161,6 +204,7 @@ def measure(fleet: Fleet, case: Case, start: int, count: int, args: Any) -> dict
             raise RuntimeError(f"clients: unexpected {words!r}")
     times = {name: cpu_times(pid) for name, pid in pids.items()}
     cpu = {name: sum(times[name]) - sum(times0[name]) for name in pids}
+    cpu.update((name, redis_cpu(server) - redis0[name]) for name, server in redises.items())
     servers = {g: fleet.children[g].status() for g in case.receivers}
     wall = max(finished.values()) - t0
     time.sleep(0.05)  # anything late (a repeat) arrives now and fails the check

@@ -117,6 +117,7 @@ class Fleet:
     logdir: Path
     children: dict[str, Child] = field(default_factory=dict)
     redis: Any = None  # tests/backplane/redisproc.py's RedisServer, when one is running
+    cluster: Any = None  # tests/backplane/rediscluster.py's RedisCluster, likewise
 
     def start_clients(self) -> Child:
         child = self.children["clients"] = Child("clients", CLIENTS, [], self.logdir)
@@ -133,5 +134,6 @@ class Fleet:
         for child in [*([client] if client else []), *self.children.values()]:
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 child.stop()
-        if self.redis is not None:
-            self.redis.close()
+        for redis in (self.redis, self.cluster):
+            if redis is not None:
+                redis.close()

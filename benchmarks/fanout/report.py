@@ -57,7 +57,16 @@ def summarize(cases: list[Case], reps: list[dict[str, dict[str, Any]]]) -> list[
             for i, node in enumerate(c.receivers, 1):
                 row[f"node{i}_rate"] = med(lambda r, n=node: r["node_rates"][n])  # type: ignore[misc]
                 row[f"node{i}_cpu_s"] = med(lambda r, n=node: r["cpu_s"][n])  # type: ignore[misc]
-            row["redis_cpu_s"] = med(lambda r: r["cpu_s"].get("redis", 0.0))
+            redis = sorted(n for n in reps[0][c.name]["cpu_s"] if n.startswith("redis"))
+            row["redis_cpu_s"] = sum(med(lambda r, n=n: r["cpu_s"][n]) for n in redis)  # type: ignore[misc]
+            # CPU per message of each redis-server (a cluster: each master, busiest first)
+            row["redis_us_per_message"] = sorted(
+                (
+                    med(lambda r, n=n: r["cpu_s"][n] / r["messages"] * 1e6)  # type: ignore[misc]
+                    for n in redis
+                ),
+                reverse=True,
+            )
         rows.append(row)
     return rows
 
@@ -89,16 +98,17 @@ def print_tables(rows: list[dict[str, Any]], args: Any, nreps: int) -> None:
     half = args.clients // 2
     print(
         f"\nB. two server processes and one redis-server, {half:,} + {half:,} connections,"
-        " nothing pinned; node 1 publishes"
+        " nothing pinned; node 1 publishes; (cluster): through a 3-master Redis Cluster"
     )
     print(
-        f"{'nodes':<32}{'deliveries/s':>13}{'node 1':>10}{'node 2':>10}{'vs one node':>13}"
-        f"{'vs websockets':>15}{'CPU s node 1/node 2/redis':>28}"
+        f"{'nodes':<36}{'deliveries/s':>13}{'node 1':>10}{'node 2':>10}{'vs one node':>13}"
+        f"{'vs websockets':>15}{'CPU s node 1/node 2/redis':>28}{'redis us/msg per shard':>24}"
     )
     for r in two:
         cpu = f"{r['node1_cpu_s']:.2f}/{r['node2_cpu_s']:.2f}/{r['redis_cpu_s']:.2f}"
+        shards = "/".join(f"{us:.1f}" for us in r["redis_us_per_message"])
         print(
-            f"{r['case']:<32}{r['rate']:>13,.0f}{r['node1_rate']:>10,.0f}"
+            f"{r['case']:<36}{r['rate']:>13,.0f}{r['node1_rate']:>10,.0f}"
             f"{r['node2_rate']:>10,.0f}{x(r['vs_one_node']):>13}{x(r['vs_websockets']):>15}"
-            f"{cpu:>28}"
+            f"{cpu:>28}{shards:>24}"
         )

@@ -113,6 +113,15 @@ class Client:
             got.append(text)
 
 
+def joined(clients: list[Client], node: Node, *groups: str) -> Client:
+    """A new client of ``node`` that has joined ``groups`` (closed by the ``clients`` fixture)."""
+    client = Client(node)
+    clients.append(client)
+    for group in groups:
+        client.command("join", group=group)
+    return client
+
+
 def wait_subscribed(redis: RedisServer, channel: str, count: int, timeout: float = TIMEOUT) -> None:
     """Until exactly ``count`` connections subscribe to ``channel`` on ``redis``."""
     deadline = time.monotonic() + timeout

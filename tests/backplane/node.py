@@ -4,7 +4,8 @@
 
 It prints ``listening PORT`` once it accepts connections, and a line for
 each backplane event (``EVENT lost ...``, ``EVENT restored``, ``EVENT gap
-GROUP NODE MISSED``).  Clients drive it with JSON text commands; a command's
+GROUP NODE MISSED``, ``EVENT shard-lost HOST:PORT ["group", ...]``, ``EVENT
+shard-restored HOST:PORT [...]``).  Clients drive it with JSON text commands; a command's
 answer is a JSON text message starting with ``{"reply"``; every other
 message a client receives is a broadcast:
 
@@ -17,8 +18,8 @@ message a client receives is a broadcast:
 - ``{"op": "farewell", "payload": TEXT, "group": NAME|null}``: broadcast
   this from ``onClose`` (a "left" message)
 - ``{"op": "stats"}``: the backplane's counters, ``connected``, ``state``, its node id
-  (hex), this connection's ``broadcastDropped`` and the sum over the node's
-  connections
+  (hex), ``cluster``, ``shards`` and ``master`` (see RedisBackplane), this connection's
+  ``broadcastDropped`` and the sum over the node's connections
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
                 answer["connected"] = backplane.connected
                 answer["state"] = backplane.state
                 answer["node"] = backplane.nodeId.hex()
+                answer["cluster"] = backplane.cluster
+                answer["shards"] = backplane.shards
+                answer["master"] = backplane.master
                 answer["dropped"] = self.broadcastDropped
                 answer["dropped_here"] = sum(
                     proto.broadcastDropped for proto in self.factory._open_connections
@@ -85,6 +89,14 @@ def make_factory(runtime: str, args: argparse.Namespace) -> Any:
 
         def onBackplaneRestored(self) -> None:
             print("EVENT restored", flush=True)
+
+        def onBackplaneShardLost(self, shard: str, groups: list[str | None], reason: str) -> None:
+            print(f"EVENT shard-lost {shard} {json.dumps(sorted(map(str, groups)))}", flush=True)
+
+        def onBackplaneShardRestored(self, shard: str, groups: list[str | None]) -> None:
+            print(
+                f"EVENT shard-restored {shard} {json.dumps(sorted(map(str, groups)))}", flush=True
+            )
 
         def onBackplaneGap(self, group: str | None, node: str, missed: int) -> None:
             print(f"EVENT gap {group} {node} {missed}", flush=True)

@@ -70,8 +70,9 @@ class RedisServer:
     def pid(self) -> int | None:
         return self.popen.pid if self.popen is not None else None
 
-    def start(self, timeout: float = 10.0) -> None:
-        args = [
+    def argv(self) -> list[str]:
+        """The command line (a subclass may run redis-server another way)."""
+        return [
             self.path,
             "--port", str(self.port),
             "--bind", "127.0.0.1",
@@ -82,8 +83,10 @@ class RedisServer:
             "--loglevel", "warning",
             *self.config,
         ]  # fmt: skip
+
+    def start(self, timeout: float = 10.0) -> None:
         self.popen = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            self.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while True:

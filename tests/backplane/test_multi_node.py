@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .cluster import Client, Node, group_channel, nodes, wait_subscribed
+from .cluster import Client, Node, group_channel, joined, nodes, wait_subscribed
 from .redisproc import RedisServer
 
 RUNTIMES = ["asyncio", "twisted", "asyncio"]
@@ -24,19 +24,11 @@ def cluster(shared_redis: RedisServer) -> Iterator[list[Node]]:
         yield started
 
 
-def connect(clients: list[Client], node: Node, *groups: str) -> Client:
-    client = Client(node)
-    clients.append(client)
-    for group in groups:
-        client.command("join", group=group)
-    return client
-
-
 def test_every_member_on_every_node_receives_each_broadcast_once_in_order(
     shared_redis: RedisServer, cluster: list[Node], clients: list[Client]
 ) -> None:
-    members = [connect(clients, node, "room1") for node in cluster for _ in range(2)]
-    outsiders = [connect(clients, node) for node in cluster]
+    members = [joined(clients, node, "room1") for node in cluster for _ in range(2)]
+    outsiders = [joined(clients, node) for node in cluster]
     wait_subscribed(shared_redis, group_channel("room1"), len(cluster))
     wait_subscribed(shared_redis, group_channel(None), len(cluster))
     count = 300
@@ -66,8 +58,8 @@ def test_every_member_on_every_node_receives_each_broadcast_once_in_order(
 def test_sender_is_left_out_on_its_node_and_members_elsewhere_receive(
     shared_redis: RedisServer, cluster: list[Node], clients: list[Client]
 ) -> None:
-    sender, mate = (connect(clients, cluster[1], "room2") for _ in range(2))
-    others = [connect(clients, node, "room2") for node in (cluster[0], cluster[2])]
+    sender, mate = (joined(clients, cluster[1], "room2") for _ in range(2))
+    others = [joined(clients, node, "room2") for node in (cluster[0], cluster[2])]
     wait_subscribed(shared_redis, group_channel("room2"), len(cluster))
 
     reply = sender.command(
@@ -86,9 +78,9 @@ def test_leaving_a_group_stops_delivery_on_every_node(
     shared_redis: RedisServer, cluster: list[Node], clients: list[Client]
 ) -> None:
     channel = group_channel("room3")
-    publisher = connect(clients, cluster[0], "room3")
-    leavers = [connect(clients, cluster[1], "room3") for _ in range(2)]
-    stayer, partial_leaver = (connect(clients, cluster[2], "room3") for _ in range(2))
+    publisher = joined(clients, cluster[0], "room3")
+    leavers = [joined(clients, cluster[1], "room3") for _ in range(2)]
+    stayer, partial_leaver = (joined(clients, cluster[2], "room3") for _ in range(2))
     wait_subscribed(shared_redis, channel, 3)
 
     for client in [*leavers, partial_leaver]:
@@ -107,8 +99,8 @@ def test_a_group_rejoined_after_leaving_receives_again(
     shared_redis: RedisServer, cluster: list[Node], clients: list[Client]
 ) -> None:
     channel = group_channel("room4")
-    publisher = connect(clients, cluster[2], "room4")
-    member = connect(clients, cluster[1], "room4")
+    publisher = joined(clients, cluster[2], "room4")
+    member = joined(clients, cluster[1], "room4")
     wait_subscribed(shared_redis, channel, 2)
     member.command("leave", group="room4")
     wait_subscribed(shared_redis, channel, 1)

@@ -17,7 +17,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_backplane_link import Connect, FakeIO, FakeStream, FakeTimer, answer_setup
+from test_backplane_link import (
+    Connect,
+    FakeIO,
+    FakeStream,
+    FakeTimer,
+    answer_setup,
+    answer_topology,
+)
 
 from wsproto_cb.backplane import LocalBackplane, RedisBackplane
 from wsproto_cb.backplane.envelope import decode_envelope, encode_envelope
@@ -129,12 +136,17 @@ class Node:
 
     def redis_ready(self) -> None:
         """The backplane's links connect and finish their set-up."""
-        for connect in self.io.connects[self._opened :]:
+        while self._opened < len(self.io.connects):
+            connect = self.io.connects[self._opened]
+            self._opened += 1
             stream = self.io.open(connect)
             name = next(c[2] for c in stream.commands() if c[:2] == [b"CLIENT", b"SETNAME"])
-            self.links[name.decode().rsplit("-", 1)[1]] = (connect, stream)
+            role = name.decode().rsplit("-", 1)[1]
+            if role == "topology":  # (asks CLUSTER SLOTS first: no cluster here)
+                answer_topology(connect, stream)
+                continue
+            self.links[role] = (connect, stream)
             answer_setup(connect, stream)
-        self._opened = len(self.io.connects)
 
     def subscriptions(self) -> list[list[bytes]]:
         return self.links["sub"][1].take()

@@ -144,6 +144,17 @@ def answer_setup(connect: Connect, stream: FakeStream) -> None:
     connect.handler.data_received(b"+OK\r\n" * len(stream.take()))
 
 
+NOT_A_CLUSTER = b"-ERR This instance has cluster support disabled\r\n"
+
+
+def answer_topology(connect: Connect, stream: FakeStream, reply: bytes = NOT_A_CLUSTER) -> None:
+    """The backplane's first link: its set-up answered, then ``CLUSTER SLOTS``
+    (by default as a Redis without cluster support answers it)."""
+    answer_setup(connect, stream)
+    connect.handler.data_received(reply)
+    assert stream.take() == [[b"CLUSTER", b"SLOTS"]]
+
+
 @dataclass
 class Owner:
     """A LinkOwner that records what it hears."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from test_backplane_link import Connect, FakeIO, FakeStream, answer_setup
+from test_backplane_link import Connect, FakeIO, FakeStream, answer_setup, answer_topology
 
 from wsproto_cb.backplane import (
     Backplane,
@@ -19,7 +19,7 @@ from wsproto_cb.backplane import (
     RedisBackplane,
     backplane_from_url,
 )
-from wsproto_cb.backplane.address import RedisTLS
+from wsproto_cb.backplane.address import RedisAddress, RedisTLS
 from wsproto_cb.backplane.envelope import decode_envelope, encode_envelope
 from wsproto_cb.backplane.resp import encode_command
 
@@ -70,16 +70,22 @@ class Rig:
     opened: int = 0
 
     def connect_pending(self) -> None:
-        """Every connection asked for is made; each link writes its set-up."""
-        for connect in self.io.connects[self.opened :]:
+        """Every connection asked for is made; each link writes its set-up.  The
+        first one asks ``CLUSTER SLOTS`` and is told this Redis is no cluster."""
+        while self.opened < len(self.io.connects):
+            connect = self.io.connects[self.opened]
+            self.opened += 1
             stream = self.io.open(connect)
             if stream.aborts:
                 continue  # (an attempt the link gave up on: it refuses the connection)
             name = next(c[2] for c in stream.commands() if c[:2] == [b"CLIENT", b"SETNAME"])
             role = name.decode().rsplit("-", 1)[1]
             assert name == f"wsproto_cb-{self.bp.nodeId.hex()}-{role}".encode()
+            if role == "topology":
+                answer_topology(connect, stream)
+                assert stream.closes == 1  # (it has done its job)
+                continue
             self.links[role] = (connect, stream)
-        self.opened = len(self.io.connects)
 
     def ready(self, *roles: str) -> None:
         self.connect_pending()
@@ -132,10 +138,13 @@ def ready_rig(*groups: str | None, **options: Any) -> Rig:
 # ------------------------------------------------------------ start, channels
 
 
-def test_attach_starts_two_links_to_the_address() -> None:
+def test_attach_asks_whether_it_is_a_cluster_then_starts_two_links() -> None:
     rig = make_rig("redis://:pw@10.0.0.5:7000/3")
-    assert [(c.host, c.port) for c in rig.io.connects] == [("10.0.0.5", 7000)] * 2
-    rig.connect_pending()
+    assert [(c.host, c.port) for c in rig.io.connects] == [("10.0.0.5", 7000)]
+    assert rig.bp.state == "connecting" and rig.bp.cluster is None
+    rig.connect_pending()  # (it is not: plain pub/sub)
+    assert [(c.host, c.port) for c in rig.io.connects] == [("10.0.0.5", 7000)] * 3
+    assert rig.bp.cluster is False
     for role in ("pub", "sub"):
         assert rig.stream(role).commands()[:2] == [[b"AUTH", b"pw"], [b"SELECT", b"3"]]
     assert not rig.bp.connected
@@ -151,7 +160,7 @@ def test_no_io_yet_starts_on_first_use() -> None:
     assert bp.stats.published == 0
     io = listener.io = FakeIO()
     bp.publish("room", b"x", False)  # starts now; dropped: nothing is up yet
-    assert len(io.connects) == 2
+    assert len(io.connects) == 1  # (the question: a cluster?)
     assert bp.stats.publish_dropped == 1
 
 
@@ -489,14 +498,14 @@ def test_close_stops_everything() -> None:
     rig.io.advance(100)
     rig.bp.publish("room", b"after close", False)
     rig.bp.subscribe("x")
-    assert len(rig.io.connects) == 2
+    assert len(rig.io.connects) == 3  # (the question, then publisher and subscriber)
     assert rig.listener.calls == []
 
 
 def test_one_factory_per_backplane() -> None:
     rig = make_rig()
     rig.bp.attach(rig.listener)  # (the same one again is fine)
-    assert len(rig.io.connects) == 2
+    assert len(rig.io.connects) == 1
     with pytest.raises(ValueError, match="already attached"):
         rig.bp.attach(Listener(FakeIO()))
 
@@ -536,9 +545,9 @@ def test_bad_channel_prefix() -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("http://127.0.0.1:6379", "is not a redis:// or rediss:// URL"),
-        ("unix:///tmp/redis.sock", "is not a redis:// or rediss:// URL"),
-        ("127.0.0.1:6379", "is not a redis:// or rediss:// URL"),
+        ("http://127.0.0.1:6379", "is not a redis://, rediss:// or redis"),
+        ("unix:///tmp/redis.sock", "is not a redis://, rediss:// or redis"),
+        ("127.0.0.1:6379", "is not a redis://, rediss:// or redis"),
         ("rediss://h/0?ssl_cert_reqs=optional", "ssl_cert_reqs must be one of"),
         ("rediss://h/0?ssl_ca_file=x", "unknown parameter 'ssl_ca_file'"),
         ("rediss://h/0?ssl_ca_certs=", "ssl_ca_certs is empty"),
@@ -584,7 +593,7 @@ def test_url_must_be_a_str() -> None:
     ],
 )
 def test_good_urls(url: str, address: tuple[Any, ...]) -> None:
-    assert RedisBackplane(url).address == address
+    assert RedisBackplane(url).address == RedisAddress(*address)
 
 
 def test_backplane_from_url() -> None:

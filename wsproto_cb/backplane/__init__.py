@@ -29,7 +29,8 @@ __all__ = [
 
 
 def backplane_from_url(url: str, *, secretFile: str | None = None) -> Backplane:
-    """``memory://`` -> :class:`LocalBackplane`, ``redis://...`` -> :class:`RedisBackplane`
+    """``memory://`` -> :class:`LocalBackplane`, ``redis://``, ``rediss://`` (any node
+    of a cluster, too) or ``redis+sentinel://`` -> :class:`RedisBackplane`
     (signing its envelopes with the secret in ``secretFile``, if given)."""
     if not isinstance(url, str):
         raise TypeError(f"backplane URL must be a str, not {type(url).__name__}")
@@ -38,8 +39,9 @@ def backplane_from_url(url: str, *, secretFile: str | None = None) -> Backplane:
         if secretFile is not None:
             raise ValueError("a backplane secret is for redis:// backplanes, not memory://")
         return LocalBackplane()
-    if scheme in ("redis", "rediss"):
+    if scheme in ("redis", "rediss", "redis+sentinel"):
         return RedisBackplane(url, secretFile=secretFile)
     raise ValueError(
-        f"unknown backplane URL {redact_url(url)!r} (use redis://HOST:PORT/DB or memory://)"
+        f"unknown backplane URL {redact_url(url)!r} (use redis://HOST:PORT/DB,"
+        " redis+sentinel://HOST:PORT/MASTER or memory://)"
     )

@@ -1,5 +1,10 @@
 """``redis[s]://[[user]:password@]host[:port][/db][?ssl_...]`` checked once, up front.
 
+``redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/MASTER[/db]``
+names Redis Sentinels (port 26379 by default) and the master they watch;
+the credentials and database are the master's (the sentinels are asked
+without them).
+
 ``rediss://`` is Redis over TLS, with redis-py's query parameters:
 ``ssl_ca_certs`` (a PEM file of CAs to trust; the system's by default),
 ``ssl_certfile`` and ``ssl_keyfile`` (a client certificate, where the server
@@ -15,6 +20,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 __all__ = ["RedisAddress", "RedisTLS", "parse_redis_url", "redact_url"]
 
 DEFAULT_PORT = 6379
+SENTINEL_PORT = 26379
+SENTINEL_SCHEME = "redis+sentinel"
 CERT_REQS = ("required", "none")
 
 
@@ -34,11 +41,25 @@ class RedisAddress(NamedTuple):
     username: str | None
     password: str | None
     tls: RedisTLS | None = None
+    #: ``redis+sentinel://``: the sentinels to ask (host and port above are the first)
+    sentinels: tuple[tuple[str, int], ...] = ()
+    #: ``redis+sentinel://``: the name of the master the sentinels watch
+    master_name: str | None = None
 
     def __str__(self) -> str:  # never shows the password
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.master_name is not None:
+            hosts = ",".join(_host_port(host, port) for host, port in self.sentinels)
+            return f"{SENTINEL_SCHEME}://{hosts}/{self.master_name}/{self.db}"
         scheme = "rediss" if self.tls is not None else "redis"
-        return f"{scheme}://{host}:{self.port}/{self.db}"
+        return f"{scheme}://{_host_port(self.host, self.port)}/{self.db}"
+
+    def at(self, host: str, port: int) -> RedisAddress:
+        """The same credentials and TLS settings for the server at ``host:port``."""
+        return self._replace(host=host, port=port, sentinels=(), master_name=None)
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def redact_url(url: str) -> str:
@@ -56,6 +77,8 @@ def parse_redis_url(url: str) -> RedisAddress:
     if not isinstance(url, str):
         raise TypeError(f"Redis URL must be a str, not {type(url).__name__}")
     shown = redact_url(url)
+    if url.partition("://")[0].lower() == SENTINEL_SCHEME:
+        return _parse_sentinel_url(url, shown)
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -63,7 +86,7 @@ def parse_redis_url(url: str) -> RedisAddress:
         raise ValueError(f"bad Redis URL {shown!r}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("redis", "rediss"):
-        raise ValueError(f"{shown!r} is not a redis:// or rediss:// URL")
+        raise ValueError(f"{shown!r} is not a redis://, rediss:// or redis+sentinel:// URL")
     if parts.fragment:
         raise ValueError(f"{shown!r}: a fragment is not supported")
     tls = _tls_options(shown, parts.query) if scheme == "rediss" else None
@@ -82,6 +105,41 @@ def parse_redis_url(url: str) -> RedisAddress:
         password=unquote(parts.password) if parts.password is not None else None,
         tls=tls,
     )
+
+
+def _parse_sentinel_url(url: str, shown: str) -> RedisAddress:
+    rest = url.partition("://")[2]
+    if "?" in rest or "#" in rest:
+        raise ValueError(f"{shown!r}: a redis+sentinel:// URL takes no query or fragment")
+    netloc, _, path = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, secret = userinfo.partition(":")
+        if not colon:
+            raise ValueError(f"{shown!r}: a user name needs a password (USER:PASSWORD@HOST)")
+        username, password = unquote(user) or None, unquote(secret)
+    sentinels = tuple(_sentinel(shown, host) for host in hosts.split(","))
+    name, _, db = path.strip("/").partition("/")
+    if not name:
+        raise ValueError(f"{shown!r}: name the master after the sentinels, like /mymaster")
+    if db and not (db.isascii() and db.isdigit()):
+        raise ValueError(f"{shown!r}: after the master's name comes a database number, like /0")
+    host, port = sentinels[0]
+    return RedisAddress(
+        host, port, int(db or 0), username, password, None, sentinels, unquote(name)
+    )
+
+
+def _sentinel(shown: str, text: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(f"//{text}")
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"bad sentinel {text!r} in {shown!r}: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"{shown!r}: a sentinel without a host")
+    return parts.hostname, port if port is not None else SENTINEL_PORT
 
 
 def _tls_options(shown: str, query: str) -> RedisTLS:

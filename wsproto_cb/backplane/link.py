@@ -44,6 +44,11 @@ class LinkSettings:
     #: what one reply may hold; beyond it the connection is dropped (and made again)
     limits: RespLimits = DEFAULT_LIMITS
 
+    def backoff(self, failures: int) -> float:
+        """The wait before attempt ``failures + 1``: doubling from ``reconnect_min``
+        up to ``reconnect_max`` (before jitter)."""
+        return float(min(self.reconnect_max, self.reconnect_min * 2.0 ** (failures - 1)))
+
 
 class LinkOwner(Protocol):
     def link_ready(self, link: RedisLink) -> None: ...
@@ -215,9 +220,7 @@ class RedisLink:
             self._owner.link_ready(self)
 
     def _backoff(self) -> float:
-        settings = self._settings
-        delay = min(settings.reconnect_max, settings.reconnect_min * 2 ** (self._failures - 1))
-        return float(delay * (0.5 + 0.5 * self._jitter()))
+        return float(self._settings.backoff(self._failures) * (0.5 + 0.5 * self._jitter()))
 
     def _schedule_probe(self) -> None:
         if self._settings.probe_interval > 0:

@@ -1,9 +1,11 @@
 """``RedisBackplane``: broadcasts across processes and machines over Redis pub/sub.
 
-Two connections per node, because a subscribed Redis connection can do
-nothing but subscribe: one *subscriber* link, which reads every message as
-it comes (it never stops reading, so a slow WebSocket client can never make
-Redis cut the node off for a full output buffer), and one *publisher* link.
+The URL names one Redis or any node of a Redis Cluster; the backplane asks
+which (``CLUSTER SLOTS``) and routes each channel accordingly
+(:mod:`.router`): on one Redis, plain ``PUBLISH``/``SUBSCRIBE`` over two
+connections (a subscribed one that only reads, and one that publishes);
+on a cluster, sharded pub/sub (``SPUBLISH``/``SSUBSCRIBE``, Redis 7) on the
+master that owns each channel's slot, so each message crosses one shard.
 
 One channel per group (``<prefix>g:<group>``, and ``<prefix>all`` for
 broadcasts to every connection), subscribed only while this node has local
@@ -16,6 +18,8 @@ Delivery promise: at most once to each node, in publish order per publisher
 and group.  Nothing is queued or retried while Redis is unreachable: the
 factory has already served its local members; what it publishes meanwhile
 is counted in ``stats.publish_dropped`` and seen as a gap by the others.
+On a cluster a master that fails is reported on its own
+(``onBackplaneShardLost``/``onBackplaneShardRestored``), for its groups only.
 
 Nothing from Redis is trusted blindly: anyone who can publish there can put
 bytes on our channels.  A text message that is not UTF-8 is dropped (it
@@ -45,8 +49,9 @@ from .envelope import (
     decode_envelope,
     encode_envelope,
 )
-from .link import LinkSettings, RedisLink
-from .resp import RedisReplyError, RespLimits, encode_command
+from .link import LinkSettings
+from .resp import RespLimits
+from .router import Router, ShardInfo
 from .secrets import envelope_key
 
 __all__ = ["BackplaneStats", "RedisBackplane"]
@@ -57,7 +62,8 @@ class BackplaneStats:
     """Counters since the backplane was made (for logs and metrics)."""
 
     published: int = 0
-    #: published while the publisher link was down or its queue was full
+    #: published while the publisher link was down or its queue was full (or
+    #: answered MOVED by a cluster master that no longer owns the channel)
     publish_dropped: int = 0
     received: int = 0
     #: gaps seen, and the number of messages they add up to
@@ -75,9 +81,10 @@ class BackplaneStats:
     invalid_utf8: int = 0
     #: sequence jumps no real publisher makes (unsigned envelopes): numbering restarted
     sequence_resets: int = 0
-    #: times the backplane went down (both links are needed)
+    #: times the backplane went down (both links are needed), or on a
+    #: cluster a shard (a master and the groups it holds)
     lost: int = 0
-    #: times it came back up after going down
+    #: times it (or a shard) came back up after going down
     reconnects: int = 0
 
 
@@ -142,12 +149,11 @@ class RedisBackplane(Backplane):
         #: this node's id, in every envelope it publishes
         self.nodeId = os.urandom(NODE_ID_SIZE)
         self.stats = BackplaneStats()
-        self._wanted: set[str | None] = set()
+        #: the groups this node has members of, and their channels
+        self._wanted: dict[str | None, str] = {}
         self._counter = SequenceCounter()
         self._tracker = self._new_tracker()
-        self._publisher: RedisLink | None = None
-        self._subscriber: RedisLink | None = None
-        self._down_reported = False
+        self._router: Router | None = None
 
     def __repr__(self) -> str:
         signed = " signed" if self._key is not None else ""
@@ -165,27 +171,39 @@ class RedisBackplane(Backplane):
 
     @property
     def connected(self) -> bool:
-        """Both links are up."""
-        return bool(
-            self._publisher
-            and self._publisher.ready
-            and self._subscriber
-            and self._subscriber.ready
-        )
+        """Every link is up (on a cluster: to every master)."""
+        return self.state == "up"
 
     @property
     def state(self) -> str:
-        """``"idle"`` (not started: no event loop yet), ``"up"`` (both links
-        ready), ``"down"`` (lost or never reached; reconnecting) or
-        ``"connecting"`` (the first attempt is under way)."""
-        if self._publisher is None:
-            return "idle"
-        if self.connected:
-            return "up"
-        return "down" if self._down_reported else "connecting"
+        """``"idle"`` (not started: no event loop yet), ``"up"`` (every link
+        ready), ``"partial"`` (a cluster with some masters unreachable: their
+        groups only are cut off), ``"down"`` (lost or never reached;
+        reconnecting) or ``"connecting"`` (the first attempt is under way)."""
+        return "idle" if self._router is None else self._router.state
+
+    @property
+    def cluster(self) -> bool | None:
+        """Whether the URL's Redis is a cluster (``None`` until it has answered)."""
+        mode = self._router.mode if self._router is not None else None
+        return None if mode is None else mode == "cluster"
+
+    @property
+    def master(self) -> str | None:
+        """``redis+sentinel://``: the master the sentinels named last (``host:port``)."""
+        router = self._router
+        if router is None or router.mode != "sentinel" or not self.shards:
+            return None
+        return str(self.shards[0]["address"])
+
+    @property
+    def shards(self) -> list[ShardInfo]:
+        """Each Redis this node talks to (one, or a cluster's masters): its
+        ``address``, ``slots``, ``state`` and the ``channels`` it holds for us."""
+        return self._router.shards() if self._router is not None else []
 
     def start(self) -> None:
-        """Connect both links now (see :meth:`Backplane.start`)."""
+        """Connect now (see :meth:`Backplane.start`)."""
         self._start()
 
     def channel(self, group: str | None) -> str:
@@ -199,91 +217,100 @@ class RedisBackplane(Backplane):
         self._start()
 
     def detach(self) -> None:
-        for link in (self._publisher, self._subscriber):
-            if link is not None:
-                link.close()
-        self._publisher = self._subscriber = None
+        if self._router is not None:
+            self._router.close()
+            self._router = None
         # (the next factory starts afresh; the sequence numbers go on, since
         # the node id stays and others would drop a restart at 1 as stale)
         self._wanted.clear()
         self._tracker = self._new_tracker()
-        self._down_reported = False
         super().detach()
 
     def publish(self, group: str | None, payload: bytes, isBinary: bool) -> None:
         epoch, sequence = self._counter.next(group)
         self.stats.published += 1
         self._start()
-        link = self._publisher
-        if link is None or not link.ready or link.buffered() > self.publishQueueLimit:
-            self.stats.publish_dropped += 1
-            return
+        router = self._router
         channel = self.channel(group).encode("utf-8")
-        envelope = encode_envelope(
-            self.nodeId, sequence, group, payload, isBinary, epoch, key=self._key, channel=channel
-        )
-        link.send(encode_command("PUBLISH", channel, envelope))
+        if router is not None:
+            envelope = encode_envelope(
+                self.nodeId,
+                sequence,
+                group,
+                payload,
+                isBinary,
+                epoch,
+                key=self._key,
+                channel=channel,
+            )
+            if router.publish(channel, envelope):
+                return
+        self.stats.publish_dropped += 1
 
     def subscribe(self, group: str | None) -> None:
         if group in self._wanted:
             return
-        self._wanted.add(group)
+        channel = self._wanted[group] = self.channel(group)
         self._start()
-        if self._subscriber is not None and self._subscriber.ready:
-            self._subscriber.send(encode_command("SUBSCRIBE", self.channel(group)))
+        if self._router is not None:
+            self._router.subscribe(channel)
 
     def unsubscribe(self, group: str | None) -> None:
-        if group not in self._wanted:
+        channel = self._wanted.pop(group, None)
+        if channel is None:
             return
-        self._wanted.discard(group)
         self._tracker.forget_group(group)
-        if self._subscriber is not None and self._subscriber.ready:
-            self._subscriber.send(encode_command("UNSUBSCRIBE", self.channel(group)))
+        if self._router is not None:
+            self._router.unsubscribe(channel)
 
-    # ------------------------------------------------------------ LinkOwner
+    # ------------------------------------------------------------ RouterOwner
 
-    def link_ready(self, link: RedisLink) -> None:
-        """A link (re)connected and authenticated: subscribe, report a restored link."""
-        if link is self._subscriber and self._wanted:
-            channels = [self.channel(group) for group in self._wanted]
-            link.send(encode_command("SUBSCRIBE", *channels))
-        if self.connected and self._down_reported:
-            self._down_reported = False
-            self.stats.reconnects += 1
-            self._notify("onBackplaneRestored")
+    def router_message(self, channel: Any, data: Any) -> None:
+        """A message pushed by Redis on one of our channels: checked, then delivered."""
+        self._message(channel, data)
 
-    def link_reply(self, link: RedisLink, reply: Any) -> None:
-        """A reply or pushed message from Redis on ``link``."""
-        if isinstance(reply, RedisReplyError):
-            self._log("warning", f"Redis {link.name} link: {reply}")
-        elif (
-            link is self._subscriber
-            and isinstance(reply, list)
-            and len(reply) == 3
-            and reply[0] == b"message"
-        ):
-            self._message(reply[1], reply[2])
-
-    def link_down(self, link: RedisLink, reason: str) -> None:
-        """A link was lost (it reconnects by itself); report it once per outage."""
-        if not self._down_reported:
-            self._down_reported = True
-            self.stats.lost += 1
+    def router_lost(self, shard: str | None, channels: list[str], reason: str) -> None:
+        """Once per outage: of the backplane (``shard`` None) or of one cluster master."""
+        self.stats.lost += 1
+        if shard is None:
             self._notify("onBackplaneLost", reason)
+        else:
+            self._notify("onBackplaneShardLost", shard, self._groups(channels), reason)
+
+    def router_restored(self, shard: str | None, channels: list[str]) -> None:
+        """Up again after :meth:`router_lost` (the channels subscribed again)."""
+        self.stats.reconnects += 1
+        if shard is None:
+            self._notify("onBackplaneRestored")
+        else:
+            self._notify("onBackplaneShardRestored", shard, self._groups(channels))
+
+    def router_refused_publish(self) -> None:
+        """Redis answered a publish with an error (``MOVED`` ...): it was not published."""
+        self.stats.publish_dropped += 1
+
+    def router_log(self, level: str, message: str) -> None:
+        """Through the factory's runtime log (``wsproto_cb.backplane``)."""
+        self._log(level, message)
 
     # ------------------------------------------------------------ internals
 
+    def _groups(self, channels: list[str]) -> list[str | None]:
+        group_of = {channel: group for group, channel in self._wanted.items()}
+        return [group_of[channel] for channel in channels if channel in group_of]
+
     def _start(self) -> None:
-        if self._publisher is not None or self._listener is None:
+        if self._router is not None or self._listener is None:
             return
         io = self._listener._backplane_io()
         if io is None:  # (asyncio, before the loop runs: started on first use)
             return
-        name = self.nodeId.hex()
-        self._publisher = RedisLink(f"{name}-pub", self.address, io, self, self._settings)
-        self._subscriber = RedisLink(f"{name}-sub", self.address, io, self, self._settings)
-        self._publisher.start()
-        self._subscriber.start()
+        self._router = Router(
+            self.nodeId.hex(), self.address, io, self, self._settings, self.publishQueueLimit
+        )
+        for channel in self._wanted.values():
+            self._router.subscribe(channel)
+        self._router.start()
 
     def _message(self, channel: Any, data: Any) -> None:
         stats = self.stats

@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=(
             "deliver broadcasts across processes through this backplane: redis://HOST:PORT/DB "
+            "(one Redis, or any node of a Redis Cluster), redis+sentinel://HOST:PORT/MASTER "
             "(needed with --workers > 1), or memory:// (this process only). A URL with a "
             "password is visible to every user in ps: use --backplane-file or "
             "$WSPROTO_CB_BACKPLANE_URL for it"

@@ -143,8 +143,10 @@ exits."""
             None,
             None,
             "Deliver broadcasts across processes through this backplane: "
-            "redis://HOST:PORT/DB (needed with --workers > 1), or memory://.  A URL with a "
-            "password shows in ps: use --backplane-file or $WSPROTO_CB_BACKPLANE_URL for it.",
+            "redis://HOST:PORT/DB (one Redis, or any node of a Redis Cluster), "
+            "redis+sentinel://HOST:PORT/MASTER (needed with --workers > 1), or memory://.  "
+            "A URL with a password shows in ps: use --backplane-file or "
+            "$WSPROTO_CB_BACKPLANE_URL for it.",
         ],
         [
             "backplane-file",
