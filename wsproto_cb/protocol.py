@@ -54,7 +54,7 @@ Flow control
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .background import BackgroundCalls
 from .compat import (
@@ -73,6 +73,9 @@ from .options import ProtocolOptionAttributes, copy_factory_options
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 from .threadsafe import ThreadsafeSending
+
+if TYPE_CHECKING:
+    from .contracts import ConnectionOwner
 
 __all__ = ["WebSocketProtocol"]
 
@@ -264,8 +267,9 @@ class WebSocketProtocol(
                 producer.stopProducing()  # as a transport tells its producer
             except Exception as exc:
                 self._rt.log_error("error in the producer's stopProducing", exc)
-        if self.factory is not None:
-            self.factory._connection_closed(self)
+        owner: ConnectionOwner | None = self.factory
+        if owner is not None:
+            owner._connection_closed(self)
         if not self._closed_called:
             self._closed_called = True
             outcome = self._close_outcome(conn, reason)
@@ -584,8 +588,9 @@ class WebSocketProtocol(
         self.state = self.STATE_OPEN
         self._cancel_timer("open")
         self._start_auto_ping()
-        if self.factory is not None:
-            self.factory._connection_opened(self)
+        owner: ConnectionOwner | None = self.factory
+        if owner is not None:
+            owner._connection_opened(self)
         self.trafficStats._opened()
         if self.trackedTimings is not None:
             self.trackedTimings.track("onOpen")

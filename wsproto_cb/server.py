@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import broadcast as _broadcast
 from .compat import AutobahnServerCompat
 from .core.deflate import negotiate_server
 from .core.errors import HandshakeError
@@ -16,6 +15,9 @@ from .core.http import HandshakeRequest
 from .protocol import WebSocketProtocol
 from .runtime import Runtime
 from .types import ConnectionAccept, ConnectionDeny, ConnectionRequest
+
+if TYPE_CHECKING:
+    from .contracts import ServerConnectionOwner
 
 __all__ = ["WebSocketServerProtocol"]
 
@@ -88,18 +90,16 @@ def _strip_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
-def _warn_wss_without_tls(factory: Any, rt: Runtime, hint: str) -> None:
-    """Once per factory: its URL says ``wss://`` but connections arrive without TLS.
+def _warn_wss_without_tls(url: str, rt: Runtime, hint: str) -> None:
+    """The factory's URL says ``wss://`` but connections arrive without TLS
+    (said once per factory).
 
     Only a warning: behind a proxy that terminates TLS this is the intended
     setup (the URL is the public one).  Without such a proxy every byte,
     cookies included, travels in the clear.
     """
-    if getattr(factory, "_warned_wss_without_tls", False):
-        return
-    factory._warned_wss_without_tls = True
     rt.log_warning(
-        f"the factory's URL is {factory.url} but connections arrive without TLS: "
+        f"the factory's URL is {url} but connections arrive without TLS: "
         f"fine behind a proxy that terminates TLS, otherwise {hint}"
     )
 
@@ -115,15 +115,21 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
 
     def joinGroup(self, name: str) -> None:
         """Receive the factory's broadcasts to group ``name`` (until closed or left)."""
-        _broadcast.join_group(self, name)
+        owner: ServerConnectionOwner | None = self.factory
+        if owner is None or self.state == self.STATE_CLOSED:
+            return  # a closed connection would never be forgotten again
+        owner._join_group(self, name)
 
     def leaveGroup(self, name: str) -> None:
         """Stop receiving the factory's broadcasts to group ``name``."""
-        _broadcast.leave_group(self, name)
+        owner: ServerConnectionOwner | None = self.factory
+        if owner is not None:
+            owner._leave_group(self, name)
 
     def broadcast(self, payload: bytes, isBinary: bool = False, group: str | None = None) -> int:
         """``factory.broadcast`` to everyone (or ``group``) but this connection."""
-        return int(self.factory._broadcast_everywhere(payload, isBinary, group, self))
+        owner: ServerConnectionOwner = self.factory
+        return owner._broadcast_everywhere(payload, isBinary, group, self)
 
     def onBroadcastDropped(self, count: int) -> None:
         """A broadcast message was not written here (queue full); ``count`` so far."""
@@ -152,9 +158,11 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self._early: list[bytes] = []
         self._handshake = ServerHandshake()
         rt.set_nodelay(self.tcpNoDelay)
-        factory._connection_made(self)
+        owner: ServerConnectionOwner = factory
+        owner._connection_made(self)
         if factory.isSecure and not rt.is_secure:
-            _warn_wss_without_tls(factory, rt, self._tls_hint)
+            url, hint = factory.url, self._tls_hint
+            owner._warn_once("wss without TLS", lambda: _warn_wss_without_tls(url, rt, hint))
         self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
 
     def _handshake_data(self, data: bytes) -> None:
@@ -237,7 +245,8 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             self._reject(503, "maximum number of connections reached")
             return
         origin = request.origin
-        if not factory._origin_allowed(origin):
+        owner: ServerConnectionOwner = factory
+        if not owner._origin_allowed(origin):
             self._reject(403, f"WebSocket connection denied: origin '{origin}' not allowed")
             return
         # Autobahn's names and shapes: "" for no Origin, parsed extension offers
@@ -309,4 +318,5 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self.websocket_extensions_in_use = [codec] if codec is not None else []
         early = self._handshake.trailing + b"".join(self._early)
         self._early = []
-        self._open(factory._make_connection(True, codec, self), early)
+        owner: ServerConnectionOwner = factory
+        self._open(owner._make_connection(True, codec, self), early)
