@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         for component in found:
             print("  " + " <-> ".join(component))
 
+    print(f"Any in all modules: {sum(any_count(path) for path in mods.values())}")
     top = top_level_modules()
     counts = {name: any_count(path) for name, path in top.items()}
     print(f"Any in top-level modules: {sum(counts.values())}")

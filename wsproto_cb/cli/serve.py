@@ -30,6 +30,7 @@ from typing import Any
 
 from ..backplane.secrets import URL_ENV, backplane_url
 from ..protocol_loader import ProtocolSpecError, load_protocol
+from ..server_flags import PROTOCOL_FLAGS, protocol_options
 from ..workers import (
     argv_without,
     current_worker,
@@ -39,7 +40,6 @@ from ..workers import (
     warn_without_backplane,
 )
 from .errors import CommandError
-from .flags import PROTOCOL_FLAGS, protocol_options
 from .terminal import escape_controls
 
 __all__ = ["serve"]

@@ -35,7 +35,8 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from ..backplane.secrets import URL_ENV, backplane_url
-from ..cli.flags import (
+from ..protocol_loader import DEFAULT_PROTOCOL, ProtocolSpecError, load_protocol
+from ..server_flags import (
     METRICS_HELP,
     PROTOCOL_FLAGS,
     ProtocolFlag,
@@ -44,7 +45,6 @@ from ..cli.flags import (
     protocol_options,
     workers,
 )
-from ..protocol_loader import DEFAULT_PROTOCOL, ProtocolSpecError, load_protocol
 from ..workers import argv_without, current_worker, die_with_parent, warn_without_backplane
 from . import WebSocketServerFactory
 from ._shutdown import graceful_exit, shutdown
