@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .compat import AutobahnServerCompat
 from .core.deflate import negotiate_server
-from .core.errors import HandshakeError
+from .core.errors import HandshakeError, status_phrase
 from .core.forwarded import x_forwarded_for_client
 from .core.handshake_server import ServerHandshake
 from .core.http import HandshakeRequest
@@ -20,13 +19,6 @@ if TYPE_CHECKING:
     from .contracts import ServerConnectionOwner
 
 __all__ = ["WebSocketServerProtocol"]
-
-
-def _standard_phrase(code: int) -> str:
-    try:
-        return HTTPStatus(code).phrase
-    except ValueError:
-        return "Error"
 
 
 def _reason_phrase(reason: str | None) -> str:
@@ -219,8 +211,8 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         replaced, at most 120 characters (it may quote what the client sent);
         an empty reason gets the status's standard phrase.
         """
-        phrase = _reason_phrase(reason) or _standard_phrase(code)
-        body = f"{code} {_standard_phrase(code)}: {reason}\n".encode("utf-8", "replace")
+        phrase = _reason_phrase(reason) or status_phrase(code)
+        body = f"{code} {status_phrase(code)}: {reason}\n".encode("utf-8", "replace")
         try:
             self._rt.write(self._handshake.reject(code, phrase, responseHeaders or [], body))
         except Exception as exc:  # a response was already produced, or bad headers
