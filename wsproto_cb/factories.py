@@ -34,7 +34,18 @@ from .url import parse_url
 if TYPE_CHECKING:
     from .server import WebSocketServerProtocol
 
-__all__ = ["WebSocketClientFactory", "WebSocketFactory", "WebSocketServerFactory"]
+__all__ = [
+    "DEFAULT_SERVER",
+    "DEFAULT_USERAGENT",
+    "WebSocketClientFactory",
+    "WebSocketFactory",
+    "WebSocketServerFactory",
+]
+
+#: the ``Server`` header a server factory sends unless told otherwise
+DEFAULT_SERVER = f"wsproto_cb/{__version__}"
+#: the ``User-Agent`` header a client factory sends unless told otherwise
+DEFAULT_USERAGENT = f"wsproto_cb/{__version__}"
 
 
 def _check_protocols(protocols: Sequence[str] | None) -> list[str]:
@@ -115,6 +126,20 @@ class WebSocketFactory:
             setattr(self, name, value)
         if "allowedOrigins" in checked:
             self._origin_patterns = origin_patterns(checked["allowedOrigins"])
+
+    def _set_url(self, url: str | None) -> int | str:
+        """The URL's parts as Autobahn's attributes (``ws://localhost`` when none); its
+        port (a Unix socket's path for ``ws://unix:/path``)."""
+        parsed = parse_url(url or "ws://localhost")
+        self.url = url or "ws://localhost"
+        self.isSecure = parsed.is_secure
+        self.host = parsed.host
+        self.port = parsed.port
+        self.resource = parsed.resource
+        self.path = parsed.path
+        self.params = parsed.params
+        port: int | str = parsed.port
+        return port
 
     @property
     def countConnections(self) -> int:
@@ -228,7 +253,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         self,
         url: str | None = None,
         protocols: Sequence[str] | None = None,
-        server: str | None = f"wsproto_cb/{__version__}",
+        server: str | None = DEFAULT_SERVER,
         headers: Mapping[str, Any] | None = None,
         externalPort: int | None = None,
     ) -> None:
@@ -251,19 +276,12 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
     ) -> None:
         """Set the URL served, the subprotocols spoken (in order of preference),
         the ``Server`` header and extra response headers."""
-        parsed = parse_url(url or "ws://localhost")
-        self.url = url or "ws://localhost"
-        self.isSecure = parsed.is_secure
-        self.host = parsed.host
-        self.port = parsed.port
-        self.resource = parsed.resource
-        self.path = parsed.path
-        self.params = parsed.params
+        port = self._set_url(url)
         self.protocols = _check_protocols(protocols)
         if server is not None or not hasattr(self, "server"):
             self.server = server
         self.headers = _check_headers(headers)
-        self.externalPort = externalPort if externalPort is not None else parsed.port
+        self.externalPort = externalPort if externalPort is not None else port
 
     def _connection_opened(self, proto: WebSocketProtocol) -> None:
         super()._connection_opened(proto)
@@ -420,9 +438,9 @@ class WebSocketClientFactory(WebSocketFactory):
         url: str | None = None,
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
-        useragent: str | None = f"wsproto_cb/{__version__}",
+        useragent: str | None = DEFAULT_USERAGENT,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | str | None = None,
+        proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         self._init_factory()
         self.proxy: ProxyConfig | None = None
@@ -448,20 +466,13 @@ class WebSocketClientFactory(WebSocketFactory):
         protocols: Sequence[str] | None = None,
         useragent: str | None = None,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | str | None = None,
+        proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         """Set the URL to connect to, the Origin, the subprotocols offered,
         the ``User-Agent``, extra request headers and the HTTP proxy to
         tunnel through (see :func:`wsproto_cb.proxy.parse_proxy`; ``None``
         keeps the one set before)."""
-        parsed = parse_url(url or "ws://localhost")
-        self.url = url or "ws://localhost"
-        self.isSecure = parsed.is_secure
-        self.host = parsed.host
-        self.port = parsed.port
-        self.resource = parsed.resource
-        self.path = parsed.path
-        self.params = parsed.params
+        self._set_url(url)
         self.origin = origin
         self.protocols = _check_protocols(protocols)
         if useragent is not None or not hasattr(self, "useragent"):

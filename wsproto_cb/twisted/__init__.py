@@ -189,7 +189,7 @@ class WebSocketServerFactory(
         self,
         url: str | None = None,
         protocols: Sequence[str] | None = None,
-        server: str | None = factories.WebSocketServerFactory.__init__.__defaults__[2],  # type: ignore[index]
+        server: str | None = factories.DEFAULT_SERVER,
         headers: Mapping[str, Any] | None = None,
         externalPort: int | None = None,
         reactor: IReactorTime | None = None,
@@ -232,9 +232,9 @@ class WebSocketClientFactory(
         url: str | None = None,
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
-        useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
+        useragent: str | None = factories.DEFAULT_USERAGENT,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | str | None = None,
+        proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
         reactor: IReactorTime | None = None,
     ) -> None:
         self.reactor = reactor
