@@ -212,12 +212,18 @@ class WebSocketServerFactory(
     def startFactory(self) -> None:
         """The first port listens: make reactor shutdown close our connections
         (1001), and connect the backplane now (a bad one is logged at once)."""
-        if self.gracefulShutdown:
-            _shutdown.add_shutdown_trigger(self)
+        trigger = self._shutdown_trigger
+        if self.gracefulShutdown and (trigger is None or trigger.done):
+            self._shutdown_trigger = _shutdown.ShutdownTrigger(self)
         self.startBackplane()
 
+    #: while listening, the reactor trigger of graceful shutdown
+    _shutdown_trigger: _shutdown.ShutdownTrigger | None = None
+
     def stopFactory(self) -> None:
-        _shutdown.remove_shutdown_trigger(self)
+        trigger, self._shutdown_trigger = self._shutdown_trigger, None
+        if trigger is not None:
+            trigger.remove()
 
 
 class WebSocketClientFactory(
