@@ -33,6 +33,7 @@ from .servers import (
     SERVERS,
     ServerProcess,
     ServerSpec,
+    baseline_spec,
     child_env,
     die_with_parent,
     pin_command,
@@ -371,6 +372,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="with --plot: draw a results file written earlier by --json instead of running",
     )
     p.add_argument(
+        "--baseline",
+        metavar="TREE",
+        help="also run each ours-* server from this checkout (e.g. a git worktree of the last"
+        " release, its C extension built), as NAME@baseline, for before/after in one run",
+    )
+    p.add_argument(
         "--profile",
         metavar="DIR",
         help="instead of benchmarking: profile our servers (py-spy; S2, S3, S4 by default)",
@@ -407,6 +414,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipping {name}: {why}", file=sys.stderr)
         else:
             specs.append(SERVERS[name])
+    if args.baseline:
+        tree = Path(args.baseline).resolve()
+        if not (tree / "benchmarks" / "servers").is_dir():
+            raise SystemExit(f"--baseline {tree}: no benchmarks/servers/ there")
+        specs += [baseline_spec(s, tree) for s in list(specs) if s.name.startswith("ours-")]
     runs = select_runs(args.scenarios)
     reps = args.reps or (1 if args.quick else 3)
 

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +20,7 @@ __all__ = [
     "SERVERS",
     "ServerProcess",
     "ServerSpec",
+    "baseline_spec",
     "child_env",
     "die_with_parent",
     "pin_command",
@@ -41,6 +42,8 @@ class ServerSpec:
     deflate: bool = True  # can negotiate permessage-deflate
     needs: tuple[str, ...] = ()  # importable modules it needs
     about: str = ""
+    #: Run from this source tree instead of this checkout (``--baseline``).
+    tree: Path | None = None
 
 
 SERVERS: dict[str, ServerSpec] = {
@@ -147,10 +150,22 @@ def die_with_parent() -> None:
         pass
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def baseline_spec(spec: ServerSpec, tree: Path) -> ServerSpec:
+    """``spec`` run from another checkout (say the last release), named ``NAME@baseline``.
+
+    Before/after figures then come from one run, side by side, on one machine
+    state: the only figures this shared, noisy machine can compare.
+    """
+    about = f"{spec.about}, from {tree}"
+    return replace(spec, name=f"{spec.name}@baseline", tree=tree, about=about)
+
+
+def child_env(
+    extra: dict[str, str] | None = None, tree: Path | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+        [str(tree or ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
     )
     env.pop("WSBENCH_CPROFILE", None)
     if extra:
@@ -172,7 +187,7 @@ class ServerProcess:
         self.log_path = logdir / f"{spec.name}-{time.monotonic_ns()}.log"
         argv = [
             sys.executable,
-            str(SCRIPTS / spec.script),
+            str((spec.tree / "benchmarks" / "servers" if spec.tree else SCRIPTS) / spec.script),
             *spec.args,
             "--port",
             "0",
@@ -185,7 +200,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
             stdin=subprocess.DEVNULL,
-            env=child_env(env),
+            env=child_env(env, spec.tree),
             start_new_session=True,  # Ctrl-C reaches the runner, which stops us by PID
             preexec_fn=die_with_parent,
         )
