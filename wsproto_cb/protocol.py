@@ -26,6 +26,19 @@ Callbacks and ``async def``
     peer's (``None`` when its close frame was empty, as in Autobahn); for
     an unclean one ``code`` is 1006 and ``reason`` says what happened.
 
+States (``self.state``, Autobahn's numbers)
+    ``STATE_CONNECTING`` (1) from TCP accept/connect until the opening
+    handshake ends.  Then ``STATE_OPEN`` (3) when it succeeded (``onOpen``),
+    or ``STATE_CLOSING`` (2) when it was refused or timed out and TCP is
+    being closed.  ``STATE_OPEN`` -> ``STATE_CLOSING`` when a close frame is
+    sent (``sendClose``, a failure) or received, or the application drops
+    the connection.  Any state -> ``STATE_CLOSED`` (0) when the runtime
+    reports the transport lost (``onClose`` runs once, then ``is_closed``
+    resolves); nothing is delivered after that.  Two side conditions pause
+    delivery and reading in any open state: a callback's awaitable being
+    waited for (or ``messageConcurrency`` of them) and a full write buffer;
+    the auto-ping timers (:mod:`wsproto_cb.keepalive`) run only while open.
+
 Deadlines
     No state waits on the peer for ever (each bound is an option; 0 turns
     it off):
