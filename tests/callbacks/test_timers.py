@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from wsproto_cb.core.events import CloseReceived
 
-from .bed import Clock, RecordingClient, RecordingServer, connect_server, open_client, open_server
+from .bed import (
+    Clock,
+    Peer,
+    RecordingClient,
+    RecordingServer,
+    connect_server,
+    open_client,
+    open_server,
+)
 
 
 def outcome(proto: object) -> tuple[bool, int | None, str | None]:
@@ -18,20 +26,30 @@ def outcome(proto: object) -> tuple[bool, int | None, str | None]:
     return closed  # type: ignore[no-any-return]
 
 
+def aborted_after(clock: Clock, peer: Peer, delay: float) -> None:
+    """The protocol aborts its transport exactly ``delay`` seconds from now."""
+    clock.advance(delay - 0.001)
+    assert not peer.rt.gone
+    clock.advance(0.001)
+    assert peer.rt.aborted
+
+
+def unclean(peer: Peer, why: str) -> None:
+    """The transport is lost; onClose reports 1006 and ``why``."""
+    peer.lose()
+    was_clean, code, reason = outcome(peer.proto)
+    assert (was_clean, code) == (False, 1006)
+    assert reason is not None and why in reason
+
+
 # ------------------------------------------------------------ openHandshakeTimeout
 
 
 def test_open_handshake_timeout_server_silent_client() -> None:
     clock = Clock()
     peer = connect_server(clock=clock, openHandshakeTimeout=0.3)
-    clock.advance(0.299)
-    assert not peer.rt.gone
-    clock.advance(0.001)
-    assert peer.rt.aborted
-    peer.lose()
-    was_clean, code, reason = outcome(peer.proto)
-    assert (was_clean, code) == (False, 1006)
-    assert reason is not None and "opening handshake timeout" in reason
+    aborted_after(clock, peer, 0.3)
+    unclean(peer, "opening handshake timeout")
     assert peer.proto.factory.countConnections == 0
 
 
@@ -49,14 +67,8 @@ def test_open_handshake_timeout_client_silent_server() -> None:
     clock = Clock()
     peer = open_client(clock=clock, answer=False, openHandshakeTimeout=0.3)
     assert peer.rt.take().startswith(b"GET / HTTP/1.1\r\n")
-    clock.advance(0.299)
-    assert not peer.rt.gone
-    clock.advance(0.001)
-    assert peer.rt.aborted
-    peer.lose()
-    was_clean, code, reason = outcome(peer.proto)
-    assert (was_clean, code) == (False, 1006)
-    assert reason is not None and "opening handshake timeout" in reason
+    aborted_after(clock, peer, 0.3)
+    unclean(peer, "opening handshake timeout")
     assert not peer.proto.opened  # type: ignore[attr-defined]
 
 
@@ -86,14 +98,8 @@ def test_close_handshake_timeout_server() -> None:
     peer = open_server(clock=clock, closeHandshakeTimeout=0.3)
     peer.proto.sendClose(1000, "bye")
     assert peer.events() == [CloseReceived(1000, "bye")]
-    clock.advance(0.299)  # the peer never answers the close frame
-    assert not peer.rt.gone
-    clock.advance(0.001)
-    assert peer.rt.aborted
-    peer.lose()
-    was_clean, code, reason = outcome(peer.proto)
-    assert (was_clean, code) == (False, 1006)
-    assert reason is not None and "closing handshake timeout" in reason
+    aborted_after(clock, peer, 0.3)  # the peer never answers the close frame
+    unclean(peer, "closing handshake timeout")
 
 
 def test_close_handshake_timeout_client() -> None:
@@ -103,10 +109,7 @@ def test_close_handshake_timeout_client() -> None:
     assert peer.events() == [CloseReceived(4000, "")]
     clock.advance(0.3)
     assert peer.rt.aborted
-    peer.lose()
-    was_clean, code, reason = outcome(peer.proto)
-    assert (was_clean, code) == (False, 1006)
-    assert reason is not None and "closing handshake timeout" in reason
+    unclean(peer, "closing handshake timeout")
 
 
 def test_close_handshake_timer_stops_when_the_peer_answers() -> None:
@@ -149,14 +152,8 @@ def test_server_connection_drop_timeout() -> None:
     peer.events()
     peer.send(peer.conn.acknowledge_close())
     assert not peer.rt.gone  # the client waits for the server to close TCP
-    clock.advance(0.299)
-    assert not peer.rt.gone
-    clock.advance(0.001)
-    assert peer.rt.aborted
-    peer.lose()
-    was_clean, code, reason = outcome(peer.proto)
-    assert (was_clean, code) == (False, 1006)
-    assert reason is not None and "server did not drop" in reason
+    aborted_after(clock, peer, 0.3)
+    unclean(peer, "server did not drop")
 
 
 def test_server_connection_drop_timer_stops_when_the_server_closes() -> None:
