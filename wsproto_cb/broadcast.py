@@ -48,20 +48,18 @@ of (see :mod:`wsproto_cb.backplane`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from .core.codes import CloseCode
+from .prepared import PreparedMessage
 from .protocol import WebSocketProtocol
 from .sending import checked_payload
+from .server import WebSocketServerProtocol
 
-__all__ = [
-    "GroupRegistry",
-    "broadcast",
-    "forget_connection",
-    "join_group",
-    "leave_group",
-    "registry_of",
-]
+if TYPE_CHECKING:
+    from .metrics import ServerMetrics
+
+__all__ = ["BroadcastSource", "GroupRegistry", "broadcast"]
 
 _OVERFLOW_CLOSE = {
     "close": (CloseCode.POLICY_VIOLATION, "broadcast queue overflow"),
@@ -69,16 +67,35 @@ _OVERFLOW_CLOSE = {
 }
 
 
+class BroadcastSource(Protocol):
+    """What :func:`broadcast` reads of the server factory that broadcasts."""
+
+    maxMessagePayloadSize: int
+    broadcastQueueLimit: int
+    broadcastOverflow: str
+
+    @property
+    def metrics(self) -> ServerMetrics: ...
+
+    def prepareMessage(
+        self, payload: bytes, isBinary: bool = False, doNotCompress: bool = False
+    ) -> PreparedMessage: ...
+
+
 class GroupRegistry:
-    """Group name -> member connections, and the reverse, for one factory."""
+    """Group name -> member connections, and the reverse, for one factory.
+
+    The factory makes it in its ``__init__`` and tells its backplane when
+    :meth:`join` makes a group or :meth:`leave` / :meth:`forget` ends one.
+    """
 
     __slots__ = ("_groups", "_memberships")
 
     def __init__(self) -> None:
-        self._groups: dict[str, set[Any]] = {}
-        self._memberships: dict[Any, set[str]] = {}
+        self._groups: dict[str, set[WebSocketProtocol]] = {}
+        self._memberships: dict[WebSocketProtocol, set[str]] = {}
 
-    def join(self, proto: Any, name: str) -> bool:
+    def join(self, proto: WebSocketProtocol, name: str) -> bool:
         """Add a member; whether the group is new (its first member)."""
         if not isinstance(name, str):
             raise TypeError(f"group name must be a str, not {type(name).__name__}")
@@ -90,7 +107,7 @@ class GroupRegistry:
         self._memberships.setdefault(proto, set()).add(name)
         return created
 
-    def leave(self, proto: Any, name: str) -> bool:
+    def leave(self, proto: WebSocketProtocol, name: str) -> bool:
         """Remove a member; whether the group is now gone (that was its last member)."""
         removed = False
         members = self._groups.get(name)
@@ -106,17 +123,15 @@ class GroupRegistry:
                 del self._memberships[proto]
         return removed
 
-    def forget(self, proto: Any) -> list[str]:
+    def forget(self, proto: WebSocketProtocol) -> list[str]:
         """Take a connection out of every group it is in; the groups that are now gone."""
-        return [
-            name for name in list(self._memberships.get(proto, ())) if self.leave(proto, name)
-        ]
+        return [name for name in list(self._memberships.get(proto, ())) if self.leave(proto, name)]
 
-    def members(self, name: str) -> frozenset[Any]:
+    def members(self, name: str) -> frozenset[WebSocketProtocol]:
         """The connections in group ``name`` now (a snapshot)."""
         return frozenset(self._groups.get(name, ()))
 
-    def groups_of(self, proto: Any) -> frozenset[str]:
+    def groups_of(self, proto: WebSocketProtocol) -> frozenset[str]:
         """The groups a connection is in now (a snapshot)."""
         return frozenset(self._memberships.get(proto, ()))
 
@@ -125,40 +140,7 @@ class GroupRegistry:
         return list(self._groups)
 
 
-def registry_of(factory: Any) -> GroupRegistry:
-    """The factory's group registry, made on first use."""
-    registry: GroupRegistry | None = getattr(factory, "_broadcast_groups", None)
-    if registry is None:
-        registry = GroupRegistry()
-        factory._broadcast_groups = registry
-    return registry
-
-
-def join_group(proto: Any, name: str) -> None:
-    """Add a connection to its factory's group ``name`` (what ``joinGroup`` does)."""
-    factory = proto.factory
-    if factory is None or proto.state == proto.STATE_CLOSED:
-        return  # a closed connection would never be forgotten again
-    if registry_of(factory).join(proto, name):
-        factory.backplane.subscribe(name)
-
-
-def leave_group(proto: Any, name: str) -> None:
-    """Remove a connection from group ``name``; a group without members is forgotten."""
-    factory = proto.factory
-    if factory is not None and registry_of(factory).leave(proto, name):
-        factory.backplane.unsubscribe(name)
-
-
-def forget_connection(factory: Any, proto: Any) -> None:
-    """A closed connection leaves every group it was in."""
-    registry: GroupRegistry | None = getattr(factory, "_broadcast_groups", None)
-    if registry is not None:
-        for name in registry.forget(proto):
-            factory.backplane.unsubscribe(name)
-
-
-def _excluded(exclude: Any) -> frozenset[Any]:
+def _excluded(exclude: object) -> frozenset[object]:
     if exclude is None:
         return frozenset()
     if isinstance(exclude, WebSocketProtocol):
@@ -169,22 +151,22 @@ def _excluded(exclude: Any) -> frozenset[Any]:
 
 
 def broadcast(
-    factory: Any,
+    factory: BroadcastSource,
+    recipients: Iterable[WebSocketServerProtocol],
     payload: bytes,
     isBinary: bool = False,
-    group: str | None = None,
-    exclude: Any = None,
+    exclude: object = None,
 ) -> int:
-    """Write a message to the factory's open connections (or a group's); how many got it."""
+    """Write a message to ``recipients`` that are open (but not ``exclude``); how many got it.
+
+    ``recipients`` is a snapshot (a callback run from here may close or join).
+    """
     payload = checked_payload(payload, factory.maxMessagePayloadSize)
-    if group is None:
-        recipients: Iterable[Any] = list(factory._open_connections)
-    else:
-        recipients = registry_of(factory).members(group)
     skip = _excluded(exclude)
     prepared = None
-    queue_limit: int = factory.broadcastQueueLimit
-    policy: str = factory.broadcastOverflow
+    queue_limit = factory.broadcastQueueLimit
+    policy = factory.broadcastOverflow
+    metrics = factory.metrics
     sent = 0
     for proto in recipients:
         conn = proto._conn
@@ -195,24 +177,24 @@ def broadcast(
         frame = prepared.frame_for(conn)
         size = len(frame) if frame is not None else len(payload)
         if proto._sending_stream:
-            _dropped(proto, None)
+            _dropped(proto, metrics, None)
             continue
         queued = proto._rt.write_buffer_size()
         if queued and queued + size > queue_limit:
-            _dropped(proto, policy)
+            _dropped(proto, metrics, policy)
             continue
         if frame is not None:
             proto._rt.write(frame)
         else:
             proto.sendMessage(payload, isBinary)
         sent += 1
-    factory.metrics.broadcast_deliveries += sent
+    metrics.broadcast_deliveries += sent
     return sent
 
 
-def _dropped(proto: Any, policy: str | None) -> None:
+def _dropped(proto: WebSocketServerProtocol, metrics: ServerMetrics, policy: str | None) -> None:
     proto.broadcastDropped += 1
-    proto.factory.metrics.broadcast_drops += 1
+    metrics.broadcast_drops += 1
     try:
         proto.onBroadcastDropped(proto.broadcastDropped)
     except Exception as exc:  # one application error must not stop the broadcast

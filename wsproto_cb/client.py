@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core.deflate import accept_deflate_response, build_client_offers_header, negotiate_client
 from .core.errors import HandshakeError
@@ -10,6 +10,9 @@ from .core.handshake_client import ClientHandshake
 from .protocol import WebSocketProtocol
 from .runtime import Runtime
 from .types import ConnectingRequest, ConnectionResponse, TransportDetails
+
+if TYPE_CHECKING:
+    from .contracts import ConnectionOwner
 
 __all__ = ["WebSocketClientProtocol"]
 
@@ -42,7 +45,8 @@ class WebSocketClientProtocol(WebSocketProtocol):
         #: the HandshakeError that failed the opening handshake, if one did
         self.handshake_error: HandshakeError | None = None
         rt.set_nodelay(self.tcpNoDelay)
-        factory._connection_made(self)
+        owner: ConnectionOwner = factory
+        owner._connection_made(self)
         if factory.isSecure and not rt.is_secure:
             self._refuse_cleartext()
             return
@@ -157,6 +161,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
             if self.state == self.STATE_CONNECTING:
                 early = handshake.trailing + b"".join(self._early)
                 self._early = []
-                self._open(factory._make_connection(False, codec, self), early)
+                owner: ConnectionOwner = factory
+                self._open(owner._make_connection(False, codec, self), early)
 
         self._invoke(self.onConnect, (connection_response,), on_result=opened)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from . import __version__
 from . import broadcast as _broadcast
 from .backplane.base import Backplane, LocalBackplane
 from .backplane.io import BackplaneIO
+from .broadcast import GroupRegistry
+from .contracts import ConnectionWatcher
 from .core.codes import CloseCode
 from .core.connection import Connection, MessageCodec
 from .core.headers import is_token
@@ -37,7 +39,21 @@ from .proxy import ProxyConfig, parse_proxy
 from .threadsafe import ThreadsafeBroadcast
 from .url import parse_url
 
-__all__ = ["WebSocketClientFactory", "WebSocketFactory", "WebSocketServerFactory"]
+if TYPE_CHECKING:
+    from .server import WebSocketServerProtocol
+
+__all__ = [
+    "DEFAULT_SERVER",
+    "DEFAULT_USERAGENT",
+    "WebSocketClientFactory",
+    "WebSocketFactory",
+    "WebSocketServerFactory",
+]
+
+#: the ``Server`` header a server factory sends unless told otherwise
+DEFAULT_SERVER = f"wsproto_cb/{__version__}"
+#: the ``User-Agent`` header a client factory sends unless told otherwise
+DEFAULT_USERAGENT = f"wsproto_cb/{__version__}"
 
 
 def _check_protocols(protocols: Sequence[str] | None) -> list[str]:
@@ -98,9 +114,9 @@ class WebSocketFactory(ProtocolOptionAttributes):
 
     def _init_factory(self) -> None:
         #: connections from TCP accept/connect until they are lost
-        self._connections: set[Any] = set()
+        self._connections: set[WebSocketProtocol] = set()
         #: connections whose handshake is done
-        self._open_connections: set[Any] = set()
+        self._open_connections: set[WebSocketProtocol] = set()
         #: counters for operating the server (:mod:`wsproto_cb.metrics`)
         self.metrics = ServerMetrics()
         self.resetProtocolOptions()
@@ -120,6 +136,20 @@ class WebSocketFactory(ProtocolOptionAttributes):
         if "allowedOrigins" in checked:
             self._origin_patterns = origin_patterns(checked["allowedOrigins"])
 
+    def _set_url(self, url: str | None) -> int | str:
+        """The URL's parts as Autobahn's attributes (``ws://localhost`` when none); its
+        port (a Unix socket's path for ``ws://unix:/path``)."""
+        parsed = parse_url(url or "ws://localhost")
+        self.url = url or "ws://localhost"
+        self.isSecure = parsed.is_secure
+        self.host = parsed.host
+        self.port = parsed.port
+        self.resource = parsed.resource
+        self.path = parsed.path
+        self.params = parsed.params
+        port: int | str = parsed.port
+        return port
+
     @property
     def countConnections(self) -> int:
         """Connections currently held (including those still in the handshake)."""
@@ -129,14 +159,14 @@ class WebSocketFactory(ProtocolOptionAttributes):
         """:attr:`countConnections` (Autobahn's name)."""
         return len(self._connections)
 
-    def _connection_made(self, proto: Any) -> None:
+    def _connection_made(self, proto: WebSocketProtocol) -> None:
         self._connections.add(proto)
 
-    def _connection_opened(self, proto: Any) -> None:
+    def _connection_opened(self, proto: WebSocketProtocol) -> None:
         self._open_connections.add(proto)
         self.metrics.connections_opened += 1
 
-    def _connection_closed(self, proto: Any) -> None:
+    def _connection_closed(self, proto: WebSocketProtocol) -> None:
         self._connections.discard(proto)
         self._open_connections.discard(proto)
         self.metrics.connection_closed(proto)
@@ -168,6 +198,10 @@ class WebSocketFactory(ProtocolOptionAttributes):
                 proto.dropConnection()
             # (a closing connection is bounded by its own timers already)
         return waits
+
+    def _close_backplane(self) -> list[Any]:
+        """Shutdown's last step (:mod:`wsproto_cb.shutdown`): a client has no backplane."""
+        return []
 
     def prepareMessage(
         self, payload: bytes, isBinary: bool = False, doNotCompress: bool = False
@@ -219,15 +253,24 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
     #: Set it to False to handle shutdown yourself.
     gracefulShutdown: bool = True
 
+    # (protocol options that the broadcast reads; set by resetProtocolOptions)
+    maxMessagePayloadSize: int
+    broadcastQueueLimit: int
+    broadcastOverflow: str
+
     def __init__(
         self,
         url: str | None = None,
         protocols: Sequence[str] | None = None,
-        server: str | None = f"wsproto_cb/{__version__}",
+        server: str | None = DEFAULT_SERVER,
         headers: Mapping[str, Any] | None = None,
         externalPort: int | None = None,
     ) -> None:
         self._init_factory()
+        #: broadcast groups of this factory's open connections
+        self._groups = GroupRegistry()
+        #: warnings given once per factory (see :meth:`_warn_once`)
+        self._warned: set[str] = set()
         self._backplane: Backplane = LocalBackplane()
         self._backplane.attach(self)
         self.setSessionParameters(url, protocols, server, headers, externalPort)
@@ -242,31 +285,44 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
     ) -> None:
         """Set the URL served, the subprotocols spoken (in order of preference),
         the ``Server`` header and extra response headers."""
-        parsed = parse_url(url or "ws://localhost")
-        self.url = url or "ws://localhost"
-        self.isSecure = parsed.is_secure
-        self.host = parsed.host
-        self.port = parsed.port
-        self.resource = parsed.resource
-        self.path = parsed.path
-        self.params = parsed.params
+        port = self._set_url(url)
         self.protocols = _check_protocols(protocols)
         if server is not None or not hasattr(self, "server"):
             self.server = server
         self.headers = _check_headers(headers)
-        self.externalPort = externalPort if externalPort is not None else parsed.port
+        self.externalPort = externalPort if externalPort is not None else port
 
-    def _connection_opened(self, proto: Any) -> None:
+    def _connection_opened(self, proto: WebSocketProtocol) -> None:
         super()._connection_opened(proto)
         if len(self._open_connections) == 1:
             self._backplane.subscribe(None)
 
-    def _connection_closed(self, proto: Any) -> None:
+    def _connection_closed(self, proto: WebSocketProtocol) -> None:
         was_open = proto in self._open_connections
         super()._connection_closed(proto)
-        _broadcast.forget_connection(self, proto)
+        for name in self._groups.forget(proto):
+            self._backplane.unsubscribe(name)
         if was_open and not self._open_connections:
             self._backplane.unsubscribe(None)
+
+    def _join_group(self, proto: WebSocketProtocol, name: str) -> None:
+        if self._groups.join(proto, name):
+            self._backplane.subscribe(name)
+
+    def _leave_group(self, proto: WebSocketProtocol, name: str) -> None:
+        if self._groups.leave(proto, name):
+            self._backplane.unsubscribe(name)
+
+    @property
+    def broadcastGroups(self) -> GroupRegistry:
+        """The groups of this factory's open connections (read it; join and leave
+        through the protocols' ``joinGroup`` and ``leaveGroup``)."""
+        return self._groups
+
+    def _warn_once(self, key: str, warn: Callable[[], None]) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warn()
 
     def broadcast(
         self, payload: bytes, isBinary: bool = False, group: str | None = None, exclude: Any = None
@@ -287,9 +343,17 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         # (``protocol.broadcast`` calls this, not :meth:`broadcast`, which
         # Autobahn programs often redefine on their factory with their own
         # signature.)  The local send checks the payload before it is published.
-        sent = _broadcast.broadcast(self, payload, isBinary, group, exclude)
+        sent = self._broadcast_here(payload, isBinary, group, exclude)
         self._backplane.publish(group, payload, isBinary)
         return sent
+
+    def _broadcast_here(
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any = None
+    ) -> int:
+        recipients = self._open_connections if group is None else self._groups.members(group)
+        # (a server factory makes server protocols only: _new_protocol checks)
+        servers = cast("Iterable[WebSocketServerProtocol]", recipients)
+        return _broadcast.broadcast(self, list(servers), payload, isBinary, exclude)
 
     # ---------------------------------------------------------------- backplane
 
@@ -309,7 +373,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         backplane.attach(self)
         if self._open_connections:
             backplane.subscribe(None)
-        for name in _broadcast.registry_of(self).names():
+        for name in self._groups.names():
             backplane.subscribe(name)
 
     def startBackplane(self) -> None:
@@ -324,9 +388,16 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         """The runtime's I/O for the backplane; the asyncio and Twisted factories provide it."""
         return None
 
+    def _close_backplane(self) -> list[Any]:
+        """Close the backplane, last: what the connections' ``onClose`` broadcast
+        (a "left" message, say) is still written out.  The links still closing."""
+        self._backplane.close()
+        io = self._backplane_io()
+        return io.closing() if io is not None else []
+
     def _backplane_deliver(self, group: str | None, payload: bytes, isBinary: bool) -> None:
         """Another node's broadcast: to this node's members (the sender is not here)."""
-        _broadcast.broadcast(self, payload, isBinary, group)
+        self._broadcast_here(payload, isBinary, group)
 
     def onBackplaneLost(self, reason: str) -> None:
         """The backplane cannot reach its peers; local broadcasts go on.  Override to react."""
@@ -388,23 +459,23 @@ class WebSocketClientFactory(WebSocketFactory):
         url: str | None = None,
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
-        useragent: str | None = f"wsproto_cb/{__version__}",
+        useragent: str | None = DEFAULT_USERAGENT,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | str | None = None,
+        proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         self._init_factory()
         self.proxy: ProxyConfig | None = None
         self.setSessionParameters(url, origin, protocols, useragent, headers, proxy)
 
     #: a :class:`~wsproto_cb.reconnect.Reconnector` told of each connection's open and close
-    _connection_watcher: Any = None
+    _connection_watcher: ConnectionWatcher | None = None
 
-    def _connection_opened(self, proto: Any) -> None:
+    def _connection_opened(self, proto: WebSocketProtocol) -> None:
         super()._connection_opened(proto)
         if self._connection_watcher is not None:
             self._connection_watcher.connection_opened(proto)
 
-    def _connection_closed(self, proto: Any) -> None:
+    def _connection_closed(self, proto: WebSocketProtocol) -> None:
         super()._connection_closed(proto)
         if self._connection_watcher is not None:
             self._connection_watcher.connection_closed(proto)
@@ -416,20 +487,13 @@ class WebSocketClientFactory(WebSocketFactory):
         protocols: Sequence[str] | None = None,
         useragent: str | None = None,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | str | None = None,
+        proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         """Set the URL to connect to, the Origin, the subprotocols offered,
         the ``User-Agent``, extra request headers and the HTTP proxy to
         tunnel through (see :func:`wsproto_cb.proxy.parse_proxy`; ``None``
         keeps the one set before)."""
-        parsed = parse_url(url or "ws://localhost")
-        self.url = url or "ws://localhost"
-        self.isSecure = parsed.is_secure
-        self.host = parsed.host
-        self.port = parsed.port
-        self.resource = parsed.resource
-        self.path = parsed.path
-        self.params = parsed.params
+        self._set_url(url)
         self.origin = origin
         self.protocols = _check_protocols(protocols)
         if useragent is not None or not hasattr(self, "useragent"):
@@ -437,3 +501,12 @@ class WebSocketClientFactory(WebSocketFactory):
         self.headers = _check_headers(headers)
         if proxy is not None:
             self.proxy = parse_proxy(proxy)
+
+
+if TYPE_CHECKING:  # the factories keep the contracts of :mod:`wsproto_cb.contracts`
+    from .backplane.base import BackplaneListener
+    from .contracts import ConnectionOwner, ServerConnectionOwner
+
+    _server_owner: type[ServerConnectionOwner] = WebSocketServerFactory
+    _client_owner: type[ConnectionOwner] = WebSocketClientFactory
+    _listener: type[BackplaneListener] = WebSocketServerFactory

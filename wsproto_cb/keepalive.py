@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core.connection import Connection
+    from .runtime import Runtime
 
 __all__ = ["AutoPing"]
 
@@ -22,8 +26,8 @@ class AutoPing:
     """The auto-ping timers of one connection (see the module docstring)."""
 
     # (provided by WebSocketProtocol)
-    _rt: Any
-    _conn: Any
+    _rt: Runtime
+    _conn: Connection | None
     state: int
     STATE_OPEN: int
     factory: Any

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from .core.codes import Opcode
 from .core.connection import Connection
 from .core.deflate_codec import PerMessageDeflate
-from .core.frames import build_frame
+from .core.frames import RSV1, build_frame
 
 __all__ = ["PreparedMessage"]
-
-_RSV1: Final = 0x4
 
 
 class PreparedMessage:
@@ -60,6 +56,6 @@ class PreparedMessage:
         frame = self._compressed.get(key)
         if frame is None:
             opcode = Opcode.BINARY if self.binary else Opcode.TEXT
-            frame = build_frame(opcode, codec.compress_whole_message(self.payload), rsv=_RSV1)
+            frame = build_frame(opcode, codec.compress_whole_message(self.payload), rsv=RSV1)
             self._compressed[key] = frame
         return frame

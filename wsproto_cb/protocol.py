@@ -26,6 +26,19 @@ Callbacks and ``async def``
     peer's (``None`` when its close frame was empty, as in Autobahn); for
     an unclean one ``code`` is 1006 and ``reason`` says what happened.
 
+States (``self.state``, Autobahn's numbers)
+    ``STATE_CONNECTING`` (1) from TCP accept/connect until the opening
+    handshake ends.  Then ``STATE_OPEN`` (3) when it succeeded (``onOpen``),
+    or ``STATE_CLOSING`` (2) when it was refused or timed out and TCP is
+    being closed.  ``STATE_OPEN`` -> ``STATE_CLOSING`` when a close frame is
+    sent (``sendClose``, a failure) or received, or the application drops
+    the connection.  Any state -> ``STATE_CLOSED`` (0) when the runtime
+    reports the transport lost (``onClose`` runs once, then ``is_closed``
+    resolves); nothing is delivered after that.  Two side conditions pause
+    delivery and reading in any open state: a callback's awaitable being
+    waited for (or ``messageConcurrency`` of them) and a full write buffer;
+    the auto-ping timers (:mod:`wsproto_cb.keepalive`) run only while open.
+
 Deadlines
     No state waits on the peer for ever (each bound is an option; 0 turns
     it off):
@@ -55,7 +68,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .background import BackgroundCalls
 from .compat import (
@@ -74,6 +87,9 @@ from .options import ProtocolOptionAttributes, ProtocolOptions
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 from .threadsafe import ThreadsafeSending
+
+if TYPE_CHECKING:
+    from .contracts import ConnectionOwner
 
 __all__ = ["WebSocketProtocol"]
 
@@ -343,8 +359,9 @@ class WebSocketProtocol(
                 producer.stopProducing()  # as a transport tells its producer
             except Exception as exc:
                 self._rt.log_error("error in the producer's stopProducing", exc)
-        if self.factory is not None:
-            self.factory._connection_closed(self)
+        owner: ConnectionOwner | None = self.factory
+        if owner is not None:
+            owner._connection_closed(self)
         if not self._closed_called:
             self._closed_called = True
             outcome = self._close_outcome(conn, reason)
@@ -694,8 +711,9 @@ class WebSocketProtocol(
         self.state = self.STATE_OPEN
         self._cancel_timer("open")
         self._start_auto_ping()
-        if self.factory is not None:
-            self.factory._connection_opened(self)
+        owner: ConnectionOwner | None = self.factory
+        if owner is not None:
+            owner._connection_opened(self)
         self.trafficStats._opened()
         if self.trackedTimings is not None:
             self.trackedTimings.track("onOpen")

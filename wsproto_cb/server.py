@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import broadcast as _broadcast
 from .compat import AutobahnServerCompat
 from .core.deflate import negotiate_server
-from .core.errors import HandshakeError, InvalidStateError
+from .core.errors import HandshakeError, InvalidStateError, status_phrase
 from .core.forwarded import x_forwarded_for_client
 from .core.handshake_server import ServerHandshake
 from .core.http import HandshakeRequest
@@ -17,14 +15,10 @@ from .protocol import WebSocketProtocol
 from .runtime import Runtime
 from .types import ConnectionAccept, ConnectionDeny, ConnectionRequest
 
+if TYPE_CHECKING:
+    from .contracts import ServerConnectionOwner
+
 __all__ = ["WebSocketServerProtocol"]
-
-
-def _standard_phrase(code: int) -> str:
-    try:
-        return HTTPStatus(code).phrase
-    except ValueError:
-        return "Error"
 
 
 def _reason_phrase(reason: str | None) -> str:
@@ -88,18 +82,16 @@ def _strip_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
-def _warn_wss_without_tls(factory: Any, rt: Runtime, hint: str) -> None:
-    """Once per factory: its URL says ``wss://`` but connections arrive without TLS.
+def _warn_wss_without_tls(url: str, rt: Runtime, hint: str) -> None:
+    """The factory's URL says ``wss://`` but connections arrive without TLS
+    (said once per factory).
 
     Only a warning: behind a proxy that terminates TLS this is the intended
     setup (the URL is the public one).  Without such a proxy every byte,
     cookies included, travels in the clear.
     """
-    if getattr(factory, "_warned_wss_without_tls", False):
-        return
-    factory._warned_wss_without_tls = True
     rt.log_warning(
-        f"the factory's URL is {factory.url} but connections arrive without TLS: "
+        f"the factory's URL is {url} but connections arrive without TLS: "
         f"fine behind a proxy that terminates TLS, otherwise {hint}"
     )
 
@@ -115,15 +107,21 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
 
     def joinGroup(self, name: str) -> None:
         """Receive the factory's broadcasts to group ``name`` (until closed or left)."""
-        _broadcast.join_group(self, name)
+        owner: ServerConnectionOwner | None = self.factory
+        if owner is None or self.state == self.STATE_CLOSED:
+            return  # a closed connection would never be forgotten again
+        owner._join_group(self, name)
 
     def leaveGroup(self, name: str) -> None:
         """Stop receiving the factory's broadcasts to group ``name``."""
-        _broadcast.leave_group(self, name)
+        owner: ServerConnectionOwner | None = self.factory
+        if owner is not None:
+            owner._leave_group(self, name)
 
     def broadcast(self, payload: bytes, isBinary: bool = False, group: str | None = None) -> int:
         """``factory.broadcast`` to everyone (or ``group``) but this connection."""
-        return int(self.factory._broadcast_everywhere(payload, isBinary, group, self))
+        owner: ServerConnectionOwner = self.factory
+        return owner._broadcast_everywhere(payload, isBinary, group, self)
 
     def onBroadcastDropped(self, count: int) -> None:
         """A broadcast message was not written here (queue full); ``count`` so far."""
@@ -163,9 +161,11 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self.http_request_host: str | None = None
         self._handshake = ServerHandshake()
         rt.set_nodelay(self.tcpNoDelay)
-        factory._connection_made(self)
+        owner: ServerConnectionOwner = factory
+        owner._connection_made(self)
         if factory.isSecure and not rt.is_secure:
-            _warn_wss_without_tls(factory, rt, self._tls_hint)
+            url, hint = factory.url, self._tls_hint
+            owner._warn_once("wss without TLS", lambda: _warn_wss_without_tls(url, rt, hint))
         self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
 
     def _handshake_data(self, data: bytes) -> None:
@@ -229,8 +229,8 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         replaced, at most 120 characters (it may quote what the client sent);
         an empty reason gets the status's standard phrase.
         """
-        phrase = _reason_phrase(reason) or _standard_phrase(code)
-        body = f"{code} {_standard_phrase(code)}: {reason}\n".encode("utf-8", "replace")
+        phrase = _reason_phrase(reason) or status_phrase(code)
+        body = f"{code} {status_phrase(code)}: {reason}\n".encode("utf-8", "replace")
         try:
             response = self._handshake_writer().reject(code, phrase, responseHeaders or [], body)
             self._rt.write(response)
@@ -267,7 +267,8 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             self._reject(503, "maximum number of connections reached")
             return
         origin = request.origin
-        if not factory._origin_allowed(origin):
+        owner: ServerConnectionOwner = factory
+        if not owner._origin_allowed(origin):
             self._reject(403, f"WebSocket connection denied: origin '{origin}' not allowed")
             return
         # Autobahn's names and shapes: "" for no Origin, parsed extension offers
@@ -349,4 +350,5 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             early += b"".join(self._early)
             self._early = None
         self._handshake = None  # (the request and its parser: not needed any more)
-        self._open(factory._make_connection(True, codec, self), early)
+        owner: ServerConnectionOwner = factory
+        self._open(owner._make_connection(True, codec, self), early)

@@ -27,13 +27,14 @@ The waiting is runtime-specific and lives beside each runtime:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from .core.codes import CloseCode
 
 __all__ = [
     "DEFAULT_CODE",
     "DEFAULT_REASON",
+    "ShutdownTarget",
     "abort_connections",
     "begin_shutdown",
     "close_backplanes",
@@ -51,7 +52,21 @@ FALLBACK_CLOSE_TIMEOUT = 1.0
 ABORT_WAIT = 1.0
 
 
-def shutdown_bound(factories: Iterable[Any]) -> float:
+class ShutdownTarget(Protocol):
+    """A server or client factory, as shutdown uses it (futures/Deferreds are ``Any``:
+    each runtime waits for its own)."""
+
+    closeHandshakeTimeout: float
+
+    def closeAllConnections(
+        self, code: int | None = ..., reason: str | None = ..., abort: bool = ...
+    ) -> list[Any]: ...
+
+    def _close_backplane(self) -> list[Any]:
+        """Close the factory's backplane; what is still closing."""
+
+
+def shutdown_bound(factories: Iterable[ShutdownTarget]) -> float:
     """Seconds to wait for the closing handshakes of ``factories``' connections."""
     timeouts = [float(f.closeHandshakeTimeout) for f in factories]
     longest = max((t for t in timeouts if t > 0), default=FALLBACK_CLOSE_TIMEOUT)
@@ -59,7 +74,7 @@ def shutdown_bound(factories: Iterable[Any]) -> float:
 
 
 def begin_shutdown(
-    factories: Iterable[Any],
+    factories: Iterable[ShutdownTarget],
     code: int | None = DEFAULT_CODE,
     reason: str | None = DEFAULT_REASON,
 ) -> list[Any]:
@@ -70,7 +85,7 @@ def begin_shutdown(
     return waits
 
 
-def abort_connections(factories: Iterable[Any]) -> list[Any]:
+def abort_connections(factories: Iterable[ShutdownTarget]) -> list[Any]:
     """Drop what is still connected after the bound; return their ``is_closed``."""
     waits: list[Any] = []
     for factory in factories:
@@ -78,17 +93,11 @@ def abort_connections(factories: Iterable[Any]) -> list[Any]:
     return waits
 
 
-def close_backplanes(factories: Iterable[Any]) -> list[Any]:
+def close_backplanes(factories: Iterable[ShutdownTarget]) -> list[Any]:
     """Close the factories' backplanes, last: what the connections' ``onClose``
     broadcast (a "left" message, say) is still written out to Redis.  Return a
     future/Deferred per backplane connection still closing (wait, bounded)."""
     waits: list[Any] = []
     for factory in factories:
-        backplane = getattr(factory, "backplane", None)
-        if backplane is None:
-            continue
-        backplane.close()
-        io = factory._backplane_io()
-        if io is not None:
-            waits.extend(io.closing())
+        waits.extend(factory._close_backplane())
     return waits

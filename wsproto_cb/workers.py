@@ -141,6 +141,14 @@ def die_with_parent(signum: int = signal.SIGTERM) -> bool:
         return False
 
 
+def become_worker() -> None:
+    """Set up this process as a worker: a terminal's Ctrl-C reaches the parent,
+    which sends SIGTERM to every worker, so SIGINT is ignored here; and a
+    parent that dies takes its workers with it (:func:`die_with_parent`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+
+
 # ------------------------------------------------------------------ sockets
 
 

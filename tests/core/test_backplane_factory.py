@@ -12,7 +12,6 @@ frame built once.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from test_backplane_link import (
     answer_topology,
 )
 
+from tests.callbacks.bed import FakeRuntime as BedRuntime
 from wsproto_cb.backplane import LocalBackplane, RedisBackplane
 from wsproto_cb.backplane.envelope import decode_envelope, encode_envelope
 from wsproto_cb.backplane.resp import encode_command
@@ -37,60 +37,25 @@ from wsproto_cb.server import WebSocketServerProtocol
 OTHER = b"\x0b" * 8
 
 
-class FakeRuntime:
-    """One connection's transport and loop, recording writes in a shared log."""
+class _IOClock:
+    """The fake BackplaneIO's clock, in the shape of the callback bed's Clock."""
 
-    is_secure = False
-    octets_written = 0
-
-    def __init__(self, io: FakeIO, log: list[tuple[str, bytes]], name: str) -> None:
-        self.peer = f"tcp4:127.0.0.1:{name}"
-        self.writes: list[bytes] = []
-        self.queued = 0
-        self.closed = False
+    def __init__(self, io: FakeIO) -> None:
         self._io = io
-        self._log = log
-        self._name = name
 
-    def write(self, data: bytes) -> None:
-        self.writes.append(data)
-        self._log.append((self._name, data))
-
-    def write_buffer_size(self) -> int:
-        return self.queued
-
-    def close(self) -> None:
-        self.closed = True
-
-    def abort(self) -> None:
-        self.closed = True
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> FakeTimer:
-        return self._io.call_later(delay, callback)
-
-    def now(self) -> float:
+    def seconds(self) -> float:
         return self._io.now
 
-    def pause_reading(self) -> None:
-        pass
+    def callLater(self, delay: float, func: Callable[..., object], *args: Any) -> FakeTimer:
+        return self._io.call_later(delay, lambda: func(*args))
 
-    def resume_reading(self) -> None:
-        pass
 
-    def set_nodelay(self, enabled: bool) -> None:
-        pass
+class FakeRuntime(BedRuntime):
+    """The callback bed's runtime on the backplane IO's clock, recording writes in
+    a shared log; any error or warning fails the test."""
 
-    def is_awaitable(self, value: Any) -> bool:
-        return inspect.isawaitable(value)
-
-    def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> Any:
-        raise AssertionError("no awaitable callbacks here")
-
-    def create_future(self) -> list[Any]:
-        return []
-
-    def resolve_future(self, future: list[Any], value: Any) -> None:
-        future.append(value)
+    def __init__(self, io: FakeIO, log: list[tuple[str, bytes]], name: str) -> None:
+        super().__init__(_IOClock(io), name, log)  # type: ignore[arg-type]
 
     def log_error(self, message: str, exc: BaseException | None = None) -> None:
         raise AssertionError(f"unexpected error: {message}: {exc!r}")

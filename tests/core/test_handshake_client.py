@@ -7,14 +7,10 @@ import base64
 import pytest
 
 from wsproto_cb.core.errors import HandshakeError, InvalidStateError
-from wsproto_cb.core.handshake import (
-    ClientHandshake,
-    HandshakeResponse,
-    ServerHandshake,
-    accept_key,
-    generate_key,
-)
+from wsproto_cb.core.handshake_client import ClientHandshake
+from wsproto_cb.core.handshake_server import ServerHandshake
 from wsproto_cb.core.headers import build_extension_header
+from wsproto_cb.core.http import HandshakeResponse, accept_key, generate_key
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="

@@ -6,8 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wsproto_cb.core.errors import HandshakeError
-from wsproto_cb.core.handshake import ClientHandshake, HttpHeadReader, ServerHandshake
+from wsproto_cb.core.handshake_client import ClientHandshake
+from wsproto_cb.core.handshake_server import ServerHandshake
 from wsproto_cb.core.headers import parse_extension_header, parse_subprotocol_list
+from wsproto_cb.core.http import HttpHeadReader
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 VALID_REQUEST = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from wsproto_cb.core.errors import HandshakeError
-from wsproto_cb.core.handshake import ServerHandshake
+from wsproto_cb.core.handshake_server import ServerHandshake
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 FIELDS = (

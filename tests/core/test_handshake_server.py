@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from wsproto_cb.core.errors import HandshakeError, InvalidStateError
-from wsproto_cb.core.handshake import (
-    HandshakeRequest,
-    HandshakeResponse,
-    Headers,
-    HttpHeadReader,
-    ServerHandshake,
-    accept_key,
-)
+from wsproto_cb.core.handshake_server import ServerHandshake
+from wsproto_cb.core.headers import Headers
+from wsproto_cb.core.http import HandshakeRequest, HandshakeResponse, HttpHeadReader, accept_key
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="

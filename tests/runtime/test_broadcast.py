@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 import wsproto_cb.prepared
-from wsproto_cb.broadcast import registry_of
 from wsproto_cb.compress import PerMessageDeflateOffer, accept_deflate_offer
 
 from .harness import (
@@ -138,7 +137,7 @@ async def test_groups_exclude_and_self_broadcast(runtime: RuntimeHarness) -> Non
     s2.joinGroup("b")
     clients[1].sendClose(1000)
     await runtime.wait(s1.closed)
-    registry = registry_of(factory)
+    registry = factory.broadcastGroups
     assert registry.members("b") == {s2} and registry.groups_of(s1) == frozenset()
     assert factory.broadcast(b"to b", group="b") == 1
     assert factory.broadcast(b"to all") == 2

@@ -16,6 +16,7 @@ from ..compress import (
     PerMessageDeflateResponse,
     PerMessageDeflateResponseAccept,
 )
+from ..proxy import ProxyConfig
 from ..types import ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse
 from . import _shutdown
 from ._backplane_io import AsyncioBackplaneIO
@@ -184,7 +185,7 @@ class WebSocketServerFactory(_AsyncioFactoryMixin, factories.WebSocketServerFact
         self,
         url: str | None = None,
         protocols: Sequence[str] | None = None,
-        server: str | None = factories.WebSocketServerFactory.__init__.__defaults__[2],  # type: ignore[index]
+        server: str | None = factories.DEFAULT_SERVER,
         headers: Mapping[str, Any] | None = None,
         externalPort: int | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
@@ -229,9 +230,9 @@ class WebSocketClientFactory(_AsyncioFactoryMixin, factories.WebSocketClientFact
         url: str | None = None,
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
-        useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
+        useragent: str | None = factories.DEFAULT_USERAGENT,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | str | None = None,
+        proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self._loop = loop

@@ -74,7 +74,7 @@ class AsyncioRuntime:
             return  # asyncio and uvloop set TCP_NODELAY on every TCP transport already
         sock = self._transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if enabled else 0)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
 
     def is_awaitable(self, value: Any) -> bool:
         return inspect.isawaitable(value)

@@ -12,17 +12,37 @@ What the factory tells its backplane:
   open connection), so a node receives only what it has members for;
 - :meth:`Backplane.publish` for every ``factory.broadcast``.
 
-What the backplane calls on its listener (the factory):
-``_backplane_deliver(group, payload, isBinary)`` for another node's
-broadcast, ``onBackplaneLost(reason)``, ``onBackplaneRestored()`` and
-``onBackplaneGap(group, node, missed)``.
+What the backplane calls on its listener (the factory) is
+:class:`BackplaneListener`: ``_backplane_deliver(group, payload, isBinary)``
+for another node's broadcast, ``onBackplaneLost(reason)``,
+``onBackplaneRestored()``, ``onBackplaneGap(group, node, missed)``, and
+``_backplane_io()`` for the runtime's I/O (``None`` until there is a loop).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
-__all__ = ["Backplane", "LocalBackplane"]
+from .io import BackplaneIO
+
+__all__ = ["Backplane", "BackplaneListener", "LocalBackplane"]
+
+
+class BackplaneListener(Protocol):
+    """The factory, as its backplane uses it (a server factory is one)."""
+
+    def _backplane_io(self) -> BackplaneIO | None:
+        """The runtime's timers, connections and logging; ``None`` while the
+        factory has no event loop yet (asyncio before the first connection)."""
+
+    def _backplane_deliver(self, group: str | None, payload: bytes, isBinary: bool) -> None:
+        """Another node's broadcast, for this node's members of ``group``."""
+
+    def onBackplaneLost(self, reason: str) -> None: ...
+
+    def onBackplaneRestored(self) -> None: ...
+
+    def onBackplaneGap(self, group: str | None, node: str, missed: int) -> None: ...
 
 
 class Backplane:
@@ -32,14 +52,14 @@ class Backplane:
     crossProcess: bool = False
 
     def __init__(self) -> None:
-        self._listener: Any = None
+        self._listener: BackplaneListener | None = None
 
     @property
-    def listener(self) -> Any:
+    def listener(self) -> BackplaneListener | None:
         """The factory that receives what other nodes publish (set by ``factory.setBackplane``)."""
         return self._listener
 
-    def attach(self, listener: Any) -> None:
+    def attach(self, listener: BackplaneListener) -> None:
         """Called by ``factory.setBackplane``; one factory per backplane."""
         if self._listener is not None and self._listener is not listener:
             raise ValueError("this backplane is already attached to another factory")

@@ -20,8 +20,15 @@ from typing import Any
 
 from .. import __version__
 from ..protocol_loader import DEFAULT_PROTOCOL
+from ..server_flags import (
+    METRICS_HELP,
+    PROTOCOL_FLAGS,
+    flag_help,
+    metrics_address,
+    seconds,
+    workers,
+)
 from .errors import CommandError
-from .flags import METRICS_HELP, PROTOCOL_FLAGS, flag_help, metrics_address, seconds, workers
 from .terminal import escape_controls
 
 __all__ = ["CommandError", "build_parser", "main"]

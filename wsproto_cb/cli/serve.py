@@ -30,16 +30,16 @@ from typing import Any
 
 from ..backplane.secrets import URL_ENV, backplane_url
 from ..protocol_loader import ProtocolSpecError, load_protocol
+from ..server_flags import PROTOCOL_FLAGS, protocol_options
 from ..workers import (
     argv_without,
+    become_worker,
     current_worker,
-    die_with_parent,
     own_command,
     run_workers,
     warn_without_backplane,
 )
 from .errors import CommandError
-from .flags import PROTOCOL_FLAGS, protocol_options
 from .terminal import escape_controls
 
 __all__ = ["serve"]
@@ -73,8 +73,7 @@ def serve(args: argparse.Namespace) -> int:
                     prefix=PREFIX,
                     env={URL_ENV: args.backplane} if args.backplane is not None else None,
                 )
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
-        die_with_parent()
+        become_worker()
     if args.verbose:
         protocol = _logging_connections(protocol)
     if args.runtime == "twisted":
@@ -295,19 +294,18 @@ def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
     from twisted.internet import defer
     from twisted.logger import LogLevel
 
-    from ..twisted import WebSocketServerFactory, shutdown
-
-    # (Twisted's reactor, endpoints and loggers are not typed for mypy)
-    reactor: Any = importlib.import_module("twisted.internet.reactor")
-    endpoints: Any = importlib.import_module("twisted.internet.endpoints")
-    logger: Any = importlib.import_module("twisted.logger")
-    level = LogLevel.info if args.verbose else LogLevel.warn
-    observer = logger.FilteringLogObserver(
-        logger.textFileLogObserver(sys.stderr),
-        [logger.LogLevelFilterPredicate(defaultLogLevel=level)],
+    from ..twisted import WebSocketServerFactory
+    from ..twisted.serving import (
+        EndpointError,
+        begin_logging,
+        quote,
+        server_endpoints,
+        stop_gracefully,
     )
-    logger.globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
-    quote = endpoints.quoteStringArgument
+
+    # (Twisted's reactor is not typed for mypy)
+    reactor: Any = importlib.import_module("twisted.internet.reactor")
+    begin_logging(sys.stderr, LogLevel.info if args.verbose else LogLevel.warn)
 
     url, subprotocols = _factory_args(args)
     try:
@@ -325,13 +323,9 @@ def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
             f":privateKey={quote(args.keyfile or args.certfile)}"
         )
     try:
-        endpoint = endpoints.serverFromString(reactor, description)
-    except Exception as exc:
+        [(_, endpoint)] = server_endpoints(reactor, [description], reuse_port=_worker_mode(args))
+    except EndpointError as exc:
         raise CommandError(f"cannot load the certificate: {exc}") from None
-    if _worker_mode(args):
-        from ..twisted.reuseport import reuse_port_endpoint
-
-        endpoint = reuse_port_endpoint(reactor, endpoint)
 
     outcome: dict[str, Any] = {"status": 0}
     ports: list[Any] = []
@@ -354,12 +348,12 @@ def _serve_twisted(args: argparse.Namespace, protocol: type) -> int:
     def stopping() -> defer.Deferred[None] | None:
         if not ports:
             return None  # (never listened)
-        _stopping(factory.countConnections)
-        d: defer.Deferred[Any] = defer.gatherResults(
-            [defer.maybeDeferred(port.stopListening) for port in ports]
-        )
-        d.addBoth(lambda _: shutdown(factory))
-        return d
+
+        def stop_listening() -> defer.Deferred[Any]:
+            stopped = defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
+            return stopped.addErrback(lambda _: None)  # (closing the connections matters more)
+
+        return stop_gracefully(stop_listening, factory, reactor, _stopping)
 
     reactor.addSystemEventTrigger("before", "shutdown", stopping)
     reactor.callWhenRunning(lambda: endpoint.listen(factory).addCallbacks(listening, failed))

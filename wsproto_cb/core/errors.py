@@ -8,6 +8,7 @@ must send; a :class:`HandshakeError` carries the HTTP status to answer with.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http import HTTPStatus
 
 
 class WebSocketError(Exception):
@@ -46,6 +47,14 @@ class HandshakeError(WebSocketError):
         self.status = status
         self.reason = reason
         self.headers: list[tuple[str, str]] = list(headers)
+
+
+def status_phrase(status: int) -> str:
+    """The standard reason phrase of an HTTP status (``"Error"`` for one without)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 class InvalidStateError(WebSocketError):

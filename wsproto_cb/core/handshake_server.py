@@ -10,10 +10,9 @@ rules via :meth:`ServerHandshake.receive_request`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from .errors import HandshakeError, InvalidStateError
+from .errors import HandshakeError, InvalidStateError, status_phrase
 from .headers import (
     check_extension_header,
     is_token,
@@ -331,10 +330,7 @@ class ServerHandshake:
         in the status line.
         """
         status = exc.status if 400 <= exc.status <= 599 else 400
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Error"
+        phrase = status_phrase(status)
         body = f"{status} {phrase}: {exc.reason}\n".encode()
         return self.reject(status, phrase, exc.headers, body)
 

@@ -189,7 +189,7 @@ class WebSocketServerFactory(
         self,
         url: str | None = None,
         protocols: Sequence[str] | None = None,
-        server: str | None = factories.WebSocketServerFactory.__init__.__defaults__[2],  # type: ignore[index]
+        server: str | None = factories.DEFAULT_SERVER,
         headers: Mapping[str, Any] | None = None,
         externalPort: int | None = None,
         reactor: IReactorTime | None = None,
@@ -212,12 +212,18 @@ class WebSocketServerFactory(
     def startFactory(self) -> None:
         """The first port listens: make reactor shutdown close our connections
         (1001), and connect the backplane now (a bad one is logged at once)."""
-        if self.gracefulShutdown:
-            _shutdown.add_shutdown_trigger(self)
+        trigger = self._shutdown_trigger
+        if self.gracefulShutdown and (trigger is None or trigger.done):
+            self._shutdown_trigger = _shutdown.ShutdownTrigger(self)
         self.startBackplane()
 
+    #: while listening, the reactor trigger of graceful shutdown
+    _shutdown_trigger: _shutdown.ShutdownTrigger | None = None
+
     def stopFactory(self) -> None:
-        _shutdown.remove_shutdown_trigger(self)
+        trigger, self._shutdown_trigger = self._shutdown_trigger, None
+        if trigger is not None:
+            trigger.remove()
 
 
 class WebSocketClientFactory(
@@ -232,9 +238,9 @@ class WebSocketClientFactory(
         url: str | None = None,
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
-        useragent: str | None = factories.WebSocketClientFactory.__init__.__defaults__[3],  # type: ignore[index]
+        useragent: str | None = factories.DEFAULT_USERAGENT,
         headers: Mapping[str, Any] | None = None,
-        proxy: Mapping[str, Any] | str | None = None,
+        proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
         reactor: IReactorTime | None = None,
     ) -> None:
         self.reactor = reactor

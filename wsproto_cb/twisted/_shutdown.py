@@ -29,7 +29,7 @@ from ..shutdown import (
     shutdown_bound,
 )
 
-__all__ = ["add_shutdown_trigger", "graceful_exit", "remove_shutdown_trigger", "shutdown"]
+__all__ = ["ShutdownTrigger", "graceful_exit", "shutdown"]
 
 
 def _global_reactor() -> Any:
@@ -118,27 +118,25 @@ def _trigger_reactor(factory: Any) -> Any:
     return _global_reactor()
 
 
-def add_shutdown_trigger(factory: Any) -> None:
-    """Make the reactor's shutdown wait for ``factory``'s connections to close."""
-    if getattr(factory, "_shutdown_trigger", None) is not None:
-        return
-    reactor = _trigger_reactor(factory)
+class ShutdownTrigger:
+    """A ``("before", "shutdown")`` reactor trigger that makes the reactor's
+    shutdown wait for ``factory``'s connections to close (the factory holds
+    one while it listens: ``startFactory`` / ``stopFactory``)."""
 
-    def on_shutdown() -> defer.Deferred[None]:
-        factory._shutdown_trigger = None  # fired: nothing to remove any more
-        d = shutdown(factory, reactor=reactor)
-        d.addCallback(lambda _: graceful_exit(reactor))
-        return d
+    def __init__(self, factory: Any) -> None:
+        self._reactor = reactor = _trigger_reactor(factory)
+        #: whether it ran or was removed: nothing to remove any more
+        self.done = False
 
-    factory._shutdown_trigger = (
-        reactor,
-        reactor.addSystemEventTrigger("before", "shutdown", on_shutdown),
-    )
+        def on_shutdown() -> defer.Deferred[None]:
+            self.done = True
+            d = shutdown(factory, reactor=reactor)
+            d.addCallback(lambda _: graceful_exit(reactor))
+            return d
 
+        self._handle = reactor.addSystemEventTrigger("before", "shutdown", on_shutdown)
 
-def remove_shutdown_trigger(factory: Any) -> None:
-    trigger = getattr(factory, "_shutdown_trigger", None)
-    if trigger is not None:
-        factory._shutdown_trigger = None
-        reactor, handle = trigger
-        reactor.removeSystemEventTrigger(handle)
+    def remove(self) -> None:
+        if not self.done:
+            self.done = True
+            self._reactor.removeSystemEventTrigger(self._handle)

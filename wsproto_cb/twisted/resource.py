@@ -23,7 +23,6 @@ permessage-deflate all come from the factory's options.
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
@@ -32,7 +31,7 @@ from twisted.web.http import HTTPChannel
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from ..core.errors import HandshakeError
+from ..core.errors import HandshakeError, status_phrase
 from ..core.handshake_server import validate_request
 from ..core.headers import Headers
 from ..core.http import HandshakeRequest
@@ -131,10 +130,7 @@ def _take_over(channel: HTTPChannel, protocol: Any) -> None:
 def _error(request: Any, exc: HandshakeError) -> bytes:
     """Answer like a ``listenTCP`` server would, through Twisted Web."""
     status = exc.status if 400 <= exc.status <= 599 else 400
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
+    phrase = status_phrase(status)
     request.setResponseCode(status, phrase.encode())  # (Twisted lacks some phrases, e.g. 426)
     hint = ""
     for name, value in exc.headers:

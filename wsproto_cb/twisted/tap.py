@@ -24,18 +24,18 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from twisted.application import service
 from twisted.internet import defer
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.python import usage
 
 from ..backplane.secrets import URL_ENV, backplane_url
-from ..cli.flags import (
+from ..protocol_loader import DEFAULT_PROTOCOL, ProtocolSpecError, load_protocol
+from ..server_flags import (
     METRICS_HELP,
     PROTOCOL_FLAGS,
     ProtocolFlag,
@@ -44,10 +44,9 @@ from ..cli.flags import (
     protocol_options,
     workers,
 )
-from ..protocol_loader import DEFAULT_PROTOCOL, ProtocolSpecError, load_protocol
-from ..workers import argv_without, current_worker, die_with_parent, warn_without_backplane
+from ..workers import argv_without, become_worker, current_worker, warn_without_backplane
 from . import WebSocketServerFactory
-from ._shutdown import graceful_exit, shutdown
+from .serving import EndpointError, begin_logging, server_endpoints, stop_gracefully
 from .workers import WORKER_MODULE, WorkerSupervisor
 
 __all__ = ["Options", "WebSocketService", "WorkerSupervisor", "main", "makeService"]
@@ -55,7 +54,6 @@ __all__ = ["Options", "WebSocketService", "WorkerSupervisor", "main", "makeServi
 log = Logger(namespace="wsproto_cb")
 
 # (not typed for mypy: used through Any)
-_endpoints: Any = importlib.import_module("twisted.internet.endpoints")
 _internet: Any = importlib.import_module("twisted.application.internet")
 
 DEFAULT_LISTEN = "tcp:9000:interface=127.0.0.1"
@@ -212,25 +210,14 @@ exits."""
         from twisted.internet import reactor
 
         descriptions = self["listen"] or [DEFAULT_LISTEN]
-        endpoints = []
-        for description in descriptions:
-            try:
-                endpoints.append(_endpoints.serverFromString(reactor, description))
-            except Exception as exc:
-                raise usage.UsageError(f"--listen {description!r}: {_describe(exc)}") from None
-        self["endpoints"] = list(zip(descriptions, endpoints, strict=True))
-        if self["workers"] > 1:
-            from .reuseport import reuse_port_endpoint
-
-            shared = []
-            for description, endpoint in self["endpoints"]:
-                try:
-                    shared.append((description, reuse_port_endpoint(reactor, endpoint)))
-                except ValueError as exc:
-                    raise usage.UsageError(
-                        f"--listen {description!r} with --workers {self['workers']}: {exc}"
-                    ) from None
-            self["endpoints"] = shared
+        sharing = self["workers"] > 1
+        try:
+            self["endpoints"] = server_endpoints(reactor, descriptions, reuse_port=sharing)
+        except EndpointError as exc:
+            where = f"--listen {exc.description!r}"
+            if exc.reuse_port:
+                where += f" with --workers {self['workers']}"
+            raise usage.UsageError(f"{where}: {exc}") from None
         try:
             protocol = load_protocol(self["protocol"], "twisted")
         except ProtocolSpecError as exc:
@@ -294,24 +281,15 @@ class WebSocketService(service.MultiService):
         log.info("wsproto_cb: {summary}", summary=self.summary)
 
     def stopService(self) -> defer.Deferred[None]:
-        stopped: defer.Deferred[Any] = defer.maybeDeferred(super().stopService)
+        from twisted.internet import reactor
 
-        def close_connections(_: Any) -> defer.Deferred[None]:
-            count = self.factory.countConnections
+        def closing(count: int) -> None:
             if count:
                 log.info(
                     "wsproto_cb: closing {count} WebSocket connection(s) with 1001", count=count
                 )
-            return shutdown(self.factory)
 
-        def exit_0(_: Any) -> None:
-            from twisted.internet import reactor
-
-            graceful_exit(reactor)
-
-        stopped.addCallback(close_connections)
-        stopped.addCallback(exit_0)
-        return stopped
+        return stop_gracefully(super().stopService, self.factory, reactor, closing)
 
 
 class MetricsService(service.Service):
@@ -440,30 +418,15 @@ def _static_site(factory: WebSocketServerFactory, directory: str, segments: list
     return web.Site(root, **({"timeout": timeout} if timeout > 0 else {})), where
 
 
-def _log_to(stream: Any) -> None:
-    """Log events as plain lines (the parent adds the time and the worker's name)."""
-    logger: Any = importlib.import_module("twisted.logger")
-
-    def observe(event: Any) -> None:
-        text = logger.eventAsText(event, includeTimestamp=False)
-        stream.write(text + "\n")
-        stream.flush()
-
-    filtered = logger.FilteringLogObserver(
-        observe, [logger.LogLevelFilterPredicate(defaultLogLevel=logger.LogLevel.info)]
-    )
-    logger.globalLogBeginner.beginLoggingTo([filtered], redirectStandardIO=False)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """A worker of ``twistd wsproto_cb --workers N``: the same options, one process,
     no twistd around it (run by :class:`WorkerSupervisor` as ``python -m``)."""
     if current_worker() is None:
         print(f"{WORKER_MODULE}: run by twistd wsproto_cb --workers N only", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the parent sends SIGTERM)
-    die_with_parent()
-    _log_to(sys.stdout)
+    become_worker()
+    # (plain lines: the parent adds the time and the worker's name)
+    begin_logging(sys.stdout, LogLevel.info, timestamps=False)
     options = Options()
     try:
         options.parseOptions(sys.argv[1:] if argv is None else list(argv))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from ..options import SERVER_OPTIONS
+from .options import SERVER_OPTIONS
 
 __all__ = [
     "METRICS_HELP",
@@ -62,7 +62,7 @@ def metrics_address(text: str) -> str:
     """Where to serve Prometheus metrics: HOST:PORT."""
     import importlib.util
 
-    from ..metrics import parse_address
+    from .metrics import parse_address
 
     parse_address(text)  # (ValueError says what is wrong)
     if importlib.util.find_spec("prometheus_client") is None:
@@ -181,7 +181,7 @@ def protocol_options(
     if allowed_origins:
         options["allowedOrigins"] = list(allowed_origins)
     if compress:
-        from ..compress import accept_deflate_offer
+        from .compress import accept_deflate_offer
 
         options["perMessageCompressionAccept"] = accept_deflate_offer
     return options

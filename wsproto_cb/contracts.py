@@ -1,0 +1,83 @@
+"""What a protocol and the factory that made it ask of each other, written down.
+
+A protocol calls its factory at a few fixed points (connection made, opened,
+closed; a finished handshake wants its sans-I/O connection; a server checks
+an Origin, broadcasts, joins and leaves groups).  These hooks keep leading
+underscores because user subclasses own the public names of both classes
+(Autobahn programs add their own ``clients``, ``register`` ...); the typing
+Protocols here are where the hooks are listed, and mypy checks both sides
+against them (``factories.py`` asserts that its classes satisfy them).
+
+``protocol.factory`` itself stays ``Any`` for users, as in Autobahn: their
+factories carry their own attributes.  The callback layer reads it through
+these types at each hook.
+
+The backplane's side of its contract with the factory is
+:class:`wsproto_cb.backplane.base.BackplaneListener` (the backplane package
+stays below the callback layer and imports nothing from it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .core.connection import Connection, MessageCodec
+    from .metrics import ServerMetrics
+    from .protocol import WebSocketProtocol
+    from .server import WebSocketServerProtocol
+
+__all__ = ["ConnectionOwner", "ConnectionWatcher", "ServerConnectionOwner"]
+
+
+class ConnectionOwner(Protocol):
+    """The factory, as every protocol (server or client) uses it."""
+
+    @property
+    def metrics(self) -> ServerMetrics: ...
+
+    def _connection_made(self, proto: WebSocketProtocol) -> None:
+        """TCP (or TLS) is up: the factory holds the connection until it is lost."""
+
+    def _connection_opened(self, proto: WebSocketProtocol) -> None:
+        """The opening handshake is done (``onOpen`` comes next)."""
+
+    def _connection_closed(self, proto: WebSocketProtocol) -> None:
+        """The connection is lost; the factory forgets it (and its groups)."""
+
+    def _make_connection(
+        self, is_server: bool, codec: MessageCodec | None, options: Any = None
+    ) -> Connection:
+        """The sans-I/O connection for a finished handshake, set up from ``options``."""
+
+
+class ServerConnectionOwner(ConnectionOwner, Protocol):
+    """The factory, as a server protocol uses it besides."""
+
+    def _origin_allowed(self, origin: str | None) -> bool:
+        """Whether a browser from ``origin`` may connect."""
+
+    def _broadcast_everywhere(
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any
+    ) -> int:
+        """Broadcast locally and through the backplane; how many local connections got it."""
+
+    def _join_group(self, proto: WebSocketServerProtocol, name: str) -> None:
+        """``proto`` receives the broadcasts to group ``name`` from now on."""
+
+    def _leave_group(self, proto: WebSocketServerProtocol, name: str) -> None:
+        """``proto`` no longer receives group ``name``'s broadcasts."""
+
+    def _warn_once(self, key: str, warn: Callable[[], None]) -> None:
+        """Call ``warn()`` the first time ``key`` is seen by this factory."""
+
+
+class ConnectionWatcher(Protocol):
+    """Told of each connection of a client factory (a reconnecting client is one)."""
+
+    def connection_opened(self, proto: WebSocketProtocol) -> None: ...
+
+    def connection_closed(self, proto: WebSocketProtocol) -> None: ...
+
+    def attempt_failed(self, error: BaseException) -> None: ...
