@@ -125,11 +125,23 @@ def test_close_handshake_timer_stops_when_the_peer_answers() -> None:
     assert peer.rt.errors == []
 
 
+def test_nothing_queued_means_no_flush_deadline() -> None:
+    """A plain TCP close with an empty write buffer has nothing to wait for: no timer."""
+    clock = Clock()
+    peer = open_server(clock=clock, closeHandshakeTimeout=0.5)
+    peer.send(peer.conn.send_close(1000))
+    assert peer.rt.closed and not peer.rt.aborted
+    assert "flush" not in (peer.proto._timers or {})
+    clock.advance(10)
+    assert not peer.rt.aborted
+
+
 def test_flush_deadline_aborts_a_peer_that_never_reads() -> None:
     """After the closing handshake the TCP close waits for queued bytes, at most
     closeHandshakeTimeout: a peer that stops reading is aborted then."""
     clock = Clock()
     peer = open_server(clock=clock, closeHandshakeTimeout=0.5)
+    peer.rt.queued = 4096  # the peer stopped reading: our close frame is still queued
     peer.send(peer.conn.send_close(1000))
     assert peer.rt.closed and not peer.rt.aborted
     clock.advance(0.499)
