@@ -75,11 +75,15 @@ class BroadcastSource(Protocol):
     broadcastOverflow: str
 
     @property
-    def metrics(self) -> ServerMetrics: ...
+    def metrics(self) -> ServerMetrics:
+        """The factory's counters: a broadcast counts what it dropped there."""
+        ...
 
     def prepareMessage(
         self, payload: bytes, isBinary: bool = False, doNotCompress: bool = False
-    ) -> PreparedMessage: ...
+    ) -> PreparedMessage:
+        """Frame (and compress) the payload once for every recipient."""
+        ...
 
 
 class GroupRegistry:

@@ -35,7 +35,9 @@ class ConnectionOwner(Protocol):
     """The factory, as every protocol (server or client) uses it."""
 
     @property
-    def metrics(self) -> ServerMetrics: ...
+    def metrics(self) -> ServerMetrics:
+        """Where a connection counts its opens, closes and failures."""
+        ...
 
     def _connection_made(self, proto: WebSocketProtocol) -> None:
         """TCP (or TLS) is up: the factory holds the connection until it is lost."""
@@ -76,8 +78,14 @@ class ServerConnectionOwner(ConnectionOwner, Protocol):
 class ConnectionWatcher(Protocol):
     """Told of each connection of a client factory (a reconnecting client is one)."""
 
-    def connection_opened(self, proto: WebSocketProtocol) -> None: ...
+    def connection_opened(self, proto: WebSocketProtocol) -> None:
+        """The handshake of ``proto`` succeeded (a reconnector resets its backoff once it lasts)."""
+        ...
 
-    def connection_closed(self, proto: WebSocketProtocol) -> None: ...
+    def connection_closed(self, proto: WebSocketProtocol) -> None:
+        """``proto`` is gone (a reconnecting client schedules the next attempt)."""
+        ...
 
-    def attempt_failed(self, error: BaseException) -> None: ...
+    def attempt_failed(self, error: BaseException) -> None:
+        """An attempt failed before the handshake (a reconnector retries after its next delay)."""
+        ...
