@@ -19,11 +19,30 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred
+
+
+def _let_children_hear_ctrl_c() -> None:
+    """Undo an ignored or blocked SIGINT that this run inherited.
+
+    A test run started as a background job (``bash .ci/run &``, nohup, some CI
+    runners) begins with SIGINT ignored, and an ignored signal survives exec:
+    every server a test starts would then ignore the Ctrl-C that the graceful
+    stop tests and the Autobahn programs send, and "not exit" after 20 s.
+    Handlers, unlike SIG_IGN, are reset at exec, so installing Python's own
+    handler here gives each child the default disposition.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+_let_children_hear_ctrl_c()
 
 #: Upper bound for one ``asyncio_task`` test, so a hung test fails instead of
 #: hanging the run.
