@@ -505,8 +505,12 @@ class WebSocketClientFactory(WebSocketFactory):
 
 if TYPE_CHECKING:  # the factories keep the contracts of :mod:`wsproto_cb.contracts`
     from .backplane.base import BackplaneListener
-    from .contracts import ConnectionOwner, ServerConnectionOwner
+    from .contracts import ConnectionOwner, ServerConnectionOwner, WatchedClientFactory
+    from .shutdown import ShutdownTarget
 
     _server_owner: type[ServerConnectionOwner] = WebSocketServerFactory
     _client_owner: type[ConnectionOwner] = WebSocketClientFactory
+    _watched: type[WatchedClientFactory] = WebSocketClientFactory
     _listener: type[BackplaneListener] = WebSocketServerFactory
+    _server_shutdown: type[ShutdownTarget] = WebSocketServerFactory
+    _client_shutdown: type[ShutdownTarget] = WebSocketClientFactory

@@ -32,7 +32,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .contracts import ConnectionOwner
 
 __all__ = [
     "FAMILIES",
@@ -179,7 +182,7 @@ def _stable(items: Callable[[], Iterable[Any]]) -> list[Any]:
     return []
 
 
-def snapshot(factories: Iterable[Any]) -> list[Sample]:
+def snapshot(factories: Iterable[ConnectionOwner]) -> list[Sample]:
     """The current figures of one process, summed over ``factories``."""
     values: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
     backplanes: dict[int, Any] = {}
@@ -269,7 +272,11 @@ class SnapshotWriter:
     """
 
     def __init__(
-        self, factories: Callable[[], Iterable[Any]], directory: Path, name: str, interval: float
+        self,
+        factories: Callable[[], Iterable[ConnectionOwner]],
+        directory: Path,
+        name: str,
+        interval: float,
     ) -> None:
         self._factories = factories
         self.path = directory / f"worker-{name}.json"

@@ -350,3 +350,9 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self._handshake = None  # (the request and its parser: not needed any more)
         owner: ServerConnectionOwner = factory
         self._open(owner._make_connection(True, codec, self), early)
+
+
+if TYPE_CHECKING:  # Twisted Web's WebSocketResource hands it a validated request
+    from .contracts import ValidatedRequestReceiver
+
+    _receiver: type[ValidatedRequestReceiver] = WebSocketServerProtocol

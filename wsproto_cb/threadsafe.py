@@ -14,7 +14,10 @@ would be.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from .contracts import LoopBroadcaster
 
 __all__ = ["ThreadsafeBroadcast", "ThreadsafeSending"]
 
@@ -61,7 +64,8 @@ class ThreadsafeBroadcast:
         self, payload: bytes, isBinary: bool = False, group: str | None = None
     ) -> None:
         """``factory.broadcast`` from any thread (to every connection, or ``group``'s)."""
-        factory: Any = self  # (a server factory: these come from the runtime's class)
+        # (a runtime's server factory: it keeps the contract, checked where it is defined)
+        factory = cast("LoopBroadcaster", self)
         factory._call_from_thread(
             factory._broadcast_everywhere, _as_bytes(payload), isBinary, group, None
         )

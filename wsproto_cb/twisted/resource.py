@@ -24,7 +24,7 @@ permessage-deflate all come from the factory's options.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
 from twisted.protocols.policies import ProtocolWrapper
@@ -36,6 +36,9 @@ from ..core.errors import HandshakeError, status_phrase
 from ..core.handshake_server import validate_request
 from ..core.headers import Headers
 from ..core.http import HandshakeRequest
+
+if TYPE_CHECKING:
+    from ..contracts import ValidatedRequestReceiver
 
 __all__ = ["WebSocketResource"]
 
@@ -95,7 +98,8 @@ class WebSocketResource(Resource):
         if protocol is None:
             return _error(request, HandshakeError(503, "connection refused by the factory"))
         _take_over(channel, protocol)
-        protocol._receive_validated_request(parsed)  # (validated once: above)
+        receiver: ValidatedRequestReceiver = protocol
+        receiver._receive_validated_request(parsed)  # (validated once: above)
         # Frames the client sent right after its request, which the channel
         # has kept (or is about to hand to rawDataReceived, patched in _take_over).
         early = b"".join(getattr(channel, "_dataBuffer", ()))
