@@ -27,15 +27,19 @@ shutdown's is :class:`wsproto_cb.shutdown.ShutdownTarget`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Set
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable, Set
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from .core.connection import Connection, MessageCodec
     from .core.http import HandshakeRequest
     from .metrics import ServerMetrics
+    from .options import ProtocolOptionAttributes
     from .protocol import WebSocketProtocol
     from .server import WebSocketServerProtocol
+
+    #: who a broadcast skips: a protocol, several, or nobody
+    Excluded: TypeAlias = WebSocketProtocol | Iterable[WebSocketProtocol] | None
 
 __all__ = [
     "ConnectionOwner",
@@ -75,7 +79,10 @@ class ConnectionOwner(Protocol):
         """The connection is lost; the factory forgets it (and its groups)."""
 
     def _make_connection(
-        self, is_server: bool, codec: MessageCodec | None, options: Any = None
+        self,
+        is_server: bool,
+        codec: MessageCodec | None,
+        options: ProtocolOptionAttributes | None = None,
     ) -> Connection:
         """The sans-I/O connection for a finished handshake, set up from ``options``."""
 
@@ -87,7 +94,7 @@ class ServerConnectionOwner(ConnectionOwner, Protocol):
         """Whether a browser from ``origin`` may connect."""
 
     def _broadcast_everywhere(
-        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Excluded
     ) -> int:
         """Broadcast locally and through the backplane; how many local connections got it."""
 
@@ -127,11 +134,11 @@ class WatchedClientFactory(Protocol):
 class LoopBroadcaster(Protocol):
     """A runtime's server factory, as ``broadcastThreadsafe`` uses it."""
 
-    def _call_from_thread(self, callback: Callable[..., object], *args: Any) -> None:
+    def _call_from_thread(self, callback: Callable[..., object], *args: object) -> None:
         """Run ``callback(*args)`` on the event loop's thread (callable from any thread)."""
 
     def _broadcast_everywhere(
-        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Excluded
     ) -> int:
         """As :meth:`ServerConnectionOwner._broadcast_everywhere`."""
 

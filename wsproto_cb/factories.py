@@ -40,6 +40,7 @@ from .threadsafe import ThreadsafeBroadcast
 from .url import parse_url
 
 if TYPE_CHECKING:
+    from .contracts import Excluded
     from .server import WebSocketServerProtocol
 
 __all__ = [
@@ -210,7 +211,10 @@ class WebSocketFactory(ProtocolOptionAttributes):
         return PreparedMessage(payload, isBinary, doNotCompress)
 
     def _make_connection(
-        self, is_server: bool, codec: MessageCodec | None, options: Any = None
+        self,
+        is_server: bool,
+        codec: MessageCodec | None,
+        options: ProtocolOptionAttributes | None = None,
     ) -> Connection:
         """The sans-I/O connection for a finished handshake, set up from the options
         (``options``: the protocol, which holds its copy of them; else this factory)."""
@@ -325,7 +329,11 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
             warn()
 
     def broadcast(
-        self, payload: bytes, isBinary: bool = False, group: str | None = None, exclude: Any = None
+        self,
+        payload: bytes,
+        isBinary: bool = False,
+        group: str | None = None,
+        exclude: Excluded = None,
     ) -> int:
         """Send a message to every open connection, or to ``group``'s members, but not to
         ``exclude`` (a protocol or several); how many local connections it was written to.
@@ -338,7 +346,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         return self._broadcast_everywhere(payload, isBinary, group, exclude)
 
     def _broadcast_everywhere(
-        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Excluded
     ) -> int:
         # (``protocol.broadcast`` calls this, not :meth:`broadcast`, which
         # Autobahn programs often redefine on their factory with their own
@@ -348,7 +356,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         return sent
 
     def _broadcast_here(
-        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any = None
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Excluded = None
     ) -> int:
         recipients = self._open_connections if group is None else self._groups.members(group)
         # (a server factory makes server protocols only: _new_protocol checks)

@@ -14,15 +14,17 @@ would be.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from .contracts import LoopBroadcaster
+    from .runtime import Runtime
 
 __all__ = ["ThreadsafeBroadcast", "ThreadsafeSending"]
 
 
-def _as_bytes(payload: Any) -> bytes:
+def _as_bytes(payload: object) -> bytes:
     # (taken now, in the caller's thread: a bytearray it reuses cannot change the message)
     if isinstance(payload, bytes):
         return payload
@@ -34,7 +36,7 @@ def _as_bytes(payload: Any) -> bytes:
 class ThreadsafeSending:
     """``sendMessageThreadsafe`` / ``sendCloseThreadsafe`` for protocols."""
 
-    _rt: Any
+    _rt: Runtime
     state: int
     STATE_OPEN: int
 
@@ -46,8 +48,8 @@ class ThreadsafeSending:
         """``sendClose`` from any thread."""
         self._loop_call()(self.sendClose, code, reason)  # type: ignore[attr-defined]
 
-    def _loop_call(self) -> Any:
-        rt = getattr(self, "_rt", None)
+    def _loop_call(self) -> Callable[..., None]:
+        rt: Runtime | None = getattr(self, "_rt", None)
         if rt is None:
             raise RuntimeError("the connection is not made yet: nothing to send on")
         return rt.call_from_thread

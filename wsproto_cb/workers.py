@@ -43,7 +43,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from types import FrameType
 
 __all__ = [
     "MIN_UPTIME_ENV",
@@ -201,7 +201,7 @@ def reuse_port_socket(
 # ------------------------------------------------------------------ backplane warning
 
 
-def warn_without_backplane(factory: Any, warn: Callable[[str], object]) -> bool:
+def warn_without_backplane(factory: object, warn: Callable[[str], object]) -> bool:
     """Warn (with ``warn(text)``) when this is worker 1 of several and ``factory``
     has no cross-process backplane.  True if it warned.
 
@@ -474,7 +474,7 @@ def run_workers(
     selector = selectors.DefaultSelector()
     selector.register(wake_r, selectors.EVENT_READ)
 
-    def note(signum: int, frame: Any) -> None:
+    def note(signum: int, frame: FrameType | None) -> None:
         pass  # (the wakeup fd carries the signal number to the loop below)
 
     try:
