@@ -412,11 +412,23 @@ async def test_frames_sent_with_the_request_are_not_lost(web: RuntimeHarness) ->
 
 @pytest.mark.asyncio_task
 async def test_site_idle_timeout_does_not_close_websockets(web: RuntimeHarness) -> None:
+    from twisted.internet.task import Clock
+
+    clock = Clock()  # the Site's timers (its idle timeout) run on it: no sleeping
     factory = web.server_factory(Server)
-    port = await serve(web, factory, timeout=0.2)
+    port = await serve(web, factory, timeout=0.2, reactor=clock)
+    # an idle HTTP connection is closed once the clock passes the timeout ...
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    head = await web.wait(reader.readuntil(b"\r\n\r\n"))
+    assert head.startswith(b"HTTP/1.1 200 ")
+    await web.wait(reader.readexactly(len(PAGE)))
     client = await web.connect(web.client_factory(Recorder, url="ws://127.0.0.1/ws"), port)
     await web.wait(client.opened)
-    await asyncio.sleep(0.5)
+    clock.advance(0.5)
+    assert await web.wait(reader.read()) == b""
+    writer.close()
+    # ... a WebSocket connection is not
     client.sendMessage(b"still here")
     assert await web.wait(client.messages.get()) == (b"still here", False)
     client.sendClose(1000)
