@@ -69,7 +69,7 @@ def _check_protocols(protocols: Sequence[str] | None) -> list[str]:
     return result
 
 
-def _check_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
+def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
@@ -267,7 +267,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         url: str | None = None,
         protocols: Sequence[str] | None = None,
         server: str | None = DEFAULT_SERVER,
-        headers: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         externalPort: int | None = None,
     ) -> None:
         self._init_factory()
@@ -284,7 +284,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         url: str | None = None,
         protocols: Sequence[str] | None = None,
         server: str | None = None,
-        headers: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         externalPort: int | None = None,
     ) -> None:
         """Set the URL served, the subprotocols spoken (in order of preference),
@@ -468,7 +468,7 @@ class WebSocketClientFactory(WebSocketFactory):
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
         useragent: str | None = DEFAULT_USERAGENT,
-        headers: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         self._init_factory()
@@ -494,7 +494,7 @@ class WebSocketClientFactory(WebSocketFactory):
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
         useragent: str | None = None,
-        headers: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         """Set the URL to connect to, the Origin, the subprotocols offered,
