@@ -157,7 +157,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
             extensions=self.websocket_extensions_in_use,
         )
 
-        def opened(_result: Any) -> None:
+        def opened(_result: object) -> None:  # (what onConnect returned: ignored)
             if self.state == self.STATE_CONNECTING:
                 early = handshake.trailing + b"".join(self._early)
                 self._early = []

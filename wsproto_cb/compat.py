@@ -13,7 +13,7 @@ gets ``payload, is_binary=``) and also ``"open"`` and ``"close"``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .core.codes import CloseCode
 from .core.connection import Connection
@@ -21,6 +21,9 @@ from .core.events import CloseReceived
 from .logger import FormatLogger
 from .runtime import Runtime
 from .stats import PlainCounters, Timings, TrafficStats
+
+if TYPE_CHECKING:
+    from .core.handshake_server import ServerHandshake
 
 __all__ = [
     "MAX_CLOSE_REASON_BYTES",
@@ -94,7 +97,7 @@ class AutobahnProtocolCompat(PlainCounters):
 
     #: a :class:`~wsproto_cb.stats.Timings` while ``trackTimings`` is on, else None
     trackedTimings: Timings | None = None
-    _listeners: dict[str, list[Callable[..., Any]]] | None = None
+    _listeners: dict[str, list[Callable[..., object]]] | None = None
 
     def _update_fast_delivery(self) -> None:
         self._fast_delivery = not (
@@ -123,7 +126,7 @@ class AutobahnProtocolCompat(PlainCounters):
         """A Future or Deferred that fires with the protocol once ``onClose`` has run."""
         return self._future("_is_closed_future", self._closed_fired, self)
 
-    def _future(self, name: str, fired: bool, value: Any) -> Any:
+    def _future(self, name: str, fired: bool, value: object) -> Any:
         """The future in attribute ``name``, made now if need be (fired if it happened)."""
         future = getattr(self, name)
         if future is None:
@@ -194,7 +197,7 @@ class AutobahnProtocolCompat(PlainCounters):
 
     # observers (Autobahn's ObservableMixin)
 
-    def on(self, event: str, handler: Callable[..., Any]) -> None:
+    def on(self, event: str, handler: Callable[..., object]) -> None:
         """Call ``handler`` on ``event``: ``"message"`` (``payload, is_binary=``),
         ``"open"`` or ``"close"`` (``wasClean, code, reason``)."""
         _check_event(event)
@@ -203,7 +206,7 @@ class AutobahnProtocolCompat(PlainCounters):
         self._listeners.setdefault(event, []).append(handler)
         self._update_fast_delivery()
 
-    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+    def off(self, event: str | None = None, handler: Callable[..., object] | None = None) -> None:
         """Remove ``handler`` from ``event``, every handler of ``event``, or all."""
         if event is None:
             self._listeners = None
@@ -221,7 +224,7 @@ class AutobahnProtocolCompat(PlainCounters):
                 del listeners[event]
         self._update_fast_delivery()
 
-    def fire(self, event: str, *args: Any, **kwargs: Any) -> None:
+    def fire(self, event: str, *args: object, **kwargs: object) -> None:
         """Call the handlers of ``event``; an error (or failed awaitable) is logged."""
         _check_event(event)
         if not self._listeners:
@@ -256,7 +259,7 @@ class AutobahnServerCompat:
 
     factory: Any
     _rt: Runtime
-    _handshake_writer: Callable[[], Any]
+    _handshake_writer: Callable[[], ServerHandshake]
 
     def _respond(
         self, status: int, phrase: str, headers: list[tuple[str, str]], body: bytes

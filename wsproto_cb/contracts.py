@@ -12,23 +12,43 @@ against them (``factories.py`` asserts that its classes satisfy them).
 factories carry their own attributes.  The callback layer reads it through
 these types at each hook.
 
+Modules beside the protocols reach the factory the same way, through the
+types here: the metrics read its connections (:class:`ConnectionOwner`), a
+reconnecting client watches it (:class:`WatchedClientFactory`), the
+thread-safe broadcast hands its call to the event loop
+(:class:`LoopBroadcaster`), and Twisted Web's ``WebSocketResource`` gives
+a server protocol the request it validated (:class:`ValidatedRequestReceiver`).
+
 The backplane's side of its contract with the factory is
 :class:`wsproto_cb.backplane.base.BackplaneListener` (the backplane package
-stays below the callback layer and imports nothing from it).
+stays below the callback layer and imports nothing from it), and graceful
+shutdown's is :class:`wsproto_cb.shutdown.ShutdownTarget`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable, Set
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from .core.connection import Connection, MessageCodec
+    from .core.http import HandshakeRequest
     from .metrics import ServerMetrics
+    from .options import ProtocolOptionAttributes
     from .protocol import WebSocketProtocol
     from .server import WebSocketServerProtocol
 
-__all__ = ["ConnectionOwner", "ConnectionWatcher", "ServerConnectionOwner"]
+    #: who a broadcast skips: a protocol, several, or nobody
+    Excluded: TypeAlias = WebSocketProtocol | Iterable[WebSocketProtocol] | None
+
+__all__ = [
+    "ConnectionOwner",
+    "ConnectionWatcher",
+    "LoopBroadcaster",
+    "ServerConnectionOwner",
+    "ValidatedRequestReceiver",
+    "WatchedClientFactory",
+]
 
 
 class ConnectionOwner(Protocol):
@@ -37,6 +57,16 @@ class ConnectionOwner(Protocol):
     @property
     def metrics(self) -> ServerMetrics:
         """Where a connection counts its opens, closes and failures."""
+        ...
+
+    @property
+    def _connections(self) -> Set[WebSocketProtocol]:
+        """Connections from TCP accept/connect until they are lost (the metrics count them)."""
+        ...
+
+    @property
+    def _open_connections(self) -> Set[WebSocketProtocol]:
+        """Connections whose opening handshake is done."""
         ...
 
     def _connection_made(self, proto: WebSocketProtocol) -> None:
@@ -49,7 +79,10 @@ class ConnectionOwner(Protocol):
         """The connection is lost; the factory forgets it (and its groups)."""
 
     def _make_connection(
-        self, is_server: bool, codec: MessageCodec | None, options: Any = None
+        self,
+        is_server: bool,
+        codec: MessageCodec | None,
+        options: ProtocolOptionAttributes | None = None,
     ) -> Connection:
         """The sans-I/O connection for a finished handshake, set up from ``options``."""
 
@@ -61,7 +94,7 @@ class ServerConnectionOwner(ConnectionOwner, Protocol):
         """Whether a browser from ``origin`` may connect."""
 
     def _broadcast_everywhere(
-        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Excluded
     ) -> int:
         """Broadcast locally and through the backplane; how many local connections got it."""
 
@@ -89,3 +122,31 @@ class ConnectionWatcher(Protocol):
     def attempt_failed(self, error: BaseException) -> None:
         """An attempt failed before the handshake (a reconnector retries after its next delay)."""
         ...
+
+
+class WatchedClientFactory(Protocol):
+    """A client factory, as a :class:`~wsproto_cb.reconnect.Reconnector` drives it."""
+
+    #: told of each connection's open and close (at most one watcher per factory)
+    _connection_watcher: ConnectionWatcher | None
+
+
+class LoopBroadcaster(Protocol):
+    """A runtime's server factory, as ``broadcastThreadsafe`` uses it."""
+
+    def _call_from_thread(self, callback: Callable[..., object], *args: object) -> None:
+        """Run ``callback(*args)`` on the event loop's thread (callable from any thread)."""
+
+    def _broadcast_everywhere(
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Excluded
+    ) -> int:
+        """As :meth:`ServerConnectionOwner._broadcast_everywhere`."""
+
+
+class ValidatedRequestReceiver(Protocol):
+    """A server protocol, as an HTTP server that parsed the upgrade request hands it over."""
+
+    def _receive_validated_request(self, request: HandshakeRequest) -> None:
+        """Go on from ``request``, which passed
+        :func:`~wsproto_cb.core.handshake_server.validate_request` already:
+        ``onConnect``, then the response."""

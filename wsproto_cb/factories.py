@@ -40,6 +40,7 @@ from .threadsafe import ThreadsafeBroadcast
 from .url import parse_url
 
 if TYPE_CHECKING:
+    from .contracts import Excluded
     from .server import WebSocketServerProtocol
 
 __all__ = [
@@ -68,7 +69,7 @@ def _check_protocols(protocols: Sequence[str] | None) -> list[str]:
     return result
 
 
-def _check_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
+def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
@@ -210,7 +211,10 @@ class WebSocketFactory(ProtocolOptionAttributes):
         return PreparedMessage(payload, isBinary, doNotCompress)
 
     def _make_connection(
-        self, is_server: bool, codec: MessageCodec | None, options: Any = None
+        self,
+        is_server: bool,
+        codec: MessageCodec | None,
+        options: ProtocolOptionAttributes | None = None,
     ) -> Connection:
         """The sans-I/O connection for a finished handshake, set up from the options
         (``options``: the protocol, which holds its copy of them; else this factory)."""
@@ -263,7 +267,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         url: str | None = None,
         protocols: Sequence[str] | None = None,
         server: str | None = DEFAULT_SERVER,
-        headers: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         externalPort: int | None = None,
     ) -> None:
         self._init_factory()
@@ -280,7 +284,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         url: str | None = None,
         protocols: Sequence[str] | None = None,
         server: str | None = None,
-        headers: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         externalPort: int | None = None,
     ) -> None:
         """Set the URL served, the subprotocols spoken (in order of preference),
@@ -325,7 +329,11 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
             warn()
 
     def broadcast(
-        self, payload: bytes, isBinary: bool = False, group: str | None = None, exclude: Any = None
+        self,
+        payload: bytes,
+        isBinary: bool = False,
+        group: str | None = None,
+        exclude: Excluded = None,
     ) -> int:
         """Send a message to every open connection, or to ``group``'s members, but not to
         ``exclude`` (a protocol or several); how many local connections it was written to.
@@ -338,7 +346,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         return self._broadcast_everywhere(payload, isBinary, group, exclude)
 
     def _broadcast_everywhere(
-        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Excluded
     ) -> int:
         # (``protocol.broadcast`` calls this, not :meth:`broadcast`, which
         # Autobahn programs often redefine on their factory with their own
@@ -348,7 +356,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         return sent
 
     def _broadcast_here(
-        self, payload: bytes, isBinary: bool, group: str | None, exclude: Any = None
+        self, payload: bytes, isBinary: bool, group: str | None, exclude: Excluded = None
     ) -> int:
         recipients = self._open_connections if group is None else self._groups.members(group)
         # (a server factory makes server protocols only: _new_protocol checks)
@@ -460,7 +468,7 @@ class WebSocketClientFactory(WebSocketFactory):
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
         useragent: str | None = DEFAULT_USERAGENT,
-        headers: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         self._init_factory()
@@ -486,7 +494,7 @@ class WebSocketClientFactory(WebSocketFactory):
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
         useragent: str | None = None,
-        headers: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         """Set the URL to connect to, the Origin, the subprotocols offered,
@@ -505,8 +513,12 @@ class WebSocketClientFactory(WebSocketFactory):
 
 if TYPE_CHECKING:  # the factories keep the contracts of :mod:`wsproto_cb.contracts`
     from .backplane.base import BackplaneListener
-    from .contracts import ConnectionOwner, ServerConnectionOwner
+    from .contracts import ConnectionOwner, ServerConnectionOwner, WatchedClientFactory
+    from .shutdown import ShutdownTarget
 
     _server_owner: type[ServerConnectionOwner] = WebSocketServerFactory
     _client_owner: type[ConnectionOwner] = WebSocketClientFactory
+    _watched: type[WatchedClientFactory] = WebSocketClientFactory
     _listener: type[BackplaneListener] = WebSocketServerFactory
+    _server_shutdown: type[ShutdownTarget] = WebSocketServerFactory
+    _client_shutdown: type[ShutdownTarget] = WebSocketClientFactory

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import logging
 import sys
+import weakref
 from typing import Any
 
 __all__ = ["FormatLogger"]
 
 _TRACE = 5  # below DEBUG, as txaio's "trace"
+
+#: the logger of each class that has used ``self.log`` (kept here, not on the
+#: user's class; a class that goes away takes its entry along)
+_class_loggers: weakref.WeakKeyDictionary[type, FormatLogger] = weakref.WeakKeyDictionary()
 
 
 class _FailureView:
@@ -39,10 +44,10 @@ class FormatLogger:
         if self._logger is not None:
             return self
         # one logger per class, made on first use
-        cache = owner.__dict__.get("_format_logger")
+        cache = _class_loggers.get(owner)
         if cache is None:
             cache = FormatLogger(logging.getLogger(f"{owner.__module__}.{owner.__qualname__}"))
-            owner._format_logger = cache  # type: ignore[attr-defined]
+            _class_loggers[owner] = cache
         return cache
 
     @property

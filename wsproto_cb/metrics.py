@@ -32,7 +32,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from .contracts import ConnectionOwner
+    from .protocol import WebSocketProtocol
+
+_T = TypeVar("_T")
 
 __all__ = [
     "FAMILIES",
@@ -143,7 +149,7 @@ class ServerMetrics:
         #: traffic counts of connections already closed, by family name
         self.traffic_closed: Counter[str] = Counter()
 
-    def connection_closed(self, proto: Any) -> None:
+    def connection_closed(self, proto: WebSocketProtocol) -> None:
         """Fold a closed connection's close codes and traffic into the totals."""
         conn = getattr(proto, "_conn", None)
         if conn is not None:
@@ -160,14 +166,14 @@ class ServerMetrics:
                 totals[name] += getattr(stats, attribute)
 
 
-def _traffic(proto: Any) -> dict[str, int]:
+def _traffic(proto: WebSocketProtocol) -> dict[str, int]:
     stats = getattr(proto, "trafficStats", None)
     if stats is None:
         return {}
     return {name: getattr(stats, attribute, 0) for name, attribute in TRAFFIC}
 
 
-def _stable(items: Callable[[], Iterable[Any]]) -> list[Any]:
+def _stable(items: Callable[[], Iterable[_T]]) -> list[_T]:
     """``list(items())``, retried if the event loop changed the set meanwhile.
 
     Snapshots are taken on the exposition's thread; the loop's thread may add
@@ -179,10 +185,10 @@ def _stable(items: Callable[[], Iterable[Any]]) -> list[Any]:
     return []
 
 
-def snapshot(factories: Iterable[Any]) -> list[Sample]:
+def snapshot(factories: Iterable[ConnectionOwner]) -> list[Sample]:
     """The current figures of one process, summed over ``factories``."""
     values: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
-    backplanes: dict[int, Any] = {}
+    backplanes: dict[int, object] = {}
     for factory in factories:
         metrics: ServerMetrics = factory.metrics
         connections = _stable(factory._connections.__iter__)
@@ -269,7 +275,11 @@ class SnapshotWriter:
     """
 
     def __init__(
-        self, factories: Callable[[], Iterable[Any]], directory: Path, name: str, interval: float
+        self,
+        factories: Callable[[], Iterable[ConnectionOwner]],
+        directory: Path,
+        name: str,
+        interval: float,
     ) -> None:
         self._factories = factories
         self.path = directory / f"worker-{name}.json"

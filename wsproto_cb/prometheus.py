@@ -22,7 +22,10 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from .contracts import ConnectionOwner
 
 from .metrics import (
     FAMILIES,
@@ -93,14 +96,19 @@ def _start(collector: SampleCollector, host: str, port: int) -> tuple[Any, int]:
 
 
 def serve_metrics(
-    factories: Any | Iterable[Any], host: str = "127.0.0.1", port: int = 9100
+    factories: ConnectionOwner | Iterable[ConnectionOwner],
+    host: str = "127.0.0.1",
+    port: int = 9100,
 ) -> tuple[Any, int]:
     """Serve ``/metrics`` for one factory (or several) of this process.
 
     Returns the HTTP server (``.shutdown()`` stops it) and the port it
     listens on (useful with ``port=0``).
     """
-    group = list(factories) if isinstance(factories, list | tuple | set) else [factories]
+    if isinstance(factories, list | tuple | set):
+        group: list[ConnectionOwner] = list(factories)
+    else:  # (one factory)
+        group = [cast("ConnectionOwner", factories)]
     return _start(SampleCollector(lambda: snapshot(group)), host, port)
 
 

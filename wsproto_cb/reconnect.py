@@ -13,9 +13,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .runtime import TimerHandle
+
+if TYPE_CHECKING:
+    from .contracts import WatchedClientFactory
+    from .protocol import WebSocketProtocol
 
 __all__ = ["Backoff", "Reconnector"]
 
@@ -77,7 +81,7 @@ class Reconnector:
 
     def __init__(
         self,
-        factory: Any,
+        factory: WatchedClientFactory,
         backoff: Backoff,
         connect: Callable[[], None],
         call_later: Callable[[float, Callable[[], None]], TimerHandle],
@@ -91,7 +95,7 @@ class Reconnector:
         self._now = now
         self._on_give_up = on_give_up
         self._timer: TimerHandle | None = None
-        self._opened_at: dict[Any, float] = {}
+        self._opened_at: dict[WebSocketProtocol, float] = {}
         self.running = False
         #: attempts made so far (for logs and tests)
         self.attempts = 0
@@ -102,7 +106,7 @@ class Reconnector:
         """Make the first attempt now."""
         if self.running:
             return
-        if getattr(self.factory, "_connection_watcher", None) not in (None, self):
+        if self.factory._connection_watcher not in (None, self):
             raise RuntimeError("this factory is already driven by another ReconnectingClient")
         self.factory._connection_watcher = self
         self.running = True
@@ -146,11 +150,11 @@ class Reconnector:
         """An attempt failed before the handshake: retry after the next delay, or give up."""
         self._retry(f"connection failed: {error}")
 
-    def connection_opened(self, proto: Any) -> None:
+    def connection_opened(self, proto: WebSocketProtocol) -> None:
         """A connection opened: the backoff starts over once it proves healthy."""
         self._opened_at[proto] = self._now()
 
-    def connection_closed(self, proto: Any) -> None:
+    def connection_closed(self, proto: WebSocketProtocol) -> None:
         """The connection closed: schedule the next attempt unless stopped."""
         opened_at = self._opened_at.pop(proto, None)
         if not self.running:

@@ -186,18 +186,16 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         if request is not None:
             self._on_request(request)
 
-    def _receive_parsed_request(self, request: HandshakeRequest) -> None:
-        """Start from a request another HTTP server already parsed (Twisted Web's
-        :class:`~wsproto_cb.twisted.resource.WebSocketResource`): the same
-        validation, ``onConnect`` and response as for a request read here."""
+    def _receive_validated_request(self, request: HandshakeRequest) -> None:
+        """Start from a request another HTTP server already parsed and checked
+        with :func:`~wsproto_cb.core.handshake_server.validate_request` (Twisted
+        Web's :class:`~wsproto_cb.twisted.resource.WebSocketResource`, which
+        answers a bad request itself): the same ``onConnect`` and response as
+        for a request read here, without validating it a second time."""
         handshake = self._handshake
         if handshake is None:
             return
-        try:
-            handshake.receive_request(request)
-        except HandshakeError as exc:
-            self._reject(exc.status or 400, exc.reason, exc.headers)
-            return
+        handshake.receive_validated_request(request)
         self._on_request(request)
 
     def _reject(
@@ -352,3 +350,9 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         self._handshake = None  # (the request and its parser: not needed any more)
         owner: ServerConnectionOwner = factory
         self._open(owner._make_connection(True, codec, self), early)
+
+
+if TYPE_CHECKING:  # Twisted Web's WebSocketResource hands it a validated request
+    from .contracts import ValidatedRequestReceiver
+
+    _receiver: type[ValidatedRequestReceiver] = WebSocketServerProtocol

@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Iterator
 from pprint import pformat
-from typing import Any, Protocol
+from typing import Protocol
 
 __all__ = ["PlainCounters", "Timings", "TrafficStats", "count_frames"]
 
@@ -173,7 +173,7 @@ class TrafficStats:
             return self._octets_written() - self._out_base
         return self._preopen_out
 
-    def __json__(self) -> dict[str, Any]:
+    def __json__(self) -> dict[str, float | None]:
         out_wire, in_wire = self.outgoingOctetsWireLevel, self.incomingOctetsWireLevel
         out_ws, in_ws = self.outgoingOctetsWebSocketLevel, self.incomingOctetsWebSocketLevel
         out_app, in_app = self.outgoingOctetsAppLevel, self.incomingOctetsAppLevel

@@ -14,12 +14,17 @@ would be.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from .contracts import LoopBroadcaster
+    from .runtime import Runtime
 
 __all__ = ["ThreadsafeBroadcast", "ThreadsafeSending"]
 
 
-def _as_bytes(payload: Any) -> bytes:
+def _as_bytes(payload: object) -> bytes:
     # (taken now, in the caller's thread: a bytearray it reuses cannot change the message)
     if isinstance(payload, bytes):
         return payload
@@ -31,7 +36,7 @@ def _as_bytes(payload: Any) -> bytes:
 class ThreadsafeSending:
     """``sendMessageThreadsafe`` / ``sendCloseThreadsafe`` for protocols."""
 
-    _rt: Any
+    _rt: Runtime
     state: int
     STATE_OPEN: int
 
@@ -43,8 +48,8 @@ class ThreadsafeSending:
         """``sendClose`` from any thread."""
         self._loop_call()(self.sendClose, code, reason)  # type: ignore[attr-defined]
 
-    def _loop_call(self) -> Any:
-        rt = getattr(self, "_rt", None)
+    def _loop_call(self) -> Callable[..., None]:
+        rt: Runtime | None = getattr(self, "_rt", None)
         if rt is None:
             raise RuntimeError("the connection is not made yet: nothing to send on")
         return rt.call_from_thread
@@ -61,7 +66,8 @@ class ThreadsafeBroadcast:
         self, payload: bytes, isBinary: bool = False, group: str | None = None
     ) -> None:
         """``factory.broadcast`` from any thread (to every connection, or ``group``'s)."""
-        factory: Any = self  # (a server factory: these come from the runtime's class)
+        # (a runtime's server factory: it keeps the contract, checked where it is defined)
+        factory = cast("LoopBroadcaster", self)
         factory._call_from_thread(
             factory._broadcast_everywhere, _as_bytes(payload), isBinary, group, None
         )

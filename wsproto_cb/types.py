@@ -76,7 +76,7 @@ class ConnectionRequest:
         self.protocols = list(protocols)
         self.extensions = list(extensions)
 
-    def __json__(self) -> dict[str, Any]:
+    def __json__(self) -> dict[str, object]:
         """Every field by name (Autobahn's ``__json__``, which ``str()`` prints)."""
         return {
             "peer": self.peer,
@@ -143,7 +143,7 @@ class ConnectionResponse:
         self.protocol = protocol
         self.extensions = list(extensions)
 
-    def __json__(self) -> dict[str, Any]:
+    def __json__(self) -> dict[str, object]:
         """Every field by name (Autobahn's ``__json__``, which ``str()`` prints)."""
         return {
             "peer": self.peer,

@@ -43,9 +43,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from types import FrameType
 
 __all__ = [
+    "MIN_UPTIME_ENV",
     "WORKER_ENV",
     "RestartPolicy",
     "argv_without",
@@ -63,6 +64,13 @@ WORKER_ENV = "WSPROTO_CB_WORKER"
 
 #: How long the parent waits for its workers after SIGTERM before SIGKILL.
 STOP_TIMEOUT = 30.0
+
+#: Seconds (a number) in the parent's environment: how soon after its start a
+#: worker's exit counts as a failed start (:attr:`RestartPolicy.min_uptime`,
+#: default 1).  Widen it where starting a worker takes longer than that (a
+#: loaded machine, a slow container): otherwise a worker that can never
+#: listen is restarted forever instead of making the parent give up.
+MIN_UPTIME_ENV = "WSPROTO_CB_WORKER_MIN_UPTIME"
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -193,7 +201,7 @@ def reuse_port_socket(
 # ------------------------------------------------------------------ backplane warning
 
 
-def warn_without_backplane(factory: Any, warn: Callable[[str], object]) -> bool:
+def warn_without_backplane(factory: object, warn: Callable[[str], object]) -> bool:
     """Warn (with ``warn(text)``) when this is worker 1 of several and ``factory``
     has no cross-process backplane.  True if it warned.
 
@@ -224,18 +232,19 @@ class RestartPolicy:
     After ``max_quick_exits`` exits in a row, each within ``min_uptime`` of
     its start, the worker cannot start at all (port taken, broken code):
     :meth:`restart_delay` returns None and the parent gives up.
+    ``min_uptime`` not given: :data:`MIN_UPTIME_ENV`, else 1 s.
     """
 
     def __init__(
         self,
         *,
-        min_uptime: float = 1.0,
+        min_uptime: float | None = None,
         max_quick_exits: int = 3,
         stable_after: float = 10.0,
         first_delay: float = 0.1,
         max_delay: float = 5.0,
     ) -> None:
-        self.min_uptime = min_uptime
+        self.min_uptime = _min_uptime_from_environment() if min_uptime is None else min_uptime
         self.max_quick_exits = max_quick_exits
         self.stable_after = stable_after
         self.first_delay = first_delay
@@ -257,6 +266,20 @@ class RestartPolicy:
         else:
             self._quick[index] = 0
         return float(min(self.max_delay, self.first_delay * 2 ** (early - 1)))
+
+
+def _min_uptime_from_environment() -> float:
+    """:data:`MIN_UPTIME_ENV` as seconds; 1.0 when it is not set."""
+    text = os.environ.get(MIN_UPTIME_ENV, "").strip()
+    if not text:
+        return 1.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"{MIN_UPTIME_ENV} must be a positive number of seconds, not {text!r}")
+    return seconds
 
 
 def describe_status(status: int) -> str:
@@ -451,7 +474,7 @@ def run_workers(
     selector = selectors.DefaultSelector()
     selector.register(wake_r, selectors.EVENT_READ)
 
-    def note(signum: int, frame: Any) -> None:
+    def note(signum: int, frame: FrameType | None) -> None:
         pass  # (the wakeup fd carries the signal number to the loop below)
 
     try:

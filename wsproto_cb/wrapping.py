@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import Any
 
 from .compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
@@ -30,7 +31,7 @@ def spoken_subprotocols(extra: str | None) -> list[str]:
     return [*WRAPPING_SUBPROTOCOLS, *([extra] if extra else [])]
 
 
-def _accept_deflate(offers: list[Any]) -> Any:
+def _accept_deflate(offers: Sequence[object]) -> PerMessageDeflateOfferAccept | None:
     for offer in offers:
         if isinstance(offer, PerMessageDeflateOffer):
             return PerMessageDeflateOfferAccept(offer)
@@ -58,10 +59,11 @@ class WrappingCallbacks:
     #: the negotiated subprotocol, which decides the payload encoding
     wrapping_subprotocol: str | None = None
 
-    def onConnect(self, request_or_response: Any) -> Any:
+    def onConnect(self, request_or_response: Any) -> str | None:
         """Agree on a wrapping subprotocol, or refuse the handshake with 406."""
         spoken = self.factory.protocols
         if getattr(self, "is_server", False):
+            name: str
             for name in request_or_response.protocols:
                 if name in spoken:
                     self.wrapping_subprotocol = name

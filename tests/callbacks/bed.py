@@ -13,8 +13,9 @@ the opening handshake and frames, and reads what the protocol wrote.
 :func:`open_server` and :func:`open_client` connect one to a protocol.
 
 The rules tested on this bed are the callback layer's (timers, close
-outcomes, auto-ping, backpressure of awaitable callbacks); each keeps one
-test over real sockets on both runtimes (``tests/runtime``) for the wiring.
+outcomes, auto-ping, backpressure of awaitable callbacks, what still runs at
+close); each keeps one test over real sockets on both runtimes
+(``tests/runtime``) for the wiring.
 """
 
 from __future__ import annotations

@@ -374,3 +374,15 @@ def test_receive_request_validates_a_request_parsed_elsewhere() -> None:
     with pytest.raises(HandshakeError) as info:
         ServerHandshake().receive_request(weird)
     assert info.value.status == 505
+
+
+def test_receive_validated_request_takes_it_without_checking_again() -> None:
+    """For an HTTP server that validated the request itself (and answered a bad one)."""
+    head = HttpHeadReader().feed(RFC_REQUEST)
+    assert isinstance(head, HandshakeRequest)
+    server = ServerHandshake()
+    assert server.receive_validated_request(head) is head
+    assert server.request is head
+    assert ACCEPT.encode() in server.accept()
+    with pytest.raises(InvalidStateError):
+        server.receive_validated_request(head)

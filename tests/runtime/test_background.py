@@ -126,11 +126,20 @@ async def test_message_concurrency_overlaps_handlers_up_to_the_bound(
 async def test_concurrent_handlers_still_running_are_cancelled_at_close(
     runtime: RuntimeHarness,
 ) -> None:
+    """(The rule in detail: tests/callbacks/test_lifetimes.py; here the wiring:
+    asyncio tasks and Deferreds are cancelled.)"""
     finished: list[bytes] = []
+    started: list[bytes] = []
+    both_started = asyncio.get_running_loop().create_future()
+    gates = [runtime.gate(), runtime.gate()]  # (one each: a Deferred has one result)
 
     class Server(Recorder):
         async def onMessage(self, payload: bytes, isBinary: bool) -> None:
-            await runtime.sleep(5)
+            gate = gates[len(started)]
+            started.append(payload)
+            if len(started) == 2:
+                both_started.set_result(None)
+            await gate.waiter
             finished.append(payload)
 
     factory = runtime.server_factory(Server, messageConcurrency=4)
@@ -142,10 +151,13 @@ async def test_concurrent_handlers_still_running_are_cancelled_at_close(
         server = await runtime.wait(servers.get())
         client.sendMessage(b"a")
         client.sendMessage(b"b")
-        await asyncio.sleep(0.1)
+        await runtime.wait(both_started)
         client.sendClose(1000)
         assert await runtime.wait(server.closed) == (True, 1000, None)
-        await asyncio.sleep(0.05)
+        for gate in gates:
+            gate.open()  # a handler that was not cancelled would finish now
+        for _ in range(3):
+            await asyncio.sleep(0)
     assert finished == []
     assert errors == []
 

@@ -147,18 +147,23 @@ async def test_streamed_message_with_control_frames(runtime: RuntimeHarness) -> 
 @pytest.mark.asyncio_task
 async def test_nothing_delivered_after_on_close(runtime: RuntimeHarness) -> None:
     """The connection goes while an async handler runs (here the application
-    drops it): onClose is the last callback, queued messages are not delivered."""
+    drops it): onClose is the last callback, queued messages are not delivered.
+    (The rule in detail: tests/callbacks/test_lifetimes.py; here the wiring.)"""
     log: list[str] = []
     closed = asyncio.get_running_loop().create_future()
     started = asyncio.get_running_loop().create_future()
+    ended = asyncio.get_running_loop().create_future()
+    gate = runtime.gate()
 
     class Server(Recorder):
         async def onMessage(self, payload: bytes, isBinary: bool) -> None:
             log.append(f"start {payload.decode()}")
             if not started.done():
                 started.set_result(self)
-            await runtime.sleep(0.1)
+            await gate.waiter
             log.append(f"end {payload.decode()}")
+            if not ended.done():
+                ended.set_result(None)
 
         def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
             log.append("close")
@@ -171,5 +176,8 @@ async def test_nothing_delivered_after_on_close(runtime: RuntimeHarness) -> None
     server = await runtime.wait(started)
     server.dropConnection(abort=True)
     await runtime.wait(closed)
-    await asyncio.sleep(0.15)
+    gate.open()  # the handler ends after onClose; a queued message would start now
+    await runtime.wait(ended)
+    for _ in range(3):  # (a few loop turns, for a wrongly started handler to show)
+        await asyncio.sleep(0)
     assert log == ["start 0", "close", "end 0"]

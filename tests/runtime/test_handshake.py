@@ -366,6 +366,34 @@ async def test_bad_request_gets_400(runtime: RuntimeHarness) -> None:
 
 
 @pytest.mark.asyncio_task
+async def test_the_request_is_validated_once(
+    runtime: RuntimeHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wsproto_cb.core import handshake_server
+
+    calls: list[int] = []
+    validate = handshake_server.validate_request
+
+    def counting(request: Any) -> None:
+        calls.append(1)
+        validate(request)
+
+    monkeypatch.setattr(handshake_server, "validate_request", counting)
+    factory = runtime.server_factory(Recorder)
+    servers = track_opened(factory)
+    port = await runtime.listen(factory)
+    client = await runtime.connect(runtime.client_factory(Recorder), port)
+    await runtime.wait(client.opened)
+    await runtime.wait(servers.get())
+    assert len(calls) == 1
+    peer = await runtime.raw(port)
+    peer.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # no Upgrade
+    head = await runtime.wait(peer.reader.readuntil(b"\r\n\r\n"))
+    assert head.startswith(b"HTTP/1.1 426 ")
+    assert len(calls) == 2
+
+
+@pytest.mark.asyncio_task
 async def test_on_connecting_changes_the_request(runtime_pair: RuntimeHarness) -> None:
     from wsproto_cb.types import ConnectingRequest
 

@@ -359,6 +359,42 @@ async def test_smuggling_shapes_get_the_same_answers_through_twisted_web(
     assert calls == []
 
 
+def count_validations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the calls of the core's ``validate_request``, wherever it is called from."""
+    from wsproto_cb.core import handshake_server
+    from wsproto_cb.twisted import resource
+
+    calls: list[int] = []
+    validate = handshake_server.validate_request
+
+    def counting(request: Any) -> None:
+        calls.append(1)
+        validate(request)
+
+    monkeypatch.setattr(handshake_server, "validate_request", counting)
+    monkeypatch.setattr(resource, "validate_request", counting)
+    return calls
+
+
+@pytest.mark.asyncio_task
+async def test_the_request_is_validated_once(
+    web: RuntimeHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resource checks the request (and answers a bad one through Twisted
+    Web); the protocol it hands the request to does not check it again."""
+    validations = count_validations(monkeypatch)
+    factory = web.server_factory(Server)
+    servers = track_opened(factory)
+    port = await serve(web, factory)
+    client = await web.connect(web.client_factory(Recorder, url="ws://127.0.0.1/ws"), port)
+    await web.wait(client.opened)
+    await web.wait(servers.get())
+    assert len(validations) == 1
+    (plain,) = await http_exchange(port, b"GET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert plain.startswith(b"HTTP/1.1 426 ")
+    assert len(validations) == 2
+
+
 @pytest.mark.asyncio_task
 async def test_frames_sent_with_the_request_are_not_lost(web: RuntimeHarness) -> None:
     port = await serve(web, web.server_factory(Server))
@@ -376,11 +412,23 @@ async def test_frames_sent_with_the_request_are_not_lost(web: RuntimeHarness) ->
 
 @pytest.mark.asyncio_task
 async def test_site_idle_timeout_does_not_close_websockets(web: RuntimeHarness) -> None:
+    from twisted.internet.task import Clock
+
+    clock = Clock()  # the Site's timers (its idle timeout) run on it: no sleeping
     factory = web.server_factory(Server)
-    port = await serve(web, factory, timeout=0.2)
+    port = await serve(web, factory, timeout=0.2, reactor=clock)
+    # an idle HTTP connection is closed once the clock passes the timeout ...
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    head = await web.wait(reader.readuntil(b"\r\n\r\n"))
+    assert head.startswith(b"HTTP/1.1 200 ")
+    await web.wait(reader.readexactly(len(PAGE)))
     client = await web.connect(web.client_factory(Recorder, url="ws://127.0.0.1/ws"), port)
     await web.wait(client.opened)
-    await asyncio.sleep(0.5)
+    clock.advance(0.5)
+    assert await web.wait(reader.read()) == b""
+    writer.close()
+    # ... a WebSocket connection is not
     client.sendMessage(b"still here")
     assert await web.wait(client.messages.get()) == (b"still here", False)
     client.sendClose(1000)

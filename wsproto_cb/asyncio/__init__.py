@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import client, factories, server
 from ..compress import (
@@ -239,3 +239,9 @@ class WebSocketClientFactory(_AsyncioFactoryMixin, factories.WebSocketClientFact
         factories.WebSocketClientFactory.__init__(
             self, url, origin, protocols, useragent, headers, proxy
         )
+
+
+if TYPE_CHECKING:  # broadcastThreadsafe's contract (:mod:`wsproto_cb.contracts`)
+    from ..contracts import LoopBroadcaster
+
+    _broadcaster: type[LoopBroadcaster] = WebSocketServerFactory

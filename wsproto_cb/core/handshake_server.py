@@ -233,6 +233,14 @@ class ServerHandshake:
         if self.request is not None:
             raise InvalidStateError("request already received")
         validate_request(request)
+        return self.receive_validated_request(request)
+
+    def receive_validated_request(self, request: HandshakeRequest) -> HandshakeRequest:
+        """Take a request that already passed :func:`validate_request` (an HTTP
+        server that answers bad requests itself checked it), without checking
+        it a second time."""
+        if self.request is not None:
+            raise InvalidStateError("request already received")
         self.request = request
         return request
 

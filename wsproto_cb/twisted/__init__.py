@@ -4,7 +4,7 @@ endpoints, and the ``listenWS``/``connectWS`` helpers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import protocol as twisted_protocol
 from twisted.internet.error import ConnectionDone, ConnectionLost
@@ -319,3 +319,9 @@ def _connect_through_proxy(
         inner = TLSMemoryBIOFactory(contextFactory, True, factory)  # type: ignore[arg-type]
     tunnel = ProxyTunnelFactory(factory, inner, reactor)
     return reactor.connectTCP(proxy.host, proxy.port, tunnel, timeout, bindAddress)
+
+
+if TYPE_CHECKING:  # broadcastThreadsafe's contract (:mod:`wsproto_cb.contracts`)
+    from ..contracts import LoopBroadcaster
+
+    _broadcaster: type[LoopBroadcaster] = WebSocketServerFactory

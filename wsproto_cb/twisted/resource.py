@@ -12,7 +12,8 @@ Twisted Web has already read and parsed the request by the time
 core's :func:`~wsproto_cb.core.handshake_server.validate_request` (the same
 rules as for a ``listenTCP`` server, kept in one place), answers a request
 that is not a valid upgrade with an ordinary Twisted Web error response
-(426 for a plain ``GET``), and otherwise takes the connection over: the
+(426 for a plain ``GET``), and otherwise takes the connection over (the
+protocol does not check the request again): the
 transport is moved from the HTTP channel to a protocol built by the factory,
 which receives the parsed request as it is (nothing is re-serialised and
 parsed again; wsproto's ``initiate_upgrade_connection`` is the model) and
@@ -23,7 +24,7 @@ permessage-deflate all come from the factory's options.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
 from twisted.protocols.policies import ProtocolWrapper
@@ -35,6 +36,9 @@ from ..core.errors import HandshakeError, status_phrase
 from ..core.handshake_server import validate_request
 from ..core.headers import Headers
 from ..core.http import HandshakeRequest
+
+if TYPE_CHECKING:
+    from ..contracts import ValidatedRequestReceiver
 
 __all__ = ["WebSocketResource"]
 
@@ -94,7 +98,8 @@ class WebSocketResource(Resource):
         if protocol is None:
             return _error(request, HandshakeError(503, "connection refused by the factory"))
         _take_over(channel, protocol)
-        protocol._receive_parsed_request(parsed)
+        receiver: ValidatedRequestReceiver = protocol
+        receiver._receive_validated_request(parsed)  # (validated once: above)
         # Frames the client sent right after its request, which the channel
         # has kept (or is about to hand to rawDataReceived, patched in _take_over).
         early = b"".join(getattr(channel, "_dataBuffer", ()))
