@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .core.deflate import accept_deflate_response, build_client_offers_header, negotiate_client
 from .core.errors import HandshakeError
 from .core.handshake_client import ClientHandshake
+from .core.headers import field_pairs
 from .protocol import WebSocketProtocol
 from .runtime import Runtime
 from .types import ConnectingRequest, ConnectionResponse, TransportDetails
@@ -103,7 +104,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 origin=origin,
                 protocols=protocols,
                 extensions=build_client_offers_header(offers) if offers else None,
-                headers=list(headers.items()),
+                headers=field_pairs(headers),
                 useragent=useragent,
             )
         except ValueError as exc:

@@ -21,7 +21,7 @@ from .broadcast import GroupRegistry
 from .contracts import ConnectionWatcher
 from .core.codes import CloseCode
 from .core.connection import Connection, MessageCodec
-from .core.headers import is_token
+from .core.headers import field_pairs, is_token, validate_field_name, validate_field_value
 from .core.origin import NULL_ORIGIN, normalize_origin, origin_matches
 from .metrics import ServerMetrics
 from .options import (
@@ -69,11 +69,18 @@ def _check_protocols(protocols: Sequence[str] | None) -> list[str]:
     return result
 
 
-def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+def _check_headers(headers: Mapping[str, object] | None) -> dict[str, object]:
+    """The extra headers as given (Autobahn's ``factory.headers``), refused now
+    rather than at each handshake when one could not be sent."""
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
         raise TypeError(f"headers must be a dict, not {type(headers).__name__}")
+    for name, value in field_pairs(headers):
+        if not isinstance(name, str):
+            raise TypeError(f"header names must be str, not {name!r}")
+        validate_field_name(name)
+        validate_field_value(value)
     return dict(headers)
 
 
@@ -267,7 +274,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         url: str | None = None,
         protocols: Sequence[str] | None = None,
         server: str | None = DEFAULT_SERVER,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, object] | None = None,
         externalPort: int | None = None,
     ) -> None:
         self._init_factory()
@@ -284,7 +291,7 @@ class WebSocketServerFactory(ThreadsafeBroadcast, WebSocketFactory):
         url: str | None = None,
         protocols: Sequence[str] | None = None,
         server: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, object] | None = None,
         externalPort: int | None = None,
     ) -> None:
         """Set the URL served, the subprotocols spoken (in order of preference),
@@ -468,7 +475,7 @@ class WebSocketClientFactory(WebSocketFactory):
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
         useragent: str | None = DEFAULT_USERAGENT,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, object] | None = None,
         proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         self._init_factory()
@@ -494,7 +501,7 @@ class WebSocketClientFactory(WebSocketFactory):
         origin: str | None = None,
         protocols: Sequence[str] | None = None,
         useragent: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, object] | None = None,
         proxy: Mapping[str, Any] | str | ProxyConfig | None = None,
     ) -> None:
         """Set the URL to connect to, the Origin, the subprotocols offered,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .compat import AutobahnServerCompat
@@ -10,6 +9,7 @@ from .core.deflate import negotiate_server
 from .core.errors import HandshakeError, InvalidStateError, status_phrase
 from .core.forwarded import x_forwarded_for_client
 from .core.handshake_server import ServerHandshake
+from .core.headers import field_pairs
 from .core.http import HandshakeRequest
 from .protocol import WebSocketProtocol
 from .runtime import Runtime
@@ -49,15 +49,7 @@ def _normalise_accept(result: Any) -> tuple[str | None, list[tuple[str, str]]]:
         )
     if subprotocol is not None and not isinstance(subprotocol, str):
         raise TypeError(f"onConnect returned a subprotocol that is not a str: {subprotocol!r}")
-    pairs: list[tuple[str, str]] = []
-    if headers:
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        for name, value in items:
-            if isinstance(value, list | tuple):
-                pairs.extend((name, str(v)) for v in value)
-            else:
-                pairs.append((name, str(value)))
-    return subprotocol, pairs
+    return subprotocol, field_pairs(headers) if headers else []
 
 
 def _autobahn_extensions(
@@ -333,7 +325,7 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
             response = handshake.accept(
                 subprotocol,
                 extension_header,
-                [*extra_headers.items(), *headers] if extra_headers else headers,
+                [*field_pairs(extra_headers), *headers] if extra_headers else headers,
                 server=factory.server,
             )
         except ValueError as exc:

@@ -8,6 +8,7 @@ from wsproto_cb.core.errors import HandshakeError
 from wsproto_cb.core.headers import (
     Headers,
     build_extension_header,
+    field_pairs,
     is_token,
     parse_extension_header,
     parse_subprotocol_list,
@@ -170,3 +171,18 @@ def test_field_validators() -> None:
     for bad_value in ("a\r\nInjected: 1", "a\nb", "a\rb", "nul\x00", "del\x7f", "snow☃"):
         with pytest.raises(ValueError):
             validate_field_value(bad_value)
+
+
+def test_field_pairs_take_autobahn_value_shapes() -> None:
+    """A list (or tuple) is one field per item, in order; anything else one field."""
+    given = {"Set-Cookie": ["a=1", "b=2"], "X-Count": 5, "X-Pair": ("p", 1), "X-S": "s"}
+    assert field_pairs(given) == [
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
+        ("X-Count", "5"),
+        ("X-Pair", "p"),
+        ("X-Pair", "1"),
+        ("X-S", "s"),
+    ]
+    assert field_pairs([("A", "1"), ("A", ["2", "3"])]) == [("A", "1"), ("A", "2"), ("A", "3")]
+    assert field_pairs({}) == []

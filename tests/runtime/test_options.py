@@ -183,6 +183,16 @@ def test_session_parameter_errors(runtime: RuntimeHarness, side: str) -> None:
         cls("ws://h/", protocols=["bad name"])
     with pytest.raises(TypeError, match="dict"):
         cls("ws://h/", headers=[("X-A", "1")])
+    # refused when set, not at each handshake
+    with pytest.raises(ValueError, match="header value"):
+        cls("ws://h/", headers={"X-A": "1\r\nX-Injected: 2"})
+    with pytest.raises(ValueError, match="header value"):
+        cls("ws://h/", headers={"Set-Cookie": ["a=1", "b\n"]})
+    with pytest.raises(ValueError, match="header name"):
+        cls("ws://h/", headers={"X A": "1"})
+    # Autobahn's value shapes are kept as given
+    factory = cls("ws://h/", headers={"Set-Cookie": ["a=1", "b=2"], "X-Count": 5})
+    assert factory.headers == {"Set-Cookie": ["a=1", "b=2"], "X-Count": 5}
 
 
 def test_client_proxy_is_kept_and_checked(runtime: RuntimeHarness) -> None:

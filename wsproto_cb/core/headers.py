@@ -12,7 +12,7 @@ section 4.1 subprotocols) and report a malformed peer value as
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .errors import HandshakeError
 
@@ -22,6 +22,7 @@ __all__ = [
     "Headers",
     "build_extension_header",
     "check_extension_header",
+    "field_pairs",
     "is_token",
     "parse_extension_header",
     "parse_subprotocol_list",
@@ -67,6 +68,28 @@ def validate_field_value(value: str, what: str = "HTTP header value") -> None:
             f"invalid {what} {value!r}: control characters (CR, LF, ...) and"
             " characters outside latin-1 are not allowed"
         )
+
+
+def field_pairs(
+    headers: Mapping[str, object] | Iterable[tuple[str, object]],
+) -> list[tuple[str, str]]:
+    """``(name, value)`` pairs to send from application-given headers.
+
+    Applications written for Autobahn give a value as a string, as a list of
+    strings (one field each: several ``Set-Cookie``), or as anything else
+    that formats as one (a number).  Nothing is validated here: the head's
+    writer refuses what cannot be sent.
+    """
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    pairs: list[tuple[str, str]] = []
+    for name, value in items:
+        if isinstance(value, str):
+            pairs.append((name, value))
+        elif isinstance(value, list | tuple):
+            pairs.extend((name, str(one)) for one in value)
+        else:
+            pairs.append((name, str(value)))
+    return pairs
 
 
 class Headers:

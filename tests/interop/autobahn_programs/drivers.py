@@ -206,6 +206,9 @@ async def drive_headers(port: int, seen: list[str]) -> None:
         url, proxy=None, additional_headers={"X-Client": "c1"}, open_timeout=10
     ) as ws:
         seen.append(f"response header {ws.response.headers.get('X-Server')}")
+        if "Set-Cookie" in ws.response.headers:
+            cookies = ws.response.headers.get_all("Set-Cookie")
+            seen.append(f"factory headers {cookies} {ws.response.headers.get('X-Count')}")
         seen.append(f"message {await asyncio.wait_for(ws.recv(), 10)}")
         await ws.close(1000)
 

@@ -19,7 +19,10 @@ if __name__ == "__main__":
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     port = int(sys.argv[1])
-    factory = WebSocketServerFactory(f"ws://127.0.0.1:{port}")
+    # a list value is one field each (several Set-Cookie); a number is formatted
+    factory = WebSocketServerFactory(
+        f"ws://127.0.0.1:{port}", headers={"Set-Cookie": ["a=1", "b=2"], "X-Count": 5}
+    )
     factory.protocol = MyServerProtocol
     server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", port))
     print("OUT: listening", flush=True)
