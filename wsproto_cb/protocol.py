@@ -481,7 +481,7 @@ class WebSocketProtocol(
             if self._listeners:
                 self.fire("message", data, is_binary=ev.is_binary)
         elif ev.message_start:
-            self._msg_buffer = MessageBuffer(ev.data)
+            self._msg_buffer = MessageBuffer(ev.data, ev.frame_length)
         else:
             buffer = self._msg_buffer
             if buffer is not None:

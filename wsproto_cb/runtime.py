@@ -9,7 +9,7 @@ dozen lines, and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 __all__ = ["Runtime", "TimerHandle"]
@@ -31,6 +31,14 @@ class Runtime(Protocol):
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer."""
+
+    def write_parts(self, parts: Sequence[bytes | memoryview]) -> None:
+        """Queue ``parts`` for the peer, in order, as ``write`` of them joined would.
+
+        A large message goes this way (header, then payload) so that its
+        payload is not copied into a frame first; the buffers must not
+        change afterwards, as they may be queued as they are.
+        """
 
     def write_buffer_size(self) -> int:
         """Bytes written but still queued in user space (not yet given to the kernel)."""

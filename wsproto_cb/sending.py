@@ -13,6 +13,7 @@ from typing import Any
 
 from .core.connection import Connection
 from .core.errors import InvalidStateError
+from .core.frames import WRITE_AS_IS_MIN, write_parts
 from .exceptions import Disconnected, PayloadExceededError
 from .prepared import PreparedMessage
 from .runtime import Runtime
@@ -92,6 +93,11 @@ class MessageSending:
             fragmentSize = self.autoFragmentSize or None
         elif fragmentSize < 1:
             raise ValueError(f"fragmentSize must be at least 1, not {fragmentSize}")
+        if len(payload) >= WRITE_AS_IS_MIN or (
+            fragmentSize is not None and len(payload) > fragmentSize
+        ):
+            self._send_in_parts(conn, payload, isBinary, fragmentSize, doNotCompress)
+            return
         data = conn.send_message(
             payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
         )
@@ -101,6 +107,30 @@ class MessageSending:
         else:
             self._count_sent(1, len(payload), data)
         self._rt.write(data)
+
+    def _send_in_parts(
+        self,
+        conn: Connection,
+        payload: bytes,
+        is_binary: bool,
+        fragment_size: int | None,
+        do_not_compress: bool,
+    ) -> None:
+        """sendMessage for a large or fragmented message: frames written as parts,
+        so that the payload is not copied into them (docs/performance.md)."""
+        frames = conn.message_frames(
+            payload, is_binary, fragment_size=fragment_size, compress=not do_not_compress
+        )
+        if fragment_size is None and (do_not_compress or not self.websocket_extensions_in_use):
+            self._tx_plain_messages += 1  # one plain frame (see stats.PlainCounters)
+            self._tx_plain_octets += len(payload)
+        else:
+            stats = self.trafficStats
+            stats.out_messages += 1
+            stats.out_app += len(payload)
+            stats.out_frames += len(frames)
+            stats.out_ws += sum(len(buf) for frame in frames for buf in frame[1:])
+        self._rt.write_parts(write_parts(frames))
 
     def _count_sent(self, messages: int, app_octets: int, frames: bytes) -> None:
         stats = self.trafficStats

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Any
 
 from wsproto_cb.client import WebSocketClientProtocol
@@ -248,6 +248,9 @@ class FakeRuntime:
         self.octets_written += len(data)
         if self._log is not None:
             self._log.append((self.name, data))
+
+    def write_parts(self, parts: Sequence[bytes | memoryview]) -> None:
+        self.write(b"".join(parts))  # (recorded as one write, as before parts existed)
 
     def write_buffer_size(self) -> int:
         return self.queued

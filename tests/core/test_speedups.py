@@ -16,15 +16,16 @@ import sys
 
 import pytest
 
-from wsproto_cb.core import frames, masking, whole_message
+from wsproto_cb.core import frames, masking, message_buffer, whole_message
 
 PROBE = """
-from wsproto_cb.core import frames as f, masking as m, whole_message as w
+from wsproto_cb.core import frames as f, masking as m, message_buffer as b, whole_message as w
 print(
     m.HAS_SPEEDUPS,
     m.apply_mask is m.apply_mask_python,
     w.read_message is w.read_message_python,
     f.frame_bytes is f.frame_bytes_python,
+    b.PayloadBuilder is b.PayloadBuilderPython,
     m.apply_mask(b"Hello", bytes.fromhex("37fa213d")).hex(),
 )
 """
@@ -41,7 +42,7 @@ def _probe(env_overrides: dict[str, str]) -> str:
 
 
 def test_env_var_forces_the_python_reference() -> None:
-    assert _probe({"WSPROTO_CB_NO_SPEEDUPS": "1"}) == "False True True True 7f9f4d5158"
+    assert _probe({"WSPROTO_CB_NO_SPEEDUPS": "1"}) == "False True True True True 7f9f4d5158"
 
 
 @pytest.mark.parametrize("extension", ["_mask", "_wire"])
@@ -52,8 +53,9 @@ def test_c_twins_used_when_built(extension: str) -> None:
         if os.environ.get("WSPROTO_CB_REQUIRE_SPEEDUPS", "") not in ("", "0"):
             pytest.fail(f"C extension required but not importable: {exc}")
         pytest.skip(f"C extension not built: {exc}")
-    assert _probe({}) == "True False False False 7f9f4d5158"
+    assert _probe({}) == "True False False False False 7f9f4d5158"
     if os.environ.get("WSPROTO_CB_NO_SPEEDUPS", "") in ("", "0"):
         assert masking.apply_mask is masking.apply_mask_c
         assert whole_message.read_message is whole_message.read_message_c
         assert frames.frame_bytes is frames.frame_bytes_c
+        assert message_buffer.PayloadBuilder is message_buffer.PayloadBuilderC

@@ -95,6 +95,44 @@ async def test_many_writes_in_one_turn_arrive_in_order_past_a_full_socket(
         assert peak[0] > 0  # the kernel did not take it all: the rest was queued behind
 
 
+def large(i: int, size: int) -> bytes:
+    return struct.pack("!I", i) + bytes([i % 251]) * size
+
+
+#: (payload size, fragmentSize): written as parts (header, then the payload
+#: or views of it) by sendMessage; small ones in between take the plain path
+LARGE_SENDS = [(1 << 20, None), (300_000, 70_000), (200_000, 1_000), (100, 30), (70_000, None)]
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["tcp", "tls"])
+@pytest.mark.asyncio_task
+async def test_large_and_fragmented_messages_in_parts_arrive_whole_past_a_full_socket(
+    runtime: RuntimeHarness, tls: TLSFiles, secure: bool
+) -> None:
+    """Parts cut anywhere by a full socket (a partial sendmsg on Twisted) are sent in order."""
+    rounds = 3
+
+    class Server:
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            if not secure:
+                set_socket_buffer(self.transport, socket.SO_SNDBUF, 64 * 1024)  # type: ignore[attr-defined]
+            for i in range(rounds):
+                for size, fragment in LARGE_SENDS:
+                    self.sendMessage(large(i, size), True, fragmentSize=fragment)  # type: ignore[attr-defined]
+                    self.sendMessage(numbered(i), True)  # type: ignore[attr-defined]
+
+    port = await runtime.listen(runtime.server_factory(Server), tls=tls if secure else None)
+    client = await runtime.connect(
+        runtime.client_factory(Recorder), port, tls=tls if secure else None
+    )
+    await runtime.wait(client.opened)
+    client.sendMessage(b"go")
+    for i in range(rounds):
+        for size, _ in LARGE_SENDS:
+            assert await runtime.wait(client.messages.get()) == (large(i, size), True), (i, size)
+            assert await runtime.wait(client.messages.get()) == (numbered(i), True), i
+
+
 # -- Twisted transports under TwistedRuntime -------------------------------
 
 
@@ -181,6 +219,20 @@ def write_half_close_write(rt: TwistedRuntime, transport: Any) -> None:
     rt.write(b"two")  # queued before the FIN, as Twisted does it
 
 
+def parts_lose_parts(rt: TwistedRuntime, transport: Any) -> None:
+    rt.write_parts([b"one,", memoryview(b"two,")])
+    transport.loseConnection()
+    rt.write_parts([memoryview(b"three"), b""])  # queued, as bytes, behind the close
+
+
+def parts_after_write(rt: TwistedRuntime, transport: Any) -> None:
+    set_socket_buffer(transport, socket.SO_SNDBUF, 4096)
+    rt.write(b"a" * 500_000)  # most of it is queued: the parts must wait behind it
+    rt.write_parts([b"b" * 100, memoryview(b"c" * 70_000)])
+    rt.write(b"d")
+    transport.loseConnection()
+
+
 @pytest.mark.parametrize(
     ("script", "expected"),
     [
@@ -188,8 +240,10 @@ def write_half_close_write(rt: TwistedRuntime, transport: Any) -> None:
         # (what was written before the abort may have reached the kernel, or not)
         (write_abort_write, {b"before", b""}),
         (write_half_close_write, {b"one,two"}),
+        (parts_lose_parts, {b"one,two,three"}),
+        (parts_after_write, {b"a" * 500_000 + b"b" * 100 + b"c" * 70_000 + b"d"}),
     ],
-    ids=["loseConnection", "abortConnection", "loseWriteConnection"],
+    ids=["loseConnection", "abortConnection", "loseWriteConnection", "parts", "parts-queued"],
 )
 @pytest.mark.asyncio_task
 async def test_writes_around_closing_calls(
@@ -309,3 +363,43 @@ async def test_a_transport_that_overrides_write_gets_every_write() -> None:
         writer.close()
         await asyncio.wait_for(made[0].lost, TIMEOUT)
     assert CountingServer.written == [b"counted, ", b"both"]
+
+
+def many_parts(count: int, filler: int) -> list[bytes | memoryview]:
+    """``count`` parts of varied sizes (some empty, some views), numbered so order shows."""
+    parts: list[bytes | memoryview] = []
+    for i in range(count):
+        part = struct.pack("!I", i) + bytes([i % 251]) * ((i * 7919) % filler)
+        parts.append(memoryview(part) if i % 3 else part)
+        if i % 50 == 0:
+            parts.append(b"")
+    return parts
+
+
+@pytest.mark.parametrize(
+    ("filler", "sndbuf"),
+    [(9000, 16 * 1024), (8, None)],
+    ids=["cut-by-a-full-socket", "tiny-parts-in-several-batches"],
+)
+@pytest.mark.asyncio_task
+async def test_write_parts_past_a_full_socket_and_many_sendmsg_batches(
+    filler: int, sndbuf: int | None
+) -> None:
+    """More parts than one sendmsg() takes: whole batches go one after another,
+    and a cut by a full socket (between parts or inside one) resumes in order
+    through transport.write."""
+    parts = many_parts(1500, filler)
+
+    def script(rt: TwistedRuntime, transport: Any) -> None:
+        if sndbuf is not None:
+            set_socket_buffer(transport, socket.SO_SNDBUF, sndbuf)
+        for _ in range(2):
+            rt.write_parts(parts)
+        transport.loseConnection()
+
+    async with twisted_server(script) as (port, made):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        received = await read_all(reader)
+        writer.close()
+    assert made[0].error is None
+    assert received == b"".join(parts) * 2

@@ -3,6 +3,7 @@
  *
  *   read_message  - wsproto_cb.core.whole_message.read_message_python
  *   build_frame   - wsproto_cb.core.frames.build_frame_python
+ *   PayloadBuilder - wsproto_cb.core.message_buffer.PayloadBuilderPython
  *
  * The pure-Python functions are the reference that defines behaviour; these
  * give the same results (tests/core/test_wire_speedups.py runs the same cases
@@ -270,6 +271,185 @@ done:
     return result;
 }
 
+/*
+ * PayloadBuilder: a bytes object of a size known in advance, filled piece by
+ * piece and handed out once, whole, without the copy a join would make.
+ * The bytes object is private to the builder until take() returns it, so
+ * writing into it is safe: nobody can see (or hash) it half-filled.
+ */
+typedef struct {
+    PyObject_HEAD
+    PyObject *data;        /* bytes of the full size; NULL once taken */
+    Py_ssize_t filled;
+} PayloadBuilderObject;
+
+static PyObject *
+payload_builder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    Py_ssize_t size;
+    PayloadBuilderObject *self;
+
+    if (kwargs != NULL && PyDict_GET_SIZE(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "PayloadBuilder takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "n:PayloadBuilder", &size)) {
+        return NULL;
+    }
+    if (size < 0) {
+        PyErr_Format(PyExc_ValueError, "size must not be negative, not %zd", size);
+        return NULL;
+    }
+    self = (PayloadBuilderObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    /* uninitialised: pages are touched only as data is appended */
+    self->data = PyBytes_FromStringAndSize(NULL, size);
+    if (self->data == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->filled = 0;
+    return (PyObject *)self;
+}
+
+static void
+payload_builder_dealloc(PayloadBuilderObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    Py_CLEAR(self->data);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static int
+payload_builder_check(PayloadBuilderObject *self)
+{
+    if (self->data == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the payload was taken already");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(payload_builder_append_doc,
+"append(data) -> None\n\n"
+"Copy data in after what is there; ValueError if it does not fit.");
+
+static PyObject *
+payload_builder_append(PayloadBuilderObject *self, PyObject *arg)
+{
+    Py_buffer data;
+    Py_ssize_t room;
+
+    if (payload_builder_check(self) < 0) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    room = PyBytes_GET_SIZE(self->data) - self->filled;
+    if (data.len > room) {
+        PyErr_Format(PyExc_ValueError, "%zd bytes given but only %zd are left", data.len, room);
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    if (data.len) {
+        memcpy(PyBytes_AS_STRING(self->data) + self->filled, data.buf, (size_t)data.len);
+        self->filled += data.len;
+    }
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(payload_builder_take_doc,
+"take() -> bytes\n\n"
+"The bytes appended: the object itself when full, else a copy of the part\n"
+"filled.  The builder is then spent.");
+
+static PyObject *
+payload_builder_take(PayloadBuilderObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *result;
+
+    if (payload_builder_check(self) < 0) {
+        return NULL;
+    }
+    if (self->filled == PyBytes_GET_SIZE(self->data)) {
+        result = self->data;  /* (the builder's reference passes to the caller) */
+        self->data = NULL;
+        return result;
+    }
+    result = PyBytes_FromStringAndSize(PyBytes_AS_STRING(self->data), self->filled);
+    Py_CLEAR(self->data);
+    return result;
+}
+
+static PyObject *
+payload_builder_get_remaining(PayloadBuilderObject *self, void *Py_UNUSED(closure))
+{
+    if (self->data == NULL) {
+        return PyLong_FromLong(0);
+    }
+    return PyLong_FromSsize_t(PyBytes_GET_SIZE(self->data) - self->filled);
+}
+
+static Py_ssize_t
+payload_builder_len(PayloadBuilderObject *self)
+{
+    return self->data == NULL ? 0 : self->filled;
+}
+
+static PyMethodDef payload_builder_methods[] = {
+    {"append", (PyCFunction)payload_builder_append, METH_O, payload_builder_append_doc},
+    {"take", (PyCFunction)payload_builder_take, METH_NOARGS, payload_builder_take_doc},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyGetSetDef payload_builder_getset[] = {
+    {"remaining", (getter)payload_builder_get_remaining, NULL,
+     "bytes still to append before it is full (0 once taken)", NULL},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+PyDoc_STRVAR(payload_builder_doc,
+"PayloadBuilder(size)\n\n"
+"A payload of a known size, assembled by append() and returned by take()\n"
+"without a final copy when it is full.");
+
+static PyType_Slot payload_builder_slots[] = {
+    {Py_tp_new, payload_builder_new},
+    {Py_tp_dealloc, payload_builder_dealloc},
+    {Py_tp_methods, payload_builder_methods},
+    {Py_tp_getset, payload_builder_getset},
+    {Py_sq_length, payload_builder_len},
+    {Py_tp_doc, (void *)payload_builder_doc},
+    {0, NULL}
+};
+
+static PyType_Spec payload_builder_spec = {
+    "wsproto_cb.core._wire.PayloadBuilder",
+    sizeof(PayloadBuilderObject),
+    0,
+    Py_TPFLAGS_DEFAULT,
+    payload_builder_slots
+};
+
+static int
+wire_exec(PyObject *module)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &payload_builder_spec, NULL);
+    if (type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObject(module, "PayloadBuilder", type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    return 0;
+}
+
 static PyMethodDef wire_methods[] = {
     {"read_message", (PyCFunction)(void (*)(void))read_message, METH_FASTCALL, read_message_doc},
     {"build_frame", (PyCFunction)(void (*)(void))build_frame, METH_FASTCALL, build_frame_doc},
@@ -277,6 +457,7 @@ static PyMethodDef wire_methods[] = {
 };
 
 static PyModuleDef_Slot wire_slots[] = {
+    {Py_mod_exec, wire_exec},
 #ifdef Py_mod_multiple_interpreters
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif

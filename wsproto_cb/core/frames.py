@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterable
+from itertools import chain
 from typing import NamedTuple, Protocol
 
 from . import speedups
@@ -20,6 +22,7 @@ from .masking import apply_mask
 __all__ = [
     "RSV1",
     "FrameHeader",
+    "FrameParts",
     "HeaderFields",
     "MaskKeySource",
     "build_frame",
@@ -27,8 +30,10 @@ __all__ = [
     "frame_bytes",
     "frame_bytes_c",
     "frame_bytes_python",
+    "join_frames",
     "parse_header",
     "read_header",
+    "write_parts",
 ]
 
 _PACK_H = struct.Struct("!BBH").pack
@@ -188,6 +193,52 @@ frame_bytes_c: FrameBytes | None = speedups.load("_wire", "build_frame")
 
 #: The implementation in use: the C twin when there is one.
 frame_bytes: FrameBytes = frame_bytes_c if frame_bytes_c is not None else frame_bytes_python
+
+
+#: One frame as parts: its header (masking key included), then its payload
+#: in zero or more buffers; joined, they are the frame.
+FrameParts = tuple[bytes | memoryview, ...]
+
+#: A payload buffer this large is written as it is; smaller ones are copied
+#: together with their neighbours (copying a few KiB costs less than one
+#: more write, a system call on asyncio, and a frame header is never
+#: written alone before a small payload).
+WRITE_AS_IS_MIN = 64 * 1024
+
+#: Small buffers are joined into parts of about this size at most, so that
+#: many small frames never become one large copy.
+JOINED_PART_MAX = 64 * 1024
+
+
+def join_frames(frames: Iterable[FrameParts]) -> bytes:
+    """The frames' bytes, in one buffer."""
+    return b"".join(chain.from_iterable(frames))
+
+
+def write_parts(frames: Iterable[FrameParts]) -> list[bytes | memoryview]:
+    """The buffers to write for ``frames``, in order: large payloads as they are
+    (no copy), everything between them joined into ``bytes`` (the headers,
+    small payloads).  Joined, they are :func:`join_frames` of ``frames``.
+    """
+    parts: list[bytes | memoryview] = []
+    run: list[bytes | memoryview] = []
+    run_size = 0
+    for buf in chain.from_iterable(frames):
+        size = len(buf)
+        if size >= WRITE_AS_IS_MIN:
+            if run:
+                parts.append(b"".join(run))
+                run, run_size = [], 0
+            parts.append(buf)
+            continue
+        run.append(buf)
+        run_size += size
+        if run_size >= JOINED_PART_MAX:
+            parts.append(b"".join(run))
+            run, run_size = [], 0
+    if run:
+        parts.append(b"".join(run))
+    return parts
 
 
 class MaskKeySource:

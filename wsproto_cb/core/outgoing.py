@@ -1,7 +1,10 @@
 """The sending half of :class:`~wsproto_cb.core.connection.Connection`.
 
 Whole messages, the frame-by-frame streaming API and control frames, all
-returned as bytes for the caller to write.  :class:`OutgoingFrames` is a
+returned as bytes for the caller to write; a whole message also as
+:meth:`OutgoingFrames.message_frames`, its frames in parts that reference
+the payload, so that a large, fragmented or compressed message is written
+without being copied into one buffer first.  :class:`OutgoingFrames` is a
 base class of ``Connection`` rather than a separate object so the hot send
 path costs no extra call; it uses only the attributes declared below.
 """
@@ -11,16 +14,15 @@ from __future__ import annotations
 from .codec import MessageCodec
 from .codes import Opcode
 from .errors import InvalidStateError
-from .frames import RSV1, MaskKeySource, build_frame_header, frame_bytes
+from .frames import RSV1, FrameParts, MaskKeySource, build_frame_header, frame_bytes, join_frames
 from .masking import apply_mask
 
 __all__ = ["OutgoingFrames"]
 
-
-
 # Plain ints on the hot path: an IntEnum member costs a lookup.
 _TEXT = int(Opcode.TEXT)
 _BINARY = int(Opcode.BINARY)
+_CONTINUATION = int(Opcode.CONTINUATION)
 
 #: RFC 6455 5.2: a payload length is 63 bits (the most significant bit is 0).
 _MAX_FRAME_LENGTH = (1 << 63) - 1
@@ -110,31 +112,77 @@ class OutgoingFrames:
             self._check_can_send()  # (raises)
         if self._out_active:
             raise InvalidStateError("a streamed message is being sent")
+        if (self.codec is None or not compress) and (
+            fragment_size is None or len(data) <= fragment_size
+        ):
+            opcode = _BINARY if is_binary else _TEXT
+            if not self.mask_outgoing:  # (a server's messages: the hot path)
+                return frame_bytes(opcode, data)
+            return self._frame(opcode, data)
+        return join_frames(
+            self.message_frames(data, is_binary, fragment_size=fragment_size, compress=compress)
+        )
+
+    def message_frames(
+        self,
+        data: bytes,
+        is_binary: bool = False,
+        *,
+        fragment_size: int | None = None,
+        compress: bool = True,
+    ) -> list[FrameParts]:
+        """:meth:`send_message`'s frames, each as its header and then its payload.
+
+        Joined, they are exactly the bytes :meth:`send_message` returns.  An
+        unmasked payload is ``data`` itself or a ``memoryview`` of it, and a
+        compressed one the compressor's output as it came, so nothing is
+        copied (``data`` must not change until the parts are written).
+        """
+        if self.close_sent:
+            self._check_can_send()  # (raises)
+        if self._out_active:
+            raise InvalidStateError("a streamed message is being sent")
         opcode = _BINARY if is_binary else _TEXT
         codec = self.codec if compress else None
+        payload: tuple[bytes, ...]
         if codec is None:
-            if fragment_size is None or len(data) <= fragment_size:
-                if not self.mask_outgoing:  # (a server's messages: the hot path)
-                    return frame_bytes(opcode, data)
-                return self._frame(opcode, data)
-            return self._fragments(opcode, data, fragment_size, 0)
-        codec.start_compress_message()
-        payload = codec.compress_message_data(data) + codec.end_compress_message()
-        if fragment_size is None or len(payload) <= fragment_size:
-            return self._frame(opcode, payload, rsv=RSV1)
-        return self._fragments(opcode, payload, fragment_size, RSV1)
-
-    def _fragments(self, opcode: int, data: bytes, size: int, rsv: int) -> bytes:
-        if size < 1:
+            payload, rsv = (data,), 0
+        else:
+            codec.start_compress_message()
+            body = codec.compress_message_data(data)
+            tail = codec.end_compress_message()
+            payload, rsv = ((body, tail) if body else (tail,)), RSV1
+        length = sum(map(len, payload))
+        if fragment_size is None or length <= fragment_size:
+            return [self._frame_parts(opcode, payload, length, True, rsv)]
+        if fragment_size < 1:
             raise ValueError("fragment size must be at least 1")
-        view = memoryview(data)
-        last = len(data) - size
-        parts = []
-        for start in range(0, len(data), size):
-            parts.append(self._frame(opcode, bytes(view[start : start + size]), start >= last, rsv))
-            opcode = Opcode.CONTINUATION
+        view = memoryview(payload[0] if len(payload) == 1 else b"".join(payload))
+        last = length - fragment_size
+        frames = []
+        for start in range(0, length, fragment_size):
+            piece = view[start : start + fragment_size]
+            frames.append(self._frame_parts(opcode, (piece,), len(piece), start >= last, rsv))
+            opcode = _CONTINUATION
             rsv = 0
-        return b"".join(parts)
+        return frames
+
+    def _frame_parts(
+        self, opcode: int, payload: tuple[bytes | memoryview, ...], length: int, fin: bool, rsv: int
+    ) -> FrameParts:
+        """One frame as parts; ``payload``'s buffers are masked on the way if need be."""
+        if not self.mask_outgoing:
+            return (build_frame_header(opcode, length, fin=fin, rsv=rsv), *payload)
+        mask = self._masks.next_key()
+        header = build_frame_header(opcode, length, fin=fin, rsv=rsv, mask=mask)
+        if not self.apply_outgoing_mask:
+            return (header, *payload)
+        masked: list[bytes | memoryview] = [header]
+        phase = 0
+        for buf in payload:
+            masked.append(apply_mask(buf, mask, phase))
+            phase += len(buf)
+        return tuple(masked)
 
     # streaming: begin_message, message_frame / begin_message_frame +
     # message_frame_data, end_message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from twisted.internet import defer
@@ -13,7 +13,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ..runtime import TimerHandle
-from ._writethrough import send_now, write_through_target
+from ._writethrough import send_now, send_parts_now, write_through_target
 
 __all__ = ["TwistedRuntime"]
 
@@ -76,6 +76,14 @@ class TwistedRuntime:
         sent = 0 if conn is None else send_now(conn, data)
         if sent < len(data):
             self._transport.write(data[sent:] if sent else data)
+
+    def write_parts(self, parts: Sequence[bytes | memoryview]) -> None:
+        """:meth:`write` for parts: one ``sendmsg()`` for all that the socket takes now."""
+        self.octets_written += sum(map(len, parts))
+        conn = self._socket_conn
+        rest = [bytes(part) for part in parts] if conn is None else send_parts_now(conn, parts)
+        for part in rest:  # (each through write: a wrapper may count or transform them)
+            self._transport.write(part)
 
     def write_buffer_size(self) -> int:
         conn = self._socket_conn

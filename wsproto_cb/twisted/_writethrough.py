@@ -31,6 +31,11 @@ bytes go to ``transport.write`` and Twisted meets the same error in its own
 ``doWrite``, which closes the connection with the usual ``connectionLost``
 (never re-entering the protocol from inside a write).
 
+A message written in parts (:func:`send_parts_now`: a large payload after
+its frame header, not copied into one frame) goes to the socket in one
+``sendmsg()`` while nothing is queued, under the same conditions; what the
+kernel does not take is returned, as ``bytes``, for ``transport.write``.
+
 Not coalescing per reactor turn: in the case that matters (one message per
 connection per turn: echo, broadcast) that would save nothing, and a
 deferred flush costs a ``callLater`` per turn.  Many writes to one
@@ -42,11 +47,13 @@ already (as on asyncio), where Twisted used to drop them with its buffer.
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet import tcp
 
-__all__ = ["send_now", "write_through_target"]
+__all__ = ["send_now", "send_parts_now", "write_through_target"]
 
 try:
     from twisted.internet.unix import _SendmsgMixin as _FdPassing
@@ -76,13 +83,9 @@ def write_through_target(transport: Any) -> Any:
     return None
 
 
-def send_now(conn: Any, data: bytes) -> int:
-    """Send ``data`` (or its head) on ``conn``'s socket if nothing is queued; bytes sent.
-
-    0 means "use ``transport.write`` for all of it" (something queued, TLS,
-    closing, an error, or a full socket buffer).
-    """
-    if (
+def _may_send_now(conn: Any) -> bool:
+    """Whether bytes may go straight to ``conn``'s socket: nothing queued, not closing."""
+    return not (
         not conn.connected
         or conn.disconnecting
         or conn._aborting
@@ -91,9 +94,53 @@ def send_now(conn: Any, data: bytes) -> int:
         or conn._tempDataLen
         or conn.dataBuffer
         or (isinstance(conn, _FdPassing) and conn._sendmsgQueue)
-    ):
+    )
+
+
+def send_now(conn: Any, data: bytes) -> int:
+    """Send ``data`` (or its head) on ``conn``'s socket if nothing is queued; bytes sent.
+
+    0 means "use ``transport.write`` for all of it" (something queued, TLS,
+    closing, an error, or a full socket buffer).
+    """
+    if not _may_send_now(conn):
         return 0
     try:
         return int(conn.socket.send(data))
     except OSError:  # EAGAIN; or an error that Twisted's doWrite meets and reports
         return 0
+
+
+#: Buffers per sendmsg() call (Linux takes at most IOV_MAX, 1024).
+_IOV_BATCH = 512
+
+_HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
+
+
+def send_parts_now(conn: Any, parts: Sequence[bytes | memoryview]) -> list[bytes]:
+    """Send ``parts`` on ``conn``'s socket as far as it takes them now; the rest, as bytes.
+
+    All of them come back when :func:`send_now` would send nothing; the
+    first returned may be the unsent end of a part.
+    """
+    index = offset = 0
+    if _HAS_SENDMSG and _may_send_now(conn):
+        while index < len(parts):
+            batch = parts[index : index + _IOV_BATCH]
+            try:
+                sent = int(conn.socket.sendmsg(batch))
+            except OSError:  # (as in send_now)
+                break
+            for part in batch:
+                if sent < len(part):
+                    offset = sent
+                    break
+                sent -= len(part)
+                index += 1
+            else:
+                continue  # the whole batch went: on to the next one
+            break  # the socket took only some: its buffer is full
+    if index == len(parts):
+        return []
+    first = memoryview(parts[index])[offset:] if offset else parts[index]
+    return [bytes(first), *map(bytes, parts[index + 1 :])]  # (bytes of bytes is no copy)
