@@ -12,6 +12,13 @@ against them (``factories.py`` asserts that its classes satisfy them).
 factories carry their own attributes.  The callback layer reads it through
 these types at each hook.
 
+The parts a connection is built from (:mod:`wsproto_cb.keepalive`,
+:mod:`wsproto_cb.producers`, :mod:`wsproto_cb.sending`) and
+:func:`wsproto_cb.broadcast.broadcast` reach the protocol through the
+small Protocols below as well (``KeepAliveOwner``, ``ProducerOwner``,
+``SendingHost``, ``BroadcastRecipient``), so that what each reads of it is
+written down in one place.
+
 The backplane's side of its contract with the factory is
 :class:`wsproto_cb.backplane.base.BackplaneListener` (the backplane package
 stays below the callback layer and imports nothing from it).
@@ -25,10 +32,23 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from .core.connection import Connection, MessageCodec
     from .metrics import ServerMetrics
+    from .prepared import PreparedMessage
     from .protocol import WebSocketProtocol
+    from .runtime import Runtime
     from .server import WebSocketServerProtocol
+    from .stats import TrafficStats
 
-__all__ = ["ConnectionOwner", "ConnectionWatcher", "ServerConnectionOwner"]
+__all__ = [
+    "BroadcastRecipient",
+    "ConnectionOwner",
+    "ConnectionWatcher",
+    "KeepAliveOwner",
+    "ProducerOwner",
+    "PullProducer",
+    "PushProducer",
+    "SendingHost",
+    "ServerConnectionOwner",
+]
 
 
 class ConnectionOwner(Protocol):
@@ -89,3 +109,103 @@ class ConnectionWatcher(Protocol):
     def attempt_failed(self, error: BaseException) -> None:
         """An attempt failed before the handshake (a reconnector retries after its next delay)."""
         ...
+
+
+class PullProducer(Protocol):
+    """A producer asked for data (Twisted's ``IPullProducer``): ``registerProducer(p, False)``."""
+
+    def resumeProducing(self) -> None:
+        """Produce some data (a pull producer: one piece, then wait to be asked again)."""
+
+    def stopProducing(self) -> None:
+        """Stop for good: the connection is gone."""
+
+
+class PushProducer(PullProducer, Protocol):
+    """A producer that streams until paused (Twisted's ``IPushProducer``)."""
+
+    def pauseProducing(self) -> None:
+        """Stop producing until :meth:`resumeProducing` (the write buffer is full)."""
+
+
+class _Connected(Protocol):
+    """What every part of a connection reads: its state, runtime and sans-I/O connection."""
+
+    STATE_OPEN: int
+
+    #: ``STATE_CONNECTING`` ... ``STATE_CLOSED`` (Autobahn's numbers)
+    state: int
+
+    #: the runtime of the connection (its transport and loop)
+    _rt: Runtime
+
+    #: the sans-I/O connection once open, None before
+    _conn: Connection | None
+
+
+class KeepAliveOwner(_Connected, Protocol):
+    """The protocol, as its :class:`~wsproto_cb.keepalive.KeepAlive` uses it."""
+
+    #: seconds of silence before a ping
+    autoPingInterval: float
+
+    #: seconds a ping may go unanswered
+    autoPingTimeout: float
+
+    #: random payload bytes per ping
+    autoPingSize: int
+
+    #: whether any received bytes answer a ping too
+    autoPingRestartOnAnyTraffic: bool
+
+    def _keepalive_failed(self) -> None:
+        """No answer in time: drop the connection."""
+
+
+class ProducerOwner(_Connected, Protocol):
+    """The protocol, as its :class:`~wsproto_cb.producers.ProducerLink` uses it."""
+
+
+class SendingHost(_Connected, Protocol):
+    """The protocol, as :class:`~wsproto_cb.sending.MessageSending` (mixed into it) uses it."""
+
+    trafficStats: TrafficStats
+    #: whole messages sent as one plain frame, and their octets (stats.PlainCounters)
+    _tx_plain_messages: int
+    _tx_plain_octets: int
+
+    #: the negotiated extensions (a compressing connection has one)
+    websocket_extensions_in_use: list[MessageCodec]
+
+    #: the largest message sent or received (0: no limit)
+    maxMessagePayloadSize: int
+
+    #: fragment sent messages into frames of this size (0: one frame)
+    autoFragmentSize: int
+
+    def _writes_held(self) -> bool:
+        """Whether the transport's write buffer is full now (a new producer starts paused)."""
+        ...
+
+
+class BroadcastRecipient(Protocol):
+    """A server protocol, as :func:`wsproto_cb.broadcast.broadcast` uses it."""
+
+    STATE_OPEN: int
+    #: broadcasts this connection could not take (``onBroadcastDropped`` gets it)
+    broadcastDropped: int
+
+    #: only open connections get broadcasts
+    state: int
+
+    def _write_broadcast(self, prepared: PreparedMessage, queue_limit: int) -> str | None:
+        """Write the message, or say why not: ``"streaming"``, ``"queue_full"`` (None: sent)."""
+
+    def _report_error(self, message: str, exc: BaseException) -> None:
+        """Log an application error on this connection (it stays open)."""
+
+    def onBroadcastDropped(self, count: int) -> None:
+        """The application's hook for a skipped broadcast (``count``: the new total)."""
+
+    def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the closing handshake (an overflow policy may close)."""

@@ -82,7 +82,7 @@ from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
 from .core.message_buffer import MessageBuffer
-from .keepalive import AutoPing
+from .keepalive import KeepAlive
 from .options import ProtocolOptionAttributes, ProtocolOptions
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
@@ -91,7 +91,15 @@ from .threadsafe import ThreadsafeSending
 if TYPE_CHECKING:
     from .contracts import ConnectionOwner
 
-__all__ = ["WebSocketProtocol"]
+__all__ = ["HELD_AWAITING", "HELD_SATURATED", "HELD_WRITE_FULL", "WebSocketProtocol"]
+
+# Why delivery (and with it reading) is held: the bits of ``_held``.
+#: a callback's awaitable is being waited for (one at a time, in order)
+HELD_AWAITING = 1
+#: the transport's write buffer is full (the runtime said so)
+HELD_WRITE_FULL = 2
+#: ``messageConcurrency`` onMessage awaitables are running
+HELD_SATURATED = 4
 
 _STREAMING_HOOKS = (
     "onMessageBegin",
@@ -104,7 +112,6 @@ _STREAMING_HOOKS = (
 
 
 class WebSocketProtocol(
-    AutoPing,
     MessageSending,
     ThreadsafeSending,
     AutobahnProtocolCompat,
@@ -151,32 +158,22 @@ class WebSocketProtocol(
         "_early",
         "_fast_delivery",
         "_frame_buffer",
-        "_frame_open",
         "_handshake",
+        "_held",
         "_is_closed_future",
         "_is_open_future",
-        "_last_rx",
+        "_keepalive",
         "_messages_in_flight",
         "_msg_binary",
         "_msg_buffer",
         "_opened_fired",
-        "_ping_payload",
-        "_ping_sent_at",
-        "_producer",
-        "_producer_resume_pending",
-        "_producer_streaming",
         "_reading_paused",
         "_rt",
         "_rx_plain_messages",
         "_rx_plain_octets",
-        "_saturated",
-        "_sending_stream",
         "_timers",
-        "_track_rx",
         "_tx_plain_messages",
         "_tx_plain_octets",
-        "_waiting",
-        "_write_paused",
         "closedByMe",
         "droppedByMe",
         "http_headers",
@@ -198,6 +195,14 @@ class WebSocketProtocol(
     _frame_buffer: MessageBuffer | None
     #: running timers by name; None while there are none (an idle connection)
     _timers: dict[str, TimerHandle] | None
+    #: the auto-ping of an open connection (None: off, or not open)
+    _keepalive: KeepAlive | None
+    #: why delivery is held (HELD_* bits; 0: delivering), and whether the
+    #: runtime was told to pause reading (it is, exactly while _held != 0)
+    _held: int
+    _reading_paused: bool
+    #: onMessage awaitables running (with messageConcurrency > 1)
+    _messages_in_flight: int
     _handshake: Any
     #: bytes that arrived after the handshake, before our answer (frames sent early)
     _early: list[bytes] | None
@@ -225,28 +230,17 @@ class WebSocketProtocol(
         self._handshake = None
         self._early = None
         self._busy = False
-        self._waiting = False
-        self._background = None
-        #: onMessage awaitables running (with messageConcurrency > 1), and
-        #: whether their number reached the bound (reading paused)
-        self._messages_in_flight = 0
-        self._saturated = False
-        self._write_paused = False
+        self._held = 0
         self._reading_paused = False
+        self._background = None
+        self._messages_in_flight = 0
         self._msg_buffer = None
         self._frame_buffer = None
         self._msg_binary = False
         self._timers = None
-        self._producer: Any = None
-        self._producer_streaming = True
-        self._producer_resume_pending = False
-        self._ping_payload: bytes | None = None
-        self._ping_sent_at = 0.0
-        self._last_rx = 0.0
-        self._track_rx = False
+        self._keepalive = None
         self._closed_called = False
-        self._sending_stream = False  # between beginMessage and endMessage
-        self._frame_open = False
+        self._init_sending()
         self._init_compat(rt)
         cls = type(self)
         # (looked up in the class's own __dict__: a value inherited from a
@@ -328,8 +322,9 @@ class WebSocketProtocol(
     # --------------------------------------------------- runtime entry points
 
     def _data_received(self, data: bytes) -> None:
-        if self._track_rx:
-            self._last_rx = self._rt.now()
+        keepalive = self._keepalive
+        if keepalive is not None:
+            keepalive.last_rx = self._rt.now()
         conn = self._conn
         if conn is None:
             self.trafficStats.preopenIncomingOctetsWireLevel += len(data)
@@ -353,12 +348,9 @@ class WebSocketProtocol(
             # (after the state change: a cancellation that settles at once, as
             # a Deferred's does, must not let delivery start more handlers)
             self._background.cancel_all()
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                producer.stopProducing()  # as a transport tells its producer
-            except Exception as exc:
-                self._rt.log_error("error in the producer's stopProducing", exc)
+        link, self._producer_link = self._producer_link, None
+        if link is not None:
+            link.stop()
         owner: ConnectionOwner | None = self.factory
         if owner is not None:
             owner._connection_closed(self)
@@ -396,25 +388,28 @@ class WebSocketProtocol(
         self._invoke(self.onClose, (was_clean, code, reason), on_error=failed, pause=False)
 
     def _writing_paused(self) -> None:
-        self._write_paused = True
+        """The runtime's transport buffer is full (see Flow control)."""
+        self._held |= HELD_WRITE_FULL
         self._update_reading()
-        if self._producer is not None and self._producer_streaming:
-            self._producer.pauseProducing()
+        if self._producer_link is not None:
+            self._producer_link.writing_paused()
 
     def _writing_resumed(self) -> None:
-        self._write_paused = False
+        """The runtime's transport buffer drained."""
+        self._held &= ~HELD_WRITE_FULL
         self._update_reading()
-        if self._producer is not None:
-            if self._producer_streaming:
-                self._producer.resumeProducing()
-            else:
-                self._schedule_pull()
+        if self._producer_link is not None:
+            self._producer_link.writing_resumed()
         self._process_events()
+
+    def _writes_held(self) -> bool:
+        return bool(self._held & HELD_WRITE_FULL)
 
     # ----------------------------------------------------- event processing
 
     def _update_reading(self) -> None:
-        should_pause = self._waiting or self._write_paused or self._saturated
+        """Pause or resume reading so that it is paused exactly while delivery is held."""
+        should_pause = bool(self._held)
         if should_pause != self._reading_paused and self.state != self.STATE_CLOSED:
             self._reading_paused = should_pause
             if should_pause:
@@ -428,7 +423,7 @@ class WebSocketProtocol(
             return  # (nothing is delivered after onClose)
         self._busy = True
         try:
-            while not (self._waiting or self._write_paused or self._saturated):
+            while not self._held:
                 if self._fast_delivery:
                     # the hot path: a whole plain message straight to onMessage,
                     # no event object (core/whole_message.py); counted as
@@ -449,7 +444,10 @@ class WebSocketProtocol(
                 elif kind is Ping:
                     self._invoke(self.onPing, (event[0],))
                 elif kind is Pong:
-                    self._on_pong(cast(Pong, event).payload)
+                    payload = cast(Pong, event).payload
+                    if self._keepalive is not None:
+                        self._keepalive.pong_received(payload)
+                    self._invoke(self.onPong, (payload,))
                 elif kind is CloseReceived:
                     close = cast(CloseReceived, event)
                     self._invoke(self.onCloseFrame, close_frame_args(close))
@@ -508,8 +506,8 @@ class WebSocketProtocol(
             return
         self._messages_in_flight += 1
         self._background_calls().start(result, self._callback_failed, self._message_settled)
-        if self._messages_in_flight >= limit and not self._saturated:
-            self._saturated = True  # (at the bound: stop reading until one is done)
+        if self._messages_in_flight >= limit and not self._held & HELD_SATURATED:
+            self._held |= HELD_SATURATED  # (at the bound: stop reading until one is done)
             self._update_reading()
 
     def _background_calls(self) -> BackgroundCalls:
@@ -519,8 +517,8 @@ class WebSocketProtocol(
 
     def _message_settled(self) -> None:
         self._messages_in_flight -= 1
-        if self._saturated and self._messages_in_flight < self.messageConcurrency:
-            self._saturated = False
+        if self._held & HELD_SATURATED and self._messages_in_flight < self.messageConcurrency:
+            self._held &= ~HELD_SATURATED
             self._update_reading()
             self._process_events()
 
@@ -574,12 +572,12 @@ class WebSocketProtocol(
                 )
                 return False
             if pause:
-                self._waiting = True
+                self._held |= HELD_AWAITING
                 self._update_reading()
 
             def done(ok: bool, value: Any) -> None:
                 if pause:
-                    self._waiting = False
+                    self._held &= ~HELD_AWAITING
                 if ok:
                     if on_result is not None:
                         on_result(value)
@@ -599,6 +597,10 @@ class WebSocketProtocol(
         self.factory.metrics.callback_errors += 1
         self._rt.log_error(f"error in a callback of {type(self).__name__}; failing with 1011", exc)
         self._fail(CloseCode.INTERNAL_ERROR, "internal error")
+
+    def _report_error(self, message: str, exc: BaseException) -> None:
+        """Log an error of the application's that leaves the connection open."""
+        self._rt.log_error(message, exc)
 
     # ------------------------------------------------------- closing logic
 
@@ -698,6 +700,9 @@ class WebSocketProtocol(
             timer.cancel()
 
     def _cancel_all_timers(self) -> None:
+        keepalive, self._keepalive = self._keepalive, None
+        if keepalive is not None:
+            keepalive.stop()
         timers, self._timers = self._timers, None
         if timers is not None:
             for timer in timers.values():
@@ -710,7 +715,7 @@ class WebSocketProtocol(
         self._conn = conn
         self.state = self.STATE_OPEN
         self._cancel_timer("open")
-        self._start_auto_ping()
+        self._keepalive = KeepAlive.start(self)
         owner: ConnectionOwner | None = self.factory
         if owner is not None:
             owner._connection_opened(self)
@@ -764,6 +769,11 @@ class WebSocketProtocol(
         self.closedByMe = True
         self._rt.write(frame)
         self._start_timer("close", self.closeHandshakeTimeout, self._close_timeout)
+
+    def _keepalive_failed(self) -> None:
+        self.wasNotCleanReason = "WebSocket auto-ping timeout (peer did not answer in time)"
+        self.factory.metrics.autoping_timeouts += 1
+        self._drop(abort=True)
 
     def _close_timeout(self) -> None:
         self.wasNotCleanReason = (
