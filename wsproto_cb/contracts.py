@@ -46,6 +46,7 @@ __all__ = [
     "ProducerOwner",
     "PullProducer",
     "PushProducer",
+    "ReceivingHost",
     "SendingHost",
     "ServerConnectionOwner",
 ]
@@ -185,6 +186,28 @@ class SendingHost(_Connected, Protocol):
 
     def _writes_held(self) -> bool:
         """Whether the transport's write buffer is full now (a new producer starts paused)."""
+        ...
+
+
+class ReceivingHost(Protocol):
+    """The protocol, as :class:`~wsproto_cb.receiving.StreamingReceive` (mixed into it) uses it."""
+
+    #: the observers of ``on()`` (None: there are none)
+    _listeners: dict[str, list[Callable[..., Any]]] | None
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> Any:
+        """The application's handler of a whole message."""
+
+    def fire(self, event: str, *args: Any, **kwargs: Any) -> None:
+        """Call the observers of ``event``."""
+
+    def _invoke(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        on_result: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """Call a callback, waiting for its awaitable (then ``on_result``)."""
         ...
 
 

@@ -84,6 +84,7 @@ from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pon
 from .core.message_buffer import MessageBuffer
 from .keepalive import KeepAlive
 from .options import ProtocolOptionAttributes, ProtocolOptions
+from .receiving import StreamingReceive, uses_streaming_hooks
 from .runtime import Runtime, TimerHandle
 from .sending import MessageSending
 from .threadsafe import ThreadsafeSending
@@ -101,17 +102,8 @@ HELD_WRITE_FULL = 2
 #: ``messageConcurrency`` onMessage awaitables are running
 HELD_SATURATED = 4
 
-_STREAMING_HOOKS = (
-    "onMessageBegin",
-    "onMessageFrameBegin",
-    "onMessageFrameData",
-    "onMessageFrameEnd",
-    "onMessageFrame",
-    "onMessageEnd",
-)
-
-
 class WebSocketProtocol(
+    StreamingReceive,
     MessageSending,
     ThreadsafeSending,
     AutobahnProtocolCompat,
@@ -190,9 +182,6 @@ class WebSocketProtocol(
     _conn: Connection | None
     #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
     _background: BackgroundCalls | None
-    # the message (and, for the streaming hooks, the frame) being assembled
-    _msg_buffer: MessageBuffer | None
-    _frame_buffer: MessageBuffer | None
     #: running timers by name; None while there are none (an idle connection)
     _timers: dict[str, TimerHandle] | None
     #: the auto-ping of an open connection (None: off, or not open)
@@ -234,22 +223,17 @@ class WebSocketProtocol(
         self._reading_paused = False
         self._background = None
         self._messages_in_flight = 0
-        self._msg_buffer = None
-        self._frame_buffer = None
-        self._msg_binary = False
         self._timers = None
         self._keepalive = None
         self._closed_called = False
         self._init_sending()
+        self._init_receiving()
         self._init_compat(rt)
         cls = type(self)
         # (looked up in the class's own __dict__: a value inherited from a
         # base class that was instantiated first says nothing about this one)
         if "_uses_streaming_hooks" not in cls.__dict__:
-            cls._uses_streaming_hooks = any(
-                getattr(cls, name) is not getattr(WebSocketProtocol, name)
-                for name in _STREAMING_HOOKS
-            )
+            cls._uses_streaming_hooks = uses_streaming_hooks(cls)
         self._update_fast_delivery()
 
     def _set_option(self, name: str, value: Any) -> None:
@@ -278,46 +262,6 @@ class WebSocketProtocol(
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
         """The connection is gone (see the module docstring for the arguments)."""
-
-    # streaming receive API: the defaults reassemble (into one buffer per
-    # frame and per message, see MessageBuffer) and call onMessage
-
-    def onMessageBegin(self, isBinary: bool) -> Any:
-        """A message starts (streaming receive; the default starts assembling it)."""
-        self._msg_binary = isBinary
-        self._msg_buffer = MessageBuffer()
-
-    def onMessageFrameBegin(self, length: int) -> Any:
-        """A frame of the message starts; ``length`` is its payload length from the header."""
-        self._frame_buffer = MessageBuffer()
-
-    def onMessageFrameData(self, payload: bytes) -> Any:
-        """Payload of the current frame, as it arrives (a frame may come in several pieces)."""
-        if self._frame_buffer is not None:
-            self._frame_buffer.append(payload)
-
-    def onMessageFrameEnd(self) -> Any:
-        """The current frame ended; the default hands its data to :meth:`onMessageFrame`."""
-        buffer, self._frame_buffer = self._frame_buffer, None
-        data = buffer.take() if buffer is not None else b""
-        # a list of chunks, as in Autobahn; here at most one
-        return self.onMessageFrame([data] if data else [])
-
-    def onMessageFrame(self, payload: list[bytes]) -> Any:
-        """A whole frame's payload, as a list of chunks (the default adds it to the message)."""
-        buffer = self._msg_buffer
-        if buffer is not None:
-            for chunk in payload:
-                buffer.append(chunk)
-
-    def onMessageEnd(self) -> Any:
-        """The message ended; the default calls :meth:`onMessage` with the whole payload."""
-        buffer, self._msg_buffer = self._msg_buffer, None
-        payload = buffer.take() if buffer is not None else b""
-        result = self.onMessage(payload, self._msg_binary)
-        if self._listeners:
-            self.fire("message", payload, is_binary=self._msg_binary)
-        return result
 
     # --------------------------------------------------- runtime entry points
 
@@ -521,30 +465,6 @@ class WebSocketProtocol(
             self._held &= ~HELD_SATURATED
             self._update_reading()
             self._process_events()
-
-    def _streaming_dispatch(self, ev: MessageData) -> None:
-        # Each hook may be async; the chain for one event must run in order,
-        # so the remaining hooks are queued and run one by one.
-        steps: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        if ev.message_start:
-            steps.append((self.onMessageBegin, (ev.is_binary,)))
-        if ev.frame_start:
-            steps.append((self.onMessageFrameBegin, (ev.frame_length,)))
-        if ev.data:
-            steps.append((self.onMessageFrameData, (ev.data,)))
-        if ev.frame_end:
-            steps.append((self.onMessageFrameEnd, ()))
-        if ev.message_end:
-            steps.append((self.onMessageEnd, ()))
-        self._run_steps(steps)
-
-    def _run_steps(self, steps: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
-        # Each step runs from the previous one's on_result: at once when it
-        # returned a plain value, when its awaitable is done otherwise.  (A
-        # loop here would run the rest while an earlier step is still awaited.)
-        if steps:
-            fn, args = steps.pop(0)
-            self._invoke(fn, args, on_result=lambda _r: self._run_steps(steps))
 
     def _invoke(
         self,
