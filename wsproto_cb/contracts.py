@@ -27,7 +27,7 @@ stays below the callback layer and imports nothing from it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from .core.connection import Connection, MessageCodec
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BroadcastRecipient",
+    "ClosingHost",
     "ConnectionOwner",
     "ConnectionWatcher",
     "KeepAliveOwner",
@@ -187,6 +188,32 @@ class SendingHost(_Connected, Protocol):
     def _writes_held(self) -> bool:
         """Whether the transport's write buffer is full now (a new producer starts paused)."""
         ...
+
+
+class ClosingHost(_Connected, Protocol):
+    """The protocol, as :class:`~wsproto_cb.closing.ClosingHandshake` (mixed into it) uses it."""
+
+    STATE_CLOSED: int
+    STATE_CONNECTING: int
+    STATE_CLOSING: int
+    is_server: ClassVar[bool]
+    #: whether this side sent the first close frame (:mod:`wsproto_cb.compat`)
+    closedByMe: bool
+    #: the options a close reads
+    failByDrop: bool
+    closeHandshakeTimeout: float
+    serverConnectionDropTimeout: float
+    #: the factory (``ConnectionOwner``; Any for users, as in Autobahn)
+    factory: Any
+
+    def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after ``delay`` s (0: never) unless cancelled; one per name."""
+
+    def _cancel_timer(self, name: str) -> None:
+        """Cancel the timer ``name`` if it runs."""
+
+    def _cancel_all_timers(self) -> None:
+        """Cancel every timer (and the keep-alive): the connection is closing."""
 
 
 class ReceivingHost(Protocol):
