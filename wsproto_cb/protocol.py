@@ -26,25 +26,52 @@ Callbacks and ``async def``
     peer's (``None`` when its close frame was empty, as in Autobahn); for
     an unclean one ``code`` is 1006 and ``reason`` says what happened.
 
-States (``self.state``, Autobahn's numbers)
-    ``STATE_CONNECTING`` (1) from TCP accept/connect until the opening
-    handshake ends.  Then ``STATE_OPEN`` (3) when it succeeded (``onOpen``),
-    or ``STATE_CLOSING`` (2) when it was refused or timed out and TCP is
-    being closed.  ``STATE_OPEN`` -> ``STATE_CLOSING`` when a close frame is
-    sent (``sendClose``, a failure) or received, or the application drops
-    the connection.  Any state -> ``STATE_CLOSED`` (0) when the runtime
-    reports the transport lost (``onClose`` runs once, then ``is_closed``
-    resolves); nothing is delivered after that.  Two side conditions pause
-    delivery and reading in any open state: a callback's awaitable being
-    waited for (or ``messageConcurrency`` of them) and a full write buffer;
-    the auto-ping timers (:mod:`wsproto_cb.keepalive`) run only while open.
+States (``self.state``, Autobahn's numbers) and what moves between them
+    ================  ===========================================  ============
+    state             event                                        next state
+    ================  ===========================================  ============
+    CONNECTING (1)    TCP accepted / connected (``_init_state``)   CONNECTING
+    CONNECTING        handshake succeeded (``_open``: ``onOpen``)  OPEN
+    CONNECTING        handshake refused or timed out, or           CLOSING
+                      ``sendClose`` / ``dropConnection``
+    OPEN (3)          ``sendClose``: close frame sent              CLOSING
+    OPEN              close frame received and answered            CLOSING
+    OPEN              failure (``_fail``: a protocol error, a      CLOSING
+                      callback's exception, 1011 ...)
+    OPEN              ``dropConnection``, auto-ping timeout        CLOSING
+    CLOSING (2)       the peer's close frame, any deadline         CLOSING
+                      (:mod:`wsproto_cb.closing`)
+    any               the runtime reports the transport lost       CLOSED (0)
+                      (``onClose`` once, then ``is_closed``)
+    ================  ===========================================  ============
+
+    Nothing is delivered in CLOSED.  The moves to CLOSING are
+    :mod:`wsproto_cb.closing`'s, with the deadline that bounds each wait.
+
+Within OPEN (and the end of CONNECTING), a few named parts of the state
+    - ``_held``: why delivery, and with it reading, is held; 0 while
+      delivering.  ``HELD_AWAITING`` is set while a callback's awaitable is
+      waited for (``_invoke``), ``HELD_SATURATED`` while
+      ``messageConcurrency`` onMessage awaitables run (``_deliver``), and
+      ``HELD_WRITE_FULL`` between the runtime's ``_writing_paused`` and
+      ``_writing_resumed``.  Each is cleared by the matching end, and
+      ``_update_reading`` keeps ``_reading_paused`` equal to ``_held != 0``.
+    - ``_busy``: ``_process_events`` is running (a callback that sends or
+      closes must not re-enter it).
+    - ``_keepalive``: a :class:`~wsproto_cb.keepalive.KeepAlive` from
+      ``_open`` while auto-ping is on, until the timers are cancelled.
+    - ``_producer_link``: a :class:`~wsproto_cb.producers.ProducerLink`
+      from ``registerProducer`` to ``unregisterProducer`` or the loss.
+    - ``_timers``: the named deadlines that run (``open``, ``close``,
+      ``drop``, ``flush``), None while none does.
+    - ``_closed_called``: ``onClose`` has run (it runs once).
 
 Flow control
     When the transport's write buffer is full the connection stops
     delivering messages and stops reading, so an echo-style server cannot
     buffer without bound for a peer that does not read; a registered
     producer is paused and resumed with the transport, and stopped when the
-    connection is lost.
+    connection is lost (:mod:`wsproto_cb.producers`).
 """
 
 from __future__ import annotations
