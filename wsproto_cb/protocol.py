@@ -99,6 +99,9 @@ from .threadsafe import ThreadsafeSending
 
 if TYPE_CHECKING:
     from .contracts import ConnectionOwner
+    from .core.codec import MessageCodec
+    from .core.handshake_client import ClientHandshake
+    from .core.handshake_server import ServerHandshake
 
 __all__ = ["HELD_AWAITING", "HELD_SATURATED", "HELD_WRITE_FULL", "WebSocketProtocol"]
 
@@ -201,13 +204,13 @@ class WebSocketProtocol(
     _reading_paused: bool
     #: onMessage awaitables running (with messageConcurrency > 1)
     _messages_in_flight: int
-    _handshake: Any
+    _handshake: ServerHandshake | ClientHandshake | None
     #: bytes that arrived after the handshake, before our answer (frames sent early)
     _early: list[bytes] | None
     #: the options: none until connected (then the factory's), and those
     #: this instance set itself, which win over the factory's
     _options = ProtocolOptions()
-    _own_options: dict[str, Any] | None = None
+    _own_options: dict[str, object] | None = None
 
     def _init_state(self, rt: Runtime) -> None:
         options = self.factory._options
@@ -222,7 +225,7 @@ class WebSocketProtocol(
         self.closedByMe = False
         self.websocket_version: int | None = None
         self.websocket_protocol_in_use: str | None = None
-        self.websocket_extensions_in_use: list[Any] = []
+        self.websocket_extensions_in_use: list[MessageCodec] = []
         self.http_headers: dict[str, str] = {}
         self._conn = None
         self._handshake = None
@@ -245,7 +248,7 @@ class WebSocketProtocol(
             cls._uses_streaming_hooks = uses_streaming_hooks(cls)
         self._update_fast_delivery()
 
-    def _set_option(self, name: str, value: Any) -> None:
+    def _set_option(self, name: str, value: object) -> None:
         """``self.<option> = value``: this connection's own copy of the options."""
         own = self._own_options
         if own is None:
@@ -477,9 +480,9 @@ class WebSocketProtocol(
 
     def _invoke(
         self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        on_result: Callable[[Any], None] | None = None,
+        fn: Callable[..., object],
+        args: tuple[object, ...],
+        on_result: Callable[[object], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         pause: bool = True,
         on_settled: Callable[[], None] | None = None,
