@@ -50,6 +50,7 @@ __all__ = [
     "ReceivingHost",
     "SendingHost",
     "ServerConnectionOwner",
+    "ThreadsafeHost",
 ]
 
 
@@ -236,6 +237,16 @@ class ReceivingHost(Protocol):
     ) -> bool:
         """Call a callback, waiting for its awaitable (then ``on_result``)."""
         ...
+
+
+class ThreadsafeHost(_Connected, Protocol):
+    """The protocol, as :class:`~wsproto_cb.threadsafe.ThreadsafeSending` (a base) uses it."""
+
+    def sendMessage(self, payload: bytes, isBinary: bool = False) -> None:
+        """Send a whole message (on the loop's thread)."""
+
+    def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the closing handshake (on the loop's thread)."""
 
 
 class BroadcastRecipient(Protocol):

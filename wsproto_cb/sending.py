@@ -54,8 +54,6 @@ class MessageSending(_Host):
     message and the registered producer are its own (:meth:`_init_sending`).
     """
 
-    STATE_OPEN = 3
-
     __slots__ = ("_frame_open", "_producer_link", "_sending_stream")
 
     #: between beginMessage and endMessage
