@@ -2,8 +2,9 @@
 
 :class:`ClosingHandshake` is a base of :class:`~wsproto_cb.protocol.WebSocketProtocol`
 (whose docstring has the table of states); it owns every move to
-``STATE_CLOSING`` and the timers that bound each wait, and reads the
-protocol through the typed :class:`~wsproto_cb.contracts.ClosingHost`.
+``STATE_CLOSING``, the named timers that bound each wait (the opening
+handshake's too) and ``onClose``'s arguments, and reads the protocol
+through the typed :class:`~wsproto_cb.contracts.ClosingHost`.
 
 Deadlines
     No state waits on the peer for ever (each bound is an option; 0 turns
@@ -25,14 +26,18 @@ Deadlines
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .compat import MAX_CLOSE_REASON_BYTES, truncate_utf8
-from .core.connection import build_close_payload
+from .core.codes import CloseCode
+from .core.connection import Connection, build_close_payload
 from .core.errors import InvalidStateError
 
 if TYPE_CHECKING:
     from .contracts import ClosingHost
+    from .runtime import TimerHandle
 
     _Host = ClosingHost
 else:
@@ -45,6 +50,8 @@ class ClosingHandshake(_Host):
     """The closing half of the protocol (see the module docstring)."""
 
     # (set in the protocol's _init_state, changed only here)
+    #: running deadlines by name; None while there are none (an idle connection)
+    _timers: dict[str, TimerHandle] | None
     #: why the connection did not close cleanly (onClose's reason), once known
     wasNotCleanReason: str | None
     #: whether this side closed TCP without a complete closing handshake
@@ -172,3 +179,63 @@ class ClosingHandshake(_Host):
         if self.wasNotCleanReason is None:
             self.wasNotCleanReason = "connection dropped by the application"
         self._drop(abort=abort)
+
+    # the outcome (onClose's arguments)
+
+    def _close_outcome(
+        self, conn: Connection | None, reason: str | None
+    ) -> tuple[bool, int | None, str | None]:
+        """onClose's arguments: (wasClean, code, reason)."""
+        if self.wasClean and conn is not None:
+            code = conn.remote_close_code
+            if code == CloseCode.NO_STATUS_RECEIVED:
+                return True, None, None
+            # no reason bytes -> None, as in Autobahn
+            return True, code, conn.remote_close_reason or None
+        why = (
+            self.wasNotCleanReason
+            or reason
+            or ("peer dropped the TCP connection without previous WebSocket closing handshake")
+        )
+        return False, 1006, f'connection was closed uncleanly ("{why}")'
+
+    def _fire_on_close(self, was_clean: bool, code: int | None, reason: str | None) -> None:
+        def failed(exc: BaseException) -> None:
+            self._rt.log_error("error in onClose", exc)
+
+        self._invoke(self.onClose, (was_clean, code, reason), on_error=failed, pause=False)
+
+    # deadlines by name: open, close, drop, flush
+
+    def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
+        self._cancel_timer(name)
+        if delay and delay > 0:
+            timers = self._timers
+            if timers is None:
+                timers = self._timers = {}
+            timers[name] = self._rt.call_later(delay, partial(self._timer_fired, name, callback))
+
+    def _timer_fired(self, name: str, callback: Callable[[], None]) -> None:
+        self._forget_timer(name)
+        callback()
+
+    def _forget_timer(self, name: str) -> TimerHandle | None:
+        timers = self._timers
+        if timers is None:
+            return None
+        timer = timers.pop(name, None)
+        if not timers:
+            self._timers = None  # (an emptied dict keeps its table: drop it)
+        return timer
+
+    def _cancel_timer(self, name: str) -> None:
+        timer = self._forget_timer(name)
+        if timer is not None:
+            timer.cancel()
+
+    def _cancel_all_timers(self) -> None:
+        self._stop_keepalive()
+        timers, self._timers = self._timers, None
+        if timers is not None:
+            for timer in timers.values():
+                timer.cancel()

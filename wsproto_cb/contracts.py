@@ -207,14 +207,25 @@ class ClosingHost(_Connected, Protocol):
     #: the factory (``ConnectionOwner``; Any for users, as in Autobahn)
     factory: Any
 
-    def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
-        """Run ``callback`` after ``delay`` s (0: never) unless cancelled; one per name."""
+    #: whether the closing handshake completed (set when the transport is lost)
+    wasClean: bool
 
-    def _cancel_timer(self, name: str) -> None:
-        """Cancel the timer ``name`` if it runs."""
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
+        """The application's handler of the end of the connection."""
 
-    def _cancel_all_timers(self) -> None:
-        """Cancel every timer (and the keep-alive): the connection is closing."""
+    def _stop_keepalive(self) -> None:
+        """Stop the auto-ping (with the deadlines: the connection is closing)."""
+
+    def _invoke(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        pause: bool = True,
+    ) -> bool:
+        """Call a callback (``on_error`` gets its exception; ``pause=False``: no backpressure)."""
+        ...
 
 
 class ReceivingHost(Protocol):

@@ -63,7 +63,7 @@ Within OPEN (and the end of CONNECTING), a few named parts of the state
     - ``_producer_link``: a :class:`~wsproto_cb.producers.ProducerLink`
       from ``registerProducer`` to ``unregisterProducer`` or the loss.
     - ``_timers``: the named deadlines that run (``open``, ``close``,
-      ``drop``, ``flush``), None while none does.
+      ``drop``, ``flush``; :mod:`wsproto_cb.closing`), None while none does.
     - ``_closed_called``: ``onClose`` has run (it runs once).
 
 Flow control
@@ -77,7 +77,6 @@ Flow control
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .background import BackgroundCalls
@@ -93,7 +92,7 @@ from .core.message_buffer import MessageBuffer
 from .keepalive import KeepAlive
 from .options import ProtocolOptionAttributes, ProtocolOptions
 from .receiving import StreamingReceive, uses_streaming_hooks
-from .runtime import Runtime, TimerHandle
+from .runtime import Runtime
 from .sending import MessageSending
 from .threadsafe import ThreadsafeSending
 
@@ -195,7 +194,6 @@ class WebSocketProtocol(
     #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
     _background: BackgroundCalls | None
     #: running timers by name; None while there are none (an idle connection)
-    _timers: dict[str, TimerHandle] | None
     #: the auto-ping of an open connection (None: off, or not open)
     _keepalive: KeepAlive | None
     #: why delivery is held (HELD_* bits; 0: delivering), and whether the
@@ -319,29 +317,6 @@ class WebSocketProtocol(
         # (after onClose: a graceful shutdown waits on is_closed, and what
         # onClose sends, a "left" broadcast say, must go out before it ends)
         self._fire_closed()
-
-    def _close_outcome(
-        self, conn: Connection | None, reason: str | None
-    ) -> tuple[bool, int | None, str | None]:
-        """onClose's arguments: (wasClean, code, reason)."""
-        if self.wasClean and conn is not None:
-            code = conn.remote_close_code
-            if code == CloseCode.NO_STATUS_RECEIVED:
-                return True, None, None
-            # no reason bytes -> None, as in Autobahn
-            return True, code, conn.remote_close_reason or None
-        why = (
-            self.wasNotCleanReason
-            or reason
-            or ("peer dropped the TCP connection without previous WebSocket closing handshake")
-        )
-        return False, 1006, f'connection was closed uncleanly ("{why}")'
-
-    def _fire_on_close(self, was_clean: bool, code: int | None, reason: str | None) -> None:
-        def failed(exc: BaseException) -> None:
-            self._rt.log_error("error in onClose", exc)
-
-        self._invoke(self.onClose, (was_clean, code, reason), on_error=failed, pause=False)
 
     def _writing_paused(self) -> None:
         """The runtime's transport buffer is full (see Flow control)."""
@@ -534,40 +509,10 @@ class WebSocketProtocol(
         """Log an error of the application's that leaves the connection open."""
         self._rt.log_error(message, exc)
 
-    def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
-        self._cancel_timer(name)
-        if delay and delay > 0:
-            timers = self._timers
-            if timers is None:
-                timers = self._timers = {}
-            timers[name] = self._rt.call_later(delay, partial(self._timer_fired, name, callback))
-
-    def _timer_fired(self, name: str, callback: Callable[[], None]) -> None:
-        self._forget_timer(name)
-        callback()
-
-    def _forget_timer(self, name: str) -> TimerHandle | None:
-        timers = self._timers
-        if timers is None:
-            return None
-        timer = timers.pop(name, None)
-        if not timers:
-            self._timers = None  # (an emptied dict keeps its table: drop it)
-        return timer
-
-    def _cancel_timer(self, name: str) -> None:
-        timer = self._forget_timer(name)
-        if timer is not None:
-            timer.cancel()
-
-    def _cancel_all_timers(self) -> None:
+    def _stop_keepalive(self) -> None:
         keepalive, self._keepalive = self._keepalive, None
         if keepalive is not None:
             keepalive.stop()
-        timers, self._timers = self._timers, None
-        if timers is not None:
-            for timer in timers.values():
-                timer.cancel()
 
     # -------------------------------------------------------------- opening
 
