@@ -93,9 +93,7 @@ class KeepAlive:
                 self._deadline.cancel()
             timeout = owner.autoPingTimeout
             self._deadline = (
-                owner._rt.call_later(timeout, self._on_timeout)
-                if timeout and timeout > 0
-                else None
+                owner._rt.call_later(timeout, self._on_timeout) if timeout and timeout > 0 else None
             )
         self._schedule_tick(interval)
 

@@ -79,9 +79,5 @@ class ProducerLink:
     def _pull(self) -> None:
         self._pull_pending = False
         owner = self._owner
-        if (
-            self.producer is not None
-            and not self._write_paused
-            and owner.state == owner.STATE_OPEN
-        ):
+        if self.producer is not None and not self._write_paused and owner.state == owner.STATE_OPEN:
             self.producer.resumeProducing()

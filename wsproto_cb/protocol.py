@@ -81,10 +81,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .background import BackgroundCalls
 from .closing import ClosingHandshake
-from .compat import (
-    AutobahnProtocolCompat,
-    close_frame_args,
-)
+from .compat import AutobahnProtocolCompat, close_frame_args
 from .core.codes import CloseCode
 from .core.connection import Connection
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
@@ -111,6 +108,7 @@ HELD_AWAITING = 1
 HELD_WRITE_FULL = 2
 #: ``messageConcurrency`` onMessage awaitables are running
 HELD_SATURATED = 4
+
 
 class WebSocketProtocol(
     ClosingHandshake,
@@ -193,7 +191,6 @@ class WebSocketProtocol(
     _conn: Connection | None
     #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
     _background: BackgroundCalls | None
-    #: running timers by name; None while there are none (an idle connection)
     #: the auto-ping of an open connection (None: off, or not open)
     _keepalive: KeepAlive | None
     #: why delivery is held (HELD_* bits; 0: delivering), and whether the
