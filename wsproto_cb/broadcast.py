@@ -54,9 +54,9 @@ from .core.codes import CloseCode
 from .prepared import PreparedMessage
 from .protocol import WebSocketProtocol
 from .sending import checked_payload
-from .server import WebSocketServerProtocol
 
 if TYPE_CHECKING:
+    from .contracts import BroadcastRecipient
     from .metrics import ServerMetrics
 
 __all__ = ["BroadcastSource", "GroupRegistry", "broadcast"]
@@ -156,7 +156,7 @@ def _excluded(exclude: object) -> frozenset[object]:
 
 def broadcast(
     factory: BroadcastSource,
-    recipients: Iterable[WebSocketServerProtocol],
+    recipients: Iterable[BroadcastRecipient],
     payload: bytes,
     isBinary: bool = False,
     exclude: object = None,
@@ -173,36 +173,26 @@ def broadcast(
     metrics = factory.metrics
     sent = 0
     for proto in recipients:
-        conn = proto._conn
-        if proto in skip or conn is None or proto.state != proto.STATE_OPEN:
+        if proto in skip or proto.state != proto.STATE_OPEN:
             continue
         if prepared is None:
             prepared = factory.prepareMessage(payload, isBinary)
-        frame = prepared.frame_for(conn)
-        size = len(frame) if frame is not None else len(payload)
-        if proto._sending_stream:
-            _dropped(proto, metrics, None)
-            continue
-        queued = proto._rt.write_buffer_size()
-        if queued and queued + size > queue_limit:
-            _dropped(proto, metrics, policy)
-            continue
-        if frame is not None:
-            proto._rt.write(frame)
-        else:
-            proto.sendMessage(payload, isBinary)
-        sent += 1
+        refused = proto._write_broadcast(prepared, queue_limit)
+        if refused is None:
+            sent += 1
+        else:  # (a streamed message being sent is counted, never closed)
+            _dropped(proto, metrics, policy if refused == "queue_full" else None)
     metrics.broadcast_deliveries += sent
     return sent
 
 
-def _dropped(proto: WebSocketServerProtocol, metrics: ServerMetrics, policy: str | None) -> None:
+def _dropped(proto: BroadcastRecipient, metrics: ServerMetrics, policy: str | None) -> None:
     proto.broadcastDropped += 1
     metrics.broadcast_drops += 1
     try:
         proto.onBroadcastDropped(proto.broadcastDropped)
     except Exception as exc:  # one application error must not stop the broadcast
-        proto._rt.log_error(f"error in onBroadcastDropped of {type(proto).__name__}", exc)
+        proto._report_error(f"error in onBroadcastDropped of {type(proto).__name__}", exc)
     close = _OVERFLOW_CLOSE.get(policy or "")
     if close is not None and proto.state == proto.STATE_OPEN:
         proto.sendClose(*close)

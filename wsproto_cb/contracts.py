@@ -19,6 +19,13 @@ thread-safe broadcast hands its call to the event loop
 (:class:`LoopBroadcaster`), and Twisted Web's ``WebSocketResource`` gives
 a server protocol the request it validated (:class:`ValidatedRequestReceiver`).
 
+The parts a connection is built from (:mod:`wsproto_cb.keepalive`,
+:mod:`wsproto_cb.producers`, :mod:`wsproto_cb.sending`) and
+:func:`wsproto_cb.broadcast.broadcast` reach the protocol through the
+small Protocols below as well (``KeepAliveOwner``, ``ProducerOwner``,
+``SendingHost``, ``BroadcastRecipient``), so that what each reads of it is
+written down in one place.
+
 The backplane's side of its contract with the factory is
 :class:`wsproto_cb.backplane.base.BackplaneListener` (the backplane package
 stays below the callback layer and imports nothing from it), and graceful
@@ -28,24 +35,36 @@ shutdown's is :class:`wsproto_cb.shutdown.ShutdownTarget`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Set
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from .core.connection import Connection, MessageCodec
     from .core.http import HandshakeRequest
     from .metrics import ServerMetrics
     from .options import ProtocolOptionAttributes
+    from .prepared import PreparedMessage
     from .protocol import WebSocketProtocol
+    from .runtime import Runtime
     from .server import WebSocketServerProtocol
+    from .stats import TrafficStats
 
     #: who a broadcast skips: a protocol, several, or nobody
     Excluded: TypeAlias = WebSocketProtocol | Iterable[WebSocketProtocol] | None
 
 __all__ = [
+    "BroadcastRecipient",
+    "ClosingHost",
     "ConnectionOwner",
     "ConnectionWatcher",
+    "KeepAliveOwner",
     "LoopBroadcaster",
+    "ProducerOwner",
+    "PullProducer",
+    "PushProducer",
+    "ReceivingHost",
+    "SendingHost",
     "ServerConnectionOwner",
+    "ThreadsafeHost",
     "ValidatedRequestReceiver",
     "WatchedClientFactory",
 ]
@@ -150,3 +169,172 @@ class ValidatedRequestReceiver(Protocol):
         """Go on from ``request``, which passed
         :func:`~wsproto_cb.core.handshake_server.validate_request` already:
         ``onConnect``, then the response."""
+
+
+class PullProducer(Protocol):
+    """A producer asked for data (Twisted's ``IPullProducer``): ``registerProducer(p, False)``."""
+
+    def resumeProducing(self) -> None:
+        """Produce some data (a pull producer: one piece, then wait to be asked again)."""
+
+    def stopProducing(self) -> None:
+        """Stop for good: the connection is gone."""
+
+
+class PushProducer(PullProducer, Protocol):
+    """A producer that streams until paused (Twisted's ``IPushProducer``)."""
+
+    def pauseProducing(self) -> None:
+        """Stop producing until :meth:`resumeProducing` (the write buffer is full)."""
+
+
+class _Connected(Protocol):
+    """What every part of a connection reads: its state, runtime and sans-I/O connection."""
+
+    STATE_OPEN: int
+
+    #: ``STATE_CONNECTING`` ... ``STATE_CLOSED`` (Autobahn's numbers)
+    state: int
+
+    #: the runtime of the connection (its transport and loop)
+    _rt: Runtime
+
+    #: the sans-I/O connection once open, None before
+    _conn: Connection | None
+
+
+class KeepAliveOwner(_Connected, Protocol):
+    """The protocol, as its :class:`~wsproto_cb.keepalive.KeepAlive` uses it."""
+
+    #: seconds of silence before a ping
+    autoPingInterval: float
+
+    #: seconds a ping may go unanswered
+    autoPingTimeout: float
+
+    #: random payload bytes per ping
+    autoPingSize: int
+
+    #: whether any received bytes answer a ping too
+    autoPingRestartOnAnyTraffic: bool
+
+    def _keepalive_failed(self) -> None:
+        """No answer in time: drop the connection."""
+
+
+class ProducerOwner(_Connected, Protocol):
+    """The protocol, as its :class:`~wsproto_cb.producers.ProducerLink` uses it."""
+
+
+class SendingHost(_Connected, Protocol):
+    """The protocol, as :class:`~wsproto_cb.sending.MessageSending` (mixed into it) uses it."""
+
+    trafficStats: TrafficStats
+    #: whole messages sent as one plain frame, and their octets (stats.PlainCounters)
+    _tx_plain_messages: int
+    _tx_plain_octets: int
+
+    #: the negotiated extensions (a compressing connection has one)
+    websocket_extensions_in_use: list[MessageCodec]
+
+    #: the largest message sent or received (0: no limit)
+    maxMessagePayloadSize: int
+
+    #: fragment sent messages into frames of this size (0: one frame)
+    autoFragmentSize: int
+
+    def _writes_held(self) -> bool:
+        """Whether the transport's write buffer is full now (a new producer starts paused)."""
+        ...
+
+
+class ClosingHost(_Connected, Protocol):
+    """The protocol, as :class:`~wsproto_cb.closing.ClosingHandshake` (mixed into it) uses it."""
+
+    STATE_CLOSED: int
+    STATE_CONNECTING: int
+    STATE_CLOSING: int
+    is_server: ClassVar[bool]
+    #: whether this side sent the first close frame (:mod:`wsproto_cb.compat`)
+    closedByMe: bool
+    #: the options a close reads
+    failByDrop: bool
+    closeHandshakeTimeout: float
+    serverConnectionDropTimeout: float
+    #: the factory (``ConnectionOwner``; Any for users, as in Autobahn)
+    factory: Any
+
+    #: whether the closing handshake completed (set when the transport is lost)
+    wasClean: bool
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
+        """The application's handler of the end of the connection."""
+
+    def _stop_keepalive(self) -> None:
+        """Stop the auto-ping (with the deadlines: the connection is closing)."""
+
+    def _invoke(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        pause: bool = True,
+    ) -> bool:
+        """Call a callback (``on_error`` gets its exception; ``pause=False``: no backpressure)."""
+        ...
+
+
+class ReceivingHost(Protocol):
+    """The protocol, as :class:`~wsproto_cb.receiving.StreamingReceive` (mixed into it) uses it."""
+
+    #: the observers of ``on()`` (None: there are none)
+    _listeners: dict[str, list[Callable[..., Any]]] | None
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> Any:
+        """The application's handler of a whole message."""
+
+    def fire(self, event: str, *args: Any, **kwargs: Any) -> None:
+        """Call the observers of ``event``."""
+
+    def _invoke(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        on_result: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """Call a callback, waiting for its awaitable (then ``on_result``)."""
+        ...
+
+
+class ThreadsafeHost(_Connected, Protocol):
+    """The protocol, as :class:`~wsproto_cb.threadsafe.ThreadsafeSending` (a base) uses it."""
+
+    def sendMessage(self, payload: bytes, isBinary: bool = False) -> None:
+        """Send a whole message (on the loop's thread)."""
+
+    def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the closing handshake (on the loop's thread)."""
+
+
+class BroadcastRecipient(Protocol):
+    """A server protocol, as :func:`wsproto_cb.broadcast.broadcast` uses it."""
+
+    STATE_OPEN: int
+    #: broadcasts this connection could not take (``onBroadcastDropped`` gets it)
+    broadcastDropped: int
+
+    #: only open connections get broadcasts
+    state: int
+
+    def _write_broadcast(self, prepared: PreparedMessage, queue_limit: int) -> str | None:
+        """Write the message, or say why not: ``"streaming"``, ``"queue_full"`` (None: sent)."""
+
+    def _report_error(self, message: str, exc: BaseException) -> None:
+        """Log an application error on this connection (it stays open)."""
+
+    def onBroadcastDropped(self, count: int) -> None:
+        """The application's hook for a skipped broadcast (``count``: the new total)."""
+
+    def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the closing handshake (an overflow policy may close)."""

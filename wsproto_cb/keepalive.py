@@ -5,80 +5,102 @@ long sends a ping with ``autoPingSize`` random bytes and drops the peer (1006,
 counted in the metrics) if neither the matching pong nor, with
 ``autoPingRestartOnAnyTraffic``, any other traffic arrives within
 ``autoPingTimeout``.  Any received bytes count as a sign of life, so a busy
-connection is never pinged.  A mixin of :class:`~wsproto_cb.protocol.WebSocketProtocol`;
-its state (``_ping_payload``, ``_last_rx`` ...) is set up there.
+connection is never pinged.
+
+One :class:`KeepAlive` per open connection with auto-ping on (the protocol
+makes it in ``_open`` and stops it with its other timers); it owns its two
+timers and reads the options from the protocol at each tick, so a protocol
+that changes ``self.autoPingInterval`` while open is obeyed from the next one.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .core.connection import Connection
-    from .runtime import Runtime
+    from .contracts import KeepAliveOwner
+    from .runtime import TimerHandle
 
-__all__ = ["AutoPing"]
+__all__ = ["KeepAlive"]
 
 
-class AutoPing:
-    """The auto-ping timers of one connection (see the module docstring)."""
+class KeepAlive:
+    """The auto-ping of one open connection (see the module docstring).
 
-    # (provided by WebSocketProtocol)
-    _rt: Runtime
-    _conn: Connection | None
-    state: int
-    STATE_OPEN: int
-    factory: Any
-    wasNotCleanReason: str | None
-    autoPingInterval: float
-    autoPingTimeout: float
-    autoPingSize: int
-    autoPingRestartOnAnyTraffic: bool
-    _ping_payload: bytes | None
-    _ping_sent_at: float
-    _last_rx: float
-    _track_rx: bool
-    _start_timer: Callable[[str, float, Callable[[], None]], None]
-    _cancel_timer: Callable[[str], None]
-    _drop: Callable[..., None]
-    _invoke: Callable[..., bool]
-    onPong: Callable[[bytes], Any]
+    ``last_rx`` is the time bytes last arrived; the protocol sets it.  A ping
+    is outstanding while ``_payload`` is not None.
+    """
 
-    def _start_auto_ping(self) -> None:
-        interval = self.autoPingInterval
-        if interval and interval > 0:
-            self._track_rx = True
-            self._last_rx = self._rt.now()
-            self._start_timer("ping", interval, self._auto_ping_tick)
+    __slots__ = ("_deadline", "_owner", "_payload", "_sent_at", "_tick", "last_rx")
 
-    def _auto_ping_tick(self) -> None:
-        if self.state != self.STATE_OPEN or self._conn is None:
+    def __init__(self, owner: KeepAliveOwner, now: float) -> None:
+        self._owner = owner
+        self.last_rx = now
+        self._payload: bytes | None = None
+        self._sent_at = 0.0
+        self._tick: TimerHandle | None = None
+        self._deadline: TimerHandle | None = None
+
+    @classmethod
+    def start(cls, owner: KeepAliveOwner) -> KeepAlive | None:
+        """A running keep-alive for ``owner``, or None when auto-ping is off."""
+        interval = owner.autoPingInterval
+        if not (interval and interval > 0):
+            return None
+        keepalive = cls(owner, owner._rt.now())
+        keepalive._schedule_tick(interval)
+        return keepalive
+
+    def stop(self) -> None:
+        """Cancel both timers (the connection is closing or gone)."""
+        tick, deadline, self._tick, self._deadline = self._tick, self._deadline, None, None
+        if tick is not None:
+            tick.cancel()
+        if deadline is not None:
+            deadline.cancel()
+
+    def pong_received(self, payload: bytes) -> None:
+        """A pong arrived: it answers our ping if it carries the ping's payload."""
+        if self._payload is not None and payload == self._payload:
+            self._payload = None
+            deadline, self._deadline = self._deadline, None
+            if deadline is not None:
+                deadline.cancel()
+
+    def _schedule_tick(self, delay: float) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+        self._tick = self._owner._rt.call_later(delay, self._on_tick) if delay > 0 else None
+
+    def _on_tick(self) -> None:
+        self._tick = None
+        owner = self._owner
+        conn = owner._conn
+        if owner.state != owner.STATE_OPEN or conn is None:
             return
-        interval = self.autoPingInterval
-        now = self._rt.now()
-        idle = now - self._last_rx
-        if self.autoPingRestartOnAnyTraffic and idle < interval:
-            self._start_timer("ping", interval - idle, self._auto_ping_tick)
+        interval = owner.autoPingInterval
+        now = owner._rt.now()
+        idle = now - self.last_rx
+        if owner.autoPingRestartOnAnyTraffic and idle < interval:
+            self._schedule_tick(interval - idle)
             return
-        if self._ping_payload is None:
-            self._ping_payload = os.urandom(self.autoPingSize)
-            self._ping_sent_at = now
-            self._rt.write(self._conn.send_ping(self._ping_payload))
-            self._start_timer("pong", self.autoPingTimeout, self._auto_ping_timeout)
-        self._start_timer("ping", interval, self._auto_ping_tick)
+        if self._payload is None:
+            self._payload = os.urandom(owner.autoPingSize)
+            self._sent_at = now
+            owner._rt.write(conn.send_ping(self._payload))
+            if self._deadline is not None:
+                self._deadline.cancel()
+            timeout = owner.autoPingTimeout
+            self._deadline = (
+                owner._rt.call_later(timeout, self._on_timeout) if timeout and timeout > 0 else None
+            )
+        self._schedule_tick(interval)
 
-    def _auto_ping_timeout(self) -> None:
-        if self.autoPingRestartOnAnyTraffic and self._last_rx > self._ping_sent_at:
-            self._ping_payload = None  # the peer sent something: it is alive
+    def _on_timeout(self) -> None:
+        self._deadline = None
+        owner = self._owner
+        if owner.autoPingRestartOnAnyTraffic and self.last_rx > self._sent_at:
+            self._payload = None  # the peer sent something: it is alive
             return
-        self.wasNotCleanReason = "WebSocket auto-ping timeout (peer did not answer in time)"
-        self.factory.metrics.autoping_timeouts += 1
-        self._drop(abort=True)
-
-    def _on_pong(self, payload: bytes) -> None:
-        if self._ping_payload is not None and payload == self._ping_payload:
-            self._ping_payload = None
-            self._cancel_timer("pong")
-        self._invoke(self.onPong, (payload,))
+        owner._keepalive_failed()

@@ -17,10 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .core.connection import DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE
 from .core.origin import compile_origin_patterns
+
+if TYPE_CHECKING:
+    from .core.deflate import PerMessageDeflateOffer
 
 __all__ = [
     "CLIENT_OPTIONS",
@@ -32,17 +35,18 @@ __all__ = [
     "validate_options",
 ]
 
-Validator = Callable[[str, Any], Any]
+#: an option's value as given (checked by the option's validator), and as kept
+Validator = Callable[[str, object], object]
 
 
-def _bool(name: str, value: Any) -> bool:
+def _bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"option {name} must be True or False, not {value!r}")
     return value
 
 
 def _int_at_least(minimum: int) -> Validator:
-    def check(name: str, value: Any) -> int:
+    def check(name: str, value: object) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"option {name} must be an int, not {value!r}")
         if value < minimum:
@@ -52,7 +56,7 @@ def _int_at_least(minimum: int) -> Validator:
     return check
 
 
-def _seconds(name: str, value: Any) -> float:
+def _seconds(name: str, value: object) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise TypeError(f"option {name} must be a number of seconds, not {value!r}")
     if value < 0 or value != value:
@@ -60,20 +64,20 @@ def _seconds(name: str, value: Any) -> float:
     return float(value)
 
 
-def _ping_size(name: str, value: Any) -> int:
-    value = _int_at_least(4)(name, value)
-    if value > 125:
-        raise ValueError(f"option {name} must be between 4 and 125, not {value}")
-    return int(value)
+def _ping_size(name: str, value: object) -> int:
+    size = cast(int, _int_at_least(4)(name, value))
+    if size > 125:
+        raise ValueError(f"option {name} must be between 4 and 125, not {size}")
+    return int(size)
 
 
-def _callable_or_none(name: str, value: Any) -> Any:
+def _callable_or_none(name: str, value: object) -> object:
     if value is not None and not callable(value):
         raise TypeError(f"option {name} must be callable, not {value!r}")
     return value
 
 
-def _offers(name: str, value: Any) -> list[Any]:
+def _offers(name: str, value: object) -> list[PerMessageDeflateOffer]:
     if not isinstance(value, list | tuple):
         raise TypeError(f"option {name} must be a list of offers, not {value!r}")
     from .core.deflate import PerMessageDeflateOffer
@@ -84,7 +88,7 @@ def _offers(name: str, value: Any) -> list[Any]:
     return list(value)
 
 
-def _origins(name: str, value: Any) -> list[str]:
+def _origins(name: str, value: object) -> list[str]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise TypeError(f"option {name} must be a list of origin patterns, not {value!r}")
     for item in value:
@@ -93,7 +97,7 @@ def _origins(name: str, value: Any) -> list[str]:
     return list(value)
 
 
-def _versions(name: str, value: Any) -> list[int]:
+def _versions(name: str, value: object) -> list[int]:
     if not isinstance(value, list | tuple) or not value:
         raise TypeError(f"option {name} must be a non-empty list of versions, not {value!r}")
     for version in value:
@@ -108,17 +112,17 @@ def _versions(name: str, value: Any) -> list[int]:
 CLIENT_SPEC_VERSIONS = range(13, 19)
 
 
-def _version(name: str, value: Any) -> int:
+def _version(name: str, value: object) -> int:
     if isinstance(value, bool) or value not in CLIENT_SPEC_VERSIONS:
         raise ValueError(
             f"option {name}: version {value!r} is not supported (13 to 18, which all"
             " speak RFC 6455: Sec-WebSocket-Version 13)"
         )
-    return int(value)
+    return int(cast(int, value))  # (13.0 is in the range too, as it always was)
 
 
 def _one_of(*choices: str) -> Validator:
-    def check(name: str, value: Any) -> str:
+    def check(name: str, value: object) -> str:
         if value not in choices:
             raise ValueError(f"option {name} must be one of {', '.join(choices)}, not {value!r}")
         return str(value)
@@ -126,7 +130,7 @@ def _one_of(*choices: str) -> Validator:
     return check
 
 
-def _ignored_str(name: str, value: Any) -> Any:
+def _ignored_str(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"option {name} must be a str, not {value!r}")
     return value
@@ -137,7 +141,7 @@ class OptionSpec:
 
     __slots__ = ("default", "validate")
 
-    def __init__(self, default: Any, validate: Validator) -> None:
+    def __init__(self, default: object, validate: Validator) -> None:
         self.default = default
         self.validate = validate
 
@@ -196,8 +200,11 @@ CLIENT_OPTIONS: dict[str, OptionSpec] = {
 }
 
 
-def validate_options(specs: Mapping[str, OptionSpec], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Check every given option (``None`` means "leave as is") and return the valid ones."""
+def validate_options(
+    specs: Mapping[str, OptionSpec], given: Mapping[str, object]
+) -> dict[str, Any]:
+    """Check every given option (``None`` means "leave as is") and return the valid ones
+    (each of its option's type, see :class:`ProtocolOptionAttributes`)."""
     checked: dict[str, Any] = {}
     for name, value in given.items():
         spec = specs.get(name)
@@ -231,11 +238,11 @@ class ProtocolOptions:
             }
         )
 
-    def values(self) -> dict[str, Any]:
+    def values(self) -> dict[str, object]:
         """The options that are set, by name."""
         return {name: getattr(self, name) for name in self.__slots__ if hasattr(self, name)}
 
-    def replaced(self, changes: Mapping[str, Any]) -> ProtocolOptions:
+    def replaced(self, changes: Mapping[str, object]) -> ProtocolOptions:
         """A copy with ``changes`` applied (names are not checked here)."""
         new = ProtocolOptions()
         for name, value in {**self.values(), **changes}.items():
@@ -246,7 +253,7 @@ class ProtocolOptions:
 def _option_property(name: str) -> property:
     """``obj.<name>``: read from ``obj._options``; setting goes through ``obj._set_option``."""
 
-    def set_option(obj: Any, value: Any) -> None:
+    def set_option(obj: ProtocolOptionAttributes, value: object) -> None:
         obj._set_option(name, value)
 
     return property(attrgetter("_options." + name), set_option, doc=f"The {name} option.")
@@ -298,9 +305,9 @@ class ProtocolOptionAttributes:
     acceptMaskedServerFrames: bool
     maskClientFrames: bool
     serverConnectionDropTimeout: float
-    perMessageCompressionOffers: list[Any]
+    perMessageCompressionOffers: list[PerMessageDeflateOffer]
 
-    def _set_option(self, name: str, value: Any) -> None:
+    def _set_option(self, name: str, value: object) -> None:
         self._options = self._options.replaced({name: value})
 
 

@@ -26,85 +26,93 @@ Callbacks and ``async def``
     peer's (``None`` when its close frame was empty, as in Autobahn); for
     an unclean one ``code`` is 1006 and ``reason`` says what happened.
 
-States (``self.state``, Autobahn's numbers)
-    ``STATE_CONNECTING`` (1) from TCP accept/connect until the opening
-    handshake ends.  Then ``STATE_OPEN`` (3) when it succeeded (``onOpen``),
-    or ``STATE_CLOSING`` (2) when it was refused or timed out and TCP is
-    being closed.  ``STATE_OPEN`` -> ``STATE_CLOSING`` when a close frame is
-    sent (``sendClose``, a failure) or received, or the application drops
-    the connection.  Any state -> ``STATE_CLOSED`` (0) when the runtime
-    reports the transport lost (``onClose`` runs once, then ``is_closed``
-    resolves); nothing is delivered after that.  Two side conditions pause
-    delivery and reading in any open state: a callback's awaitable being
-    waited for (or ``messageConcurrency`` of them) and a full write buffer;
-    the auto-ping timers (:mod:`wsproto_cb.keepalive`) run only while open.
+States (``self.state``, Autobahn's numbers) and what moves between them
+    ================  ===========================================  ============
+    state             event                                        next state
+    ================  ===========================================  ============
+    CONNECTING (1)    TCP accepted / connected (``_init_state``)   CONNECTING
+    CONNECTING        handshake succeeded (``_open``: ``onOpen``)  OPEN
+    CONNECTING        handshake refused or timed out, or           CLOSING
+                      ``sendClose`` / ``dropConnection``
+    OPEN (3)          ``sendClose``: close frame sent              CLOSING
+    OPEN              close frame received and answered            CLOSING
+    OPEN              failure (``_fail``: a protocol error, a      CLOSING
+                      callback's exception, 1011 ...)
+    OPEN              ``dropConnection``, auto-ping timeout        CLOSING
+    CLOSING (2)       the peer's close frame, any deadline         CLOSING
+                      (:mod:`wsproto_cb.closing`)
+    any               the runtime reports the transport lost       CLOSED (0)
+                      (``onClose`` once, then ``is_closed``)
+    ================  ===========================================  ============
 
-Deadlines
-    No state waits on the peer for ever (each bound is an option; 0 turns
-    it off):
+    Nothing is delivered in CLOSED.  The moves to CLOSING are
+    :mod:`wsproto_cb.closing`'s, with the deadline that bounds each wait.
 
-    - opening handshake, both sides, including an ``onConnect`` still
-      running: ``openHandshakeTimeout``, then abort;
-    - open: ``autoPingInterval`` + ``autoPingTimeout`` for a peer that
-      stops answering (a peer that stops reading never sees the ping);
-    - closing after we sent a close frame: ``closeHandshakeTimeout``;
-    - a client that answered the server's close, waiting for the server to
-      close TCP: ``serverConnectionDropTimeout``;
-    - every graceful TCP close (a server answering a close frame, a failed
-      connection's close frame, a refused handshake, ``dropConnection()``):
-      the bytes still queued get ``closeHandshakeTimeout`` to reach a peer
-      that may have stopped reading, then the transport is aborted
-      (:meth:`WebSocketProtocol._close_transport`).
+Within OPEN (and the end of CONNECTING), a few named parts of the state
+    - ``_held``: why delivery, and with it reading, is held; 0 while
+      delivering.  ``HELD_AWAITING`` is set while a callback's awaitable is
+      waited for (``_invoke``), ``HELD_SATURATED`` while
+      ``messageConcurrency`` onMessage awaitables run (``_deliver``), and
+      ``HELD_WRITE_FULL`` between the runtime's ``_writing_paused`` and
+      ``_writing_resumed``.  Each is cleared by the matching end, and
+      ``_update_reading`` keeps ``_reading_paused`` equal to ``_held != 0``.
+    - ``_busy``: ``_process_events`` is running (a callback that sends or
+      closes must not re-enter it).
+    - ``_keepalive``: a :class:`~wsproto_cb.keepalive.KeepAlive` from
+      ``_open`` while auto-ping is on, until the timers are cancelled.
+    - ``_producer_link``: a :class:`~wsproto_cb.producers.ProducerLink`
+      from ``registerProducer`` to ``unregisterProducer`` or the loss.
+    - ``_timers``: the named deadlines that run (``open``, ``close``,
+      ``drop``, ``flush``; :mod:`wsproto_cb.closing`), None while none does.
+    - ``_closed_called``: ``onClose`` has run (it runs once).
 
 Flow control
     When the transport's write buffer is full the connection stops
     delivering messages and stops reading, so an echo-style server cannot
     buffer without bound for a peer that does not read; a registered
     producer is paused and resumed with the transport, and stopped when the
-    connection is lost.
+    connection is lost (:mod:`wsproto_cb.producers`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .background import BackgroundCalls
-from .compat import (
-    MAX_CLOSE_REASON_BYTES,
-    AutobahnProtocolCompat,
-    close_frame_args,
-    truncate_utf8,
-)
+from .closing import ClosingHandshake
+from .compat import AutobahnProtocolCompat, close_frame_args
 from .core.codes import CloseCode
 from .core.connection import Connection
-from .core.errors import InvalidStateError
 from .core.events import CloseReceived, ConnectionFailed, MessageData, Ping, Pong
 from .core.message_buffer import MessageBuffer
-from .keepalive import AutoPing
+from .keepalive import KeepAlive
 from .options import ProtocolOptionAttributes, ProtocolOptions
-from .runtime import Runtime, TimerHandle
+from .receiving import StreamingReceive, uses_streaming_hooks
+from .runtime import Runtime
 from .sending import MessageSending
 from .threadsafe import ThreadsafeSending
 
 if TYPE_CHECKING:
     from .contracts import ConnectionOwner
+    from .core.codec import MessageCodec
+    from .core.handshake_client import ClientHandshake
+    from .core.handshake_server import ServerHandshake
 
-__all__ = ["WebSocketProtocol"]
+__all__ = ["HELD_AWAITING", "HELD_SATURATED", "HELD_WRITE_FULL", "WebSocketProtocol"]
 
-_STREAMING_HOOKS = (
-    "onMessageBegin",
-    "onMessageFrameBegin",
-    "onMessageFrameData",
-    "onMessageFrameEnd",
-    "onMessageFrame",
-    "onMessageEnd",
-)
+# Why delivery (and with it reading) is held: the bits of ``_held``.
+#: a callback's awaitable is being waited for (one at a time, in order)
+HELD_AWAITING = 1
+#: the transport's write buffer is full (the runtime said so)
+HELD_WRITE_FULL = 2
+#: ``messageConcurrency`` onMessage awaitables are running
+HELD_SATURATED = 4
 
 
 class WebSocketProtocol(
-    AutoPing,
+    ClosingHandshake,
+    StreamingReceive,
     MessageSending,
     ThreadsafeSending,
     AutobahnProtocolCompat,
@@ -151,32 +159,22 @@ class WebSocketProtocol(
         "_early",
         "_fast_delivery",
         "_frame_buffer",
-        "_frame_open",
         "_handshake",
+        "_held",
         "_is_closed_future",
         "_is_open_future",
-        "_last_rx",
+        "_keepalive",
         "_messages_in_flight",
         "_msg_binary",
         "_msg_buffer",
         "_opened_fired",
-        "_ping_payload",
-        "_ping_sent_at",
-        "_producer",
-        "_producer_resume_pending",
-        "_producer_streaming",
         "_reading_paused",
         "_rt",
         "_rx_plain_messages",
         "_rx_plain_octets",
-        "_saturated",
-        "_sending_stream",
         "_timers",
-        "_track_rx",
         "_tx_plain_messages",
         "_tx_plain_octets",
-        "_waiting",
-        "_write_paused",
         "closedByMe",
         "droppedByMe",
         "http_headers",
@@ -193,18 +191,21 @@ class WebSocketProtocol(
     _conn: Connection | None
     #: awaitables running alongside delivery (onOpen's, concurrent onMessage's)
     _background: BackgroundCalls | None
-    # the message (and, for the streaming hooks, the frame) being assembled
-    _msg_buffer: MessageBuffer | None
-    _frame_buffer: MessageBuffer | None
-    #: running timers by name; None while there are none (an idle connection)
-    _timers: dict[str, TimerHandle] | None
-    _handshake: Any
+    #: the auto-ping of an open connection (None: off, or not open)
+    _keepalive: KeepAlive | None
+    #: why delivery is held (HELD_* bits; 0: delivering), and whether the
+    #: runtime was told to pause reading (it is, exactly while _held != 0)
+    _held: int
+    _reading_paused: bool
+    #: onMessage awaitables running (with messageConcurrency > 1)
+    _messages_in_flight: int
+    _handshake: ServerHandshake | ClientHandshake | None
     #: bytes that arrived after the handshake, before our answer (frames sent early)
     _early: list[bytes] | None
     #: the options: none until connected (then the factory's), and those
     #: this instance set itself, which win over the factory's
     _options = ProtocolOptions()
-    _own_options: dict[str, Any] | None = None
+    _own_options: dict[str, object] | None = None
 
     def _init_state(self, rt: Runtime) -> None:
         options = self.factory._options
@@ -214,51 +215,35 @@ class WebSocketProtocol(
         self.state = self.STATE_CONNECTING
         self.peer = rt.peer
         self.wasClean = False
-        self.wasNotCleanReason: str | None = None
+        self.wasNotCleanReason = None
         self.droppedByMe = False
         self.closedByMe = False
         self.websocket_version: int | None = None
         self.websocket_protocol_in_use: str | None = None
-        self.websocket_extensions_in_use: list[Any] = []
+        self.websocket_extensions_in_use: list[MessageCodec] = []
         self.http_headers: dict[str, str] = {}
         self._conn = None
         self._handshake = None
         self._early = None
         self._busy = False
-        self._waiting = False
-        self._background = None
-        #: onMessage awaitables running (with messageConcurrency > 1), and
-        #: whether their number reached the bound (reading paused)
-        self._messages_in_flight = 0
-        self._saturated = False
-        self._write_paused = False
+        self._held = 0
         self._reading_paused = False
-        self._msg_buffer = None
-        self._frame_buffer = None
-        self._msg_binary = False
+        self._background = None
+        self._messages_in_flight = 0
         self._timers = None
-        self._producer: Any = None
-        self._producer_streaming = True
-        self._producer_resume_pending = False
-        self._ping_payload: bytes | None = None
-        self._ping_sent_at = 0.0
-        self._last_rx = 0.0
-        self._track_rx = False
+        self._keepalive = None
         self._closed_called = False
-        self._sending_stream = False  # between beginMessage and endMessage
-        self._frame_open = False
+        self._init_sending()
+        self._init_receiving()
         self._init_compat(rt)
         cls = type(self)
         # (looked up in the class's own __dict__: a value inherited from a
         # base class that was instantiated first says nothing about this one)
         if "_uses_streaming_hooks" not in cls.__dict__:
-            cls._uses_streaming_hooks = any(
-                getattr(cls, name) is not getattr(WebSocketProtocol, name)
-                for name in _STREAMING_HOOKS
-            )
+            cls._uses_streaming_hooks = uses_streaming_hooks(cls)
         self._update_fast_delivery()
 
-    def _set_option(self, name: str, value: Any) -> None:
+    def _set_option(self, name: str, value: object) -> None:
         """``self.<option> = value``: this connection's own copy of the options."""
         own = self._own_options
         if own is None:
@@ -285,51 +270,12 @@ class WebSocketProtocol(
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> Any:
         """The connection is gone (see the module docstring for the arguments)."""
 
-    # streaming receive API: the defaults reassemble (into one buffer per
-    # frame and per message, see MessageBuffer) and call onMessage
-
-    def onMessageBegin(self, isBinary: bool) -> Any:
-        """A message starts (streaming receive; the default starts assembling it)."""
-        self._msg_binary = isBinary
-        self._msg_buffer = MessageBuffer()
-
-    def onMessageFrameBegin(self, length: int) -> Any:
-        """A frame of the message starts; ``length`` is its payload length from the header."""
-        self._frame_buffer = MessageBuffer()
-
-    def onMessageFrameData(self, payload: bytes) -> Any:
-        """Payload of the current frame, as it arrives (a frame may come in several pieces)."""
-        if self._frame_buffer is not None:
-            self._frame_buffer.append(payload)
-
-    def onMessageFrameEnd(self) -> Any:
-        """The current frame ended; the default hands its data to :meth:`onMessageFrame`."""
-        buffer, self._frame_buffer = self._frame_buffer, None
-        data = buffer.take() if buffer is not None else b""
-        # a list of chunks, as in Autobahn; here at most one
-        return self.onMessageFrame([data] if data else [])
-
-    def onMessageFrame(self, payload: list[bytes]) -> Any:
-        """A whole frame's payload, as a list of chunks (the default adds it to the message)."""
-        buffer = self._msg_buffer
-        if buffer is not None:
-            for chunk in payload:
-                buffer.append(chunk)
-
-    def onMessageEnd(self) -> Any:
-        """The message ended; the default calls :meth:`onMessage` with the whole payload."""
-        buffer, self._msg_buffer = self._msg_buffer, None
-        payload = buffer.take() if buffer is not None else b""
-        result = self.onMessage(payload, self._msg_binary)
-        if self._listeners:
-            self.fire("message", payload, is_binary=self._msg_binary)
-        return result
-
     # --------------------------------------------------- runtime entry points
 
     def _data_received(self, data: bytes) -> None:
-        if self._track_rx:
-            self._last_rx = self._rt.now()
+        keepalive = self._keepalive
+        if keepalive is not None:
+            keepalive.last_rx = self._rt.now()
         conn = self._conn
         if conn is None:
             self.trafficStats.preopenIncomingOctetsWireLevel += len(data)
@@ -353,12 +299,9 @@ class WebSocketProtocol(
             # (after the state change: a cancellation that settles at once, as
             # a Deferred's does, must not let delivery start more handlers)
             self._background.cancel_all()
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                producer.stopProducing()  # as a transport tells its producer
-            except Exception as exc:
-                self._rt.log_error("error in the producer's stopProducing", exc)
+        link, self._producer_link = self._producer_link, None
+        if link is not None:
+            link.stop()
         owner: ConnectionOwner | None = self.factory
         if owner is not None:
             owner._connection_closed(self)
@@ -372,49 +315,29 @@ class WebSocketProtocol(
         # onClose sends, a "left" broadcast say, must go out before it ends)
         self._fire_closed()
 
-    def _close_outcome(
-        self, conn: Connection | None, reason: str | None
-    ) -> tuple[bool, int | None, str | None]:
-        """onClose's arguments: (wasClean, code, reason)."""
-        if self.wasClean and conn is not None:
-            code = conn.remote_close_code
-            if code == CloseCode.NO_STATUS_RECEIVED:
-                return True, None, None
-            # no reason bytes -> None, as in Autobahn
-            return True, code, conn.remote_close_reason or None
-        why = (
-            self.wasNotCleanReason
-            or reason
-            or ("peer dropped the TCP connection without previous WebSocket closing handshake")
-        )
-        return False, 1006, f'connection was closed uncleanly ("{why}")'
-
-    def _fire_on_close(self, was_clean: bool, code: int | None, reason: str | None) -> None:
-        def failed(exc: BaseException) -> None:
-            self._rt.log_error("error in onClose", exc)
-
-        self._invoke(self.onClose, (was_clean, code, reason), on_error=failed, pause=False)
-
     def _writing_paused(self) -> None:
-        self._write_paused = True
+        """The runtime's transport buffer is full (see Flow control)."""
+        self._held |= HELD_WRITE_FULL
         self._update_reading()
-        if self._producer is not None and self._producer_streaming:
-            self._producer.pauseProducing()
+        if self._producer_link is not None:
+            self._producer_link.writing_paused()
 
     def _writing_resumed(self) -> None:
-        self._write_paused = False
+        """The runtime's transport buffer drained."""
+        self._held &= ~HELD_WRITE_FULL
         self._update_reading()
-        if self._producer is not None:
-            if self._producer_streaming:
-                self._producer.resumeProducing()
-            else:
-                self._schedule_pull()
+        if self._producer_link is not None:
+            self._producer_link.writing_resumed()
         self._process_events()
+
+    def _writes_held(self) -> bool:
+        return bool(self._held & HELD_WRITE_FULL)
 
     # ----------------------------------------------------- event processing
 
     def _update_reading(self) -> None:
-        should_pause = self._waiting or self._write_paused or self._saturated
+        """Pause or resume reading so that it is paused exactly while delivery is held."""
+        should_pause = bool(self._held)
         if should_pause != self._reading_paused and self.state != self.STATE_CLOSED:
             self._reading_paused = should_pause
             if should_pause:
@@ -428,7 +351,7 @@ class WebSocketProtocol(
             return  # (nothing is delivered after onClose)
         self._busy = True
         try:
-            while not (self._waiting or self._write_paused or self._saturated):
+            while not self._held:
                 if self._fast_delivery:
                     # the hot path: a whole plain message straight to onMessage,
                     # no event object (core/whole_message.py); counted as
@@ -449,7 +372,10 @@ class WebSocketProtocol(
                 elif kind is Ping:
                     self._invoke(self.onPing, (event[0],))
                 elif kind is Pong:
-                    self._on_pong(cast(Pong, event).payload)
+                    payload = cast(Pong, event).payload
+                    if self._keepalive is not None:
+                        self._keepalive.pong_received(payload)
+                    self._invoke(self.onPong, (payload,))
                 elif kind is CloseReceived:
                     close = cast(CloseReceived, event)
                     self._invoke(self.onCloseFrame, close_frame_args(close))
@@ -508,8 +434,8 @@ class WebSocketProtocol(
             return
         self._messages_in_flight += 1
         self._background_calls().start(result, self._callback_failed, self._message_settled)
-        if self._messages_in_flight >= limit and not self._saturated:
-            self._saturated = True  # (at the bound: stop reading until one is done)
+        if self._messages_in_flight >= limit and not self._held & HELD_SATURATED:
+            self._held |= HELD_SATURATED  # (at the bound: stop reading until one is done)
             self._update_reading()
 
     def _background_calls(self) -> BackgroundCalls:
@@ -519,40 +445,16 @@ class WebSocketProtocol(
 
     def _message_settled(self) -> None:
         self._messages_in_flight -= 1
-        if self._saturated and self._messages_in_flight < self.messageConcurrency:
-            self._saturated = False
+        if self._held & HELD_SATURATED and self._messages_in_flight < self.messageConcurrency:
+            self._held &= ~HELD_SATURATED
             self._update_reading()
             self._process_events()
 
-    def _streaming_dispatch(self, ev: MessageData) -> None:
-        # Each hook may be async; the chain for one event must run in order,
-        # so the remaining hooks are queued and run one by one.
-        steps: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        if ev.message_start:
-            steps.append((self.onMessageBegin, (ev.is_binary,)))
-        if ev.frame_start:
-            steps.append((self.onMessageFrameBegin, (ev.frame_length,)))
-        if ev.data:
-            steps.append((self.onMessageFrameData, (ev.data,)))
-        if ev.frame_end:
-            steps.append((self.onMessageFrameEnd, ()))
-        if ev.message_end:
-            steps.append((self.onMessageEnd, ()))
-        self._run_steps(steps)
-
-    def _run_steps(self, steps: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
-        # Each step runs from the previous one's on_result: at once when it
-        # returned a plain value, when its awaitable is done otherwise.  (A
-        # loop here would run the rest while an earlier step is still awaited.)
-        if steps:
-            fn, args = steps.pop(0)
-            self._invoke(fn, args, on_result=lambda _r: self._run_steps(steps))
-
     def _invoke(
         self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        on_result: Callable[[Any], None] | None = None,
+        fn: Callable[..., object],
+        args: tuple[object, ...],
+        on_result: Callable[[object], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         pause: bool = True,
         on_settled: Callable[[], None] | None = None,
@@ -574,12 +476,12 @@ class WebSocketProtocol(
                 )
                 return False
             if pause:
-                self._waiting = True
+                self._held |= HELD_AWAITING
                 self._update_reading()
 
             def done(ok: bool, value: Any) -> None:
                 if pause:
-                    self._waiting = False
+                    self._held &= ~HELD_AWAITING
                 if ok:
                     if on_result is not None:
                         on_result(value)
@@ -600,108 +502,14 @@ class WebSocketProtocol(
         self._rt.log_error(f"error in a callback of {type(self).__name__}; failing with 1011", exc)
         self._fail(CloseCode.INTERNAL_ERROR, "internal error")
 
-    # ------------------------------------------------------- closing logic
+    def _report_error(self, message: str, exc: BaseException) -> None:
+        """Log an error of the application's that leaves the connection open."""
+        self._rt.log_error(message, exc)
 
-    def _on_close_frame(self) -> None:
-        conn = self._conn
-        if conn is None:
-            return
-        self._cancel_timer("close")
-        reply = conn.acknowledge_close()
-        self.state = self.STATE_CLOSING
-        if reply:
-            self._rt.write(reply)
-        if self.is_server:
-            self._close_transport()  # the server closes TCP first (RFC 6455 7.1.1)
-        else:
-            self._start_timer(
-                "drop",
-                self.serverConnectionDropTimeout,
-                self._server_drop_timeout,
-            )
-
-    def _server_drop_timeout(self) -> None:
-        self.wasNotCleanReason = (
-            "WebSocket closing handshake timeout (server did not drop TCP connection in time)"
-        )
-        self._drop(abort=True)
-
-    def _fail(self, code: int, reason: str) -> None:
-        """Fail the connection: close frame (unless failByDrop), then TCP close."""
-        if self.state == self.STATE_CLOSED:
-            return
-        self.wasNotCleanReason = f"{reason} (close code {code})"
-        conn = self._conn
-        if conn is not None:
-            frame = conn.fail(code, reason)
-            if frame and not self.failByDrop:
-                self.closedByMe = True
-                self._rt.write(frame)
-        self._drop(abort=False)
-
-    def _drop(self, abort: bool) -> None:
-        self.droppedByMe = True
-        self.state = self.STATE_CLOSING if self.state != self.STATE_CLOSED else self.state
-        self._cancel_all_timers()
-        if abort:
-            self._rt.abort()
-        else:
-            self._close_transport()
-
-    def _close_transport(self) -> None:
-        """Close TCP once what is queued is written, but wait at most ``closeHandshakeTimeout``.
-
-        A peer that stops reading never lets the queue drain: without this
-        deadline the connection, and its buffer, would stay for good.  With
-        nothing queued on a plain TCP transport the close is immediate and
-        no deadline is needed (TLS still has its close_notify to send).
-        """
-        rt = self._rt
-        pending = rt.is_secure or rt.write_buffer_size() > 0
-        rt.close()
-        if pending:
-            self._start_timer("flush", self.closeHandshakeTimeout, self._flush_timeout)
-
-    def _flush_timeout(self) -> None:
-        self.droppedByMe = True  # (the peer may never have seen our close frame)
-        if self.wasNotCleanReason is None:
-            self.wasNotCleanReason = (
-                "WebSocket closing handshake timeout (peer did not read what was queued "
-                "for it before the TCP close)"
-            )
-        self._rt.abort()
-
-    def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
-        self._cancel_timer(name)
-        if delay and delay > 0:
-            timers = self._timers
-            if timers is None:
-                timers = self._timers = {}
-            timers[name] = self._rt.call_later(delay, partial(self._timer_fired, name, callback))
-
-    def _timer_fired(self, name: str, callback: Callable[[], None]) -> None:
-        self._forget_timer(name)
-        callback()
-
-    def _forget_timer(self, name: str) -> TimerHandle | None:
-        timers = self._timers
-        if timers is None:
-            return None
-        timer = timers.pop(name, None)
-        if not timers:
-            self._timers = None  # (an emptied dict keeps its table: drop it)
-        return timer
-
-    def _cancel_timer(self, name: str) -> None:
-        timer = self._forget_timer(name)
-        if timer is not None:
-            timer.cancel()
-
-    def _cancel_all_timers(self) -> None:
-        timers, self._timers = self._timers, None
-        if timers is not None:
-            for timer in timers.values():
-                timer.cancel()
+    def _stop_keepalive(self) -> None:
+        keepalive, self._keepalive = self._keepalive, None
+        if keepalive is not None:
+            keepalive.stop()
 
     # -------------------------------------------------------------- opening
 
@@ -710,7 +518,7 @@ class WebSocketProtocol(
         self._conn = conn
         self.state = self.STATE_OPEN
         self._cancel_timer("open")
-        self._start_auto_ping()
+        self._keepalive = KeepAlive.start(self)
         owner: ConnectionOwner | None = self.factory
         if owner is not None:
             owner._connection_opened(self)
@@ -726,61 +534,6 @@ class WebSocketProtocol(
         if early_data:
             conn.receive_data(early_data)
         self._process_events()
-
-    def _open_handshake_timeout(self) -> None:
-        if self.state == self.STATE_CONNECTING:
-            self.wasNotCleanReason = (
-                "WebSocket opening handshake timeout (peer did not finish the opening "
-                "handshake in time)"
-            )
-            self._drop(abort=True)
-
-    # -------------------------------------------------------------- closing (local)
-
-    def sendClose(self, code: int | None = None, reason: str | None = None) -> None:
-        """Start the closing handshake; a bad code raises before sending.
-
-        A reason longer than 123 bytes of UTF-8 is cut to fit (on a character
-        boundary), as Autobahn does.
-        """
-        if isinstance(reason, str):
-            reason = truncate_utf8(reason, MAX_CLOSE_REASON_BYTES)
-        conn = self._conn
-        if self.state == self.STATE_CONNECTING:
-            self.wasNotCleanReason = "connection closed by the application during the handshake"
-            self._drop(abort=False)
-            return
-        if conn is None or self.state != self.STATE_OPEN or conn.close_sent:
-            if code is not None or reason is not None:
-                from .core.connection import build_close_payload
-
-                build_close_payload(code, reason)  # still report bad arguments
-            return
-        try:
-            frame = conn.send_close(code, reason)
-        except InvalidStateError:
-            return
-        self.state = self.STATE_CLOSING
-        self.closedByMe = True
-        self._rt.write(frame)
-        self._start_timer("close", self.closeHandshakeTimeout, self._close_timeout)
-
-    def _close_timeout(self) -> None:
-        self.wasNotCleanReason = (
-            "WebSocket closing handshake timeout "
-            "(peer did not finish the closing handshake in time)"
-        )
-        self._drop(abort=True)
-
-    def dropConnection(self, abort: bool = False) -> None:
-        """Close the TCP connection without a closing handshake."""
-        if self.state == self.STATE_CLOSED:
-            return
-        if self.wasNotCleanReason is None:
-            self.wasNotCleanReason = "connection dropped by the application"
-        self._drop(abort=abort)
-
-    # streaming send API
 
 
 def _nothing() -> None:

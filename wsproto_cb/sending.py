@@ -9,15 +9,21 @@ protocol, which owns the close handshake and its timers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core.connection import Connection
 from .core.errors import InvalidStateError
 from .core.frames import WRITE_AS_IS_MIN, write_parts
 from .exceptions import Disconnected, PayloadExceededError
 from .prepared import PreparedMessage
-from .runtime import Runtime
-from .stats import TrafficStats
+from .producers import ProducerLink
+
+if TYPE_CHECKING:
+    from .contracts import PullProducer, SendingHost
+
+    _Host = SendingHost
+else:
+    _Host = object
 
 __all__ = ["MessageSending", "checked_payload"]
 
@@ -41,27 +47,27 @@ def _check_size(size: int, limit: int) -> None:
         )
 
 
-class MessageSending:
-    """The send half of the callback layer; state is set up by ``WebSocketProtocol``."""
+class MessageSending(_Host):
+    """The send half of the callback layer.
 
-    STATE_OPEN = 3
+    What it reads of the protocol it is mixed into is the typed contract
+    :class:`~wsproto_cb.contracts.SendingHost`; the state of a streamed
+    message and the registered producer are its own (:meth:`_init_sending`).
+    """
 
-    factory: Any
-    state: int
-    maxMessagePayloadSize: int
-    autoFragmentSize: int
-    trafficStats: TrafficStats
-    _tx_plain_messages: int
-    _tx_plain_octets: int
-    websocket_extensions_in_use: list[Any]
-    _rt: Runtime
-    _conn: Connection | None
-    _write_paused: bool
+    __slots__ = ("_frame_open", "_producer_link", "_sending_stream")
+
+    #: between beginMessage and endMessage
     _sending_stream: bool
-    _frame_open: bool  # between beginMessageFrame and the data that completes it
-    _producer: Any
-    _producer_streaming: bool
-    _producer_resume_pending: bool
+    #: between beginMessageFrame and the data that completes the frame
+    _frame_open: bool
+    #: the producer of registerProducer, when there is one
+    _producer_link: ProducerLink | None
+
+    def _init_sending(self) -> None:
+        self._sending_stream = False
+        self._frame_open = False
+        self._producer_link = None
 
     def _send_conn(self) -> Connection:
         conn = self._conn
@@ -232,39 +238,43 @@ class MessageSending:
             self._rt.write(data)
         self._sending_stream = False
 
+    def _write_broadcast(self, prepared: PreparedMessage, queue_limit: int) -> str | None:
+        """Write a broadcast's shared frame here, or say why this connection cannot take it.
+
+        ``"streaming"``: a streamed message is being sent; ``"queue_full"``:
+        the bytes queued in the transport plus this message would pass
+        ``queue_limit`` (an empty queue takes any message).  None: written.
+        """
+        conn = self._send_conn()
+        frame = prepared.frame_for(conn)
+        size = len(frame) if frame is not None else len(prepared.payload)
+        if self._sending_stream:
+            return "streaming"
+        queued = self._rt.write_buffer_size()
+        if queued and queued + size > queue_limit:
+            return "queue_full"
+        if frame is not None:
+            self._rt.write(frame)
+        else:
+            self.sendMessage(prepared.payload, prepared.binary)
+        return None
+
     # producers
 
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
+    def registerProducer(self, producer: PullProducer, streaming: bool) -> None:
         """Let a producer stream into this connection, paused with the transport."""
-        if self._producer is not None:
-            raise RuntimeError(f"producer {self._producer!r} is registered already")
-        self._producer = producer
-        self._producer_streaming = streaming
-        if not streaming:
-            self._schedule_pull()
-        elif self._write_paused:
-            producer.pauseProducing()
+        link = self._producer_link
+        if link is not None and link.producer is not None:
+            raise RuntimeError(f"producer {link.producer!r} is registered already")
+        self._producer_link = ProducerLink(self, producer, streaming, self._writes_held())
 
     def unregisterProducer(self) -> None:
         """Forget the producer registered with :meth:`registerProducer`."""
-        self._producer = None
+        link, self._producer_link = self._producer_link, None
+        if link is not None:
+            link.forget()
 
     def _after_producer_write(self) -> None:
-        if self._producer is not None and not self._producer_streaming:
-            self._schedule_pull()
-
-    def _schedule_pull(self) -> None:
-        if self._producer_resume_pending or self._write_paused:
-            return
-        self._producer_resume_pending = True
-
-        def pull() -> None:
-            self._producer_resume_pending = False
-            if (
-                self._producer is not None
-                and not self._write_paused
-                and (self.state == self.STATE_OPEN)
-            ):
-                self._producer.resumeProducing()
-
-        self._rt.call_later(0, pull)
+        link = self._producer_link
+        if link is not None:
+            link.frame_written()

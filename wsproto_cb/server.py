@@ -347,4 +347,5 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
 if TYPE_CHECKING:  # Twisted Web's WebSocketResource hands it a validated request
     from .contracts import ValidatedRequestReceiver
 
-    _receiver: type[ValidatedRequestReceiver] = WebSocketServerProtocol
+    def _receiver(proto: WebSocketServerProtocol) -> ValidatedRequestReceiver:
+        return proto

@@ -18,8 +18,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
-    from .contracts import LoopBroadcaster
+    from .contracts import LoopBroadcaster, ThreadsafeHost
     from .runtime import Runtime
+
+    _Host = ThreadsafeHost
+else:
+    _Host = object
 
 __all__ = ["ThreadsafeBroadcast", "ThreadsafeSending"]
 
@@ -33,12 +37,9 @@ def _as_bytes(payload: object) -> bytes:
     raise TypeError(f"payload must be bytes, not {type(payload).__name__}")
 
 
-class ThreadsafeSending:
-    """``sendMessageThreadsafe`` / ``sendCloseThreadsafe`` for protocols."""
-
-    _rt: Runtime
-    state: int
-    STATE_OPEN: int
+class ThreadsafeSending(_Host):
+    """``sendMessageThreadsafe`` / ``sendCloseThreadsafe`` for protocols
+    (what they use of the protocol: :class:`~wsproto_cb.contracts.ThreadsafeHost`)."""
 
     def sendMessageThreadsafe(self, payload: bytes, isBinary: bool = False) -> None:
         """``sendMessage`` from any thread; queued to the loop, in call order per thread."""
@@ -46,17 +47,18 @@ class ThreadsafeSending:
 
     def sendCloseThreadsafe(self, code: int | None = None, reason: str | None = None) -> None:
         """``sendClose`` from any thread."""
-        self._loop_call()(self.sendClose, code, reason)  # type: ignore[attr-defined]
+        self._loop_call()(self.sendClose, code, reason)
 
     def _loop_call(self) -> Callable[..., None]:
         rt: Runtime | None = getattr(self, "_rt", None)
         if rt is None:
             raise RuntimeError("the connection is not made yet: nothing to send on")
-        return rt.call_from_thread
+        call: Callable[..., None] = rt.call_from_thread
+        return call
 
     def _send_if_open(self, payload: bytes, isBinary: bool) -> None:
         if self.state == self.STATE_OPEN:
-            self.sendMessage(payload, isBinary)  # type: ignore[attr-defined]
+            self.sendMessage(payload, isBinary)
 
 
 class ThreadsafeBroadcast:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from wsproto_cb.core.events import Ping, Pong
+from wsproto_cb.core.events import CloseReceived, Ping, Pong
 
 from .bed import Clock, Peer, open_client, open_server
 
@@ -117,3 +117,57 @@ def test_auto_ping_answers_the_peers_pings_as_usual() -> None:
     peer = open_server(clock=clock, **OPTIONS)
     peer.send(peer.conn.send_ping(b"yours"))
     assert peer.events() == [Pong(b"yours")]
+
+
+def test_the_keepalive_owns_its_timers_and_stops_them_when_the_connection_is_lost() -> None:
+    clock = Clock()
+    peer = open_server(clock=clock, **OPTIONS)
+    assert peer.proto._timers is None  # (no named deadline: the keep-alive's are its own)
+    clock.advance(0.25)
+    ping_from(peer)
+    assert len(clock.getDelayedCalls()) == 2  # the next tick and the pong deadline
+    peer.lose()
+    assert clock.getDelayedCalls() == []
+    assert peer.proto._keepalive is None
+
+
+def test_no_ping_once_closing() -> None:
+    clock = Clock()
+    peer = open_server(clock=clock, **OPTIONS)
+    peer.proto.sendClose(1000)
+    [close] = peer.events()
+    assert isinstance(close, CloseReceived)
+    clock.advance(0.25)
+    assert peer.events() == []
+
+
+def test_an_interval_changed_while_open_applies_from_the_next_tick() -> None:
+    clock = Clock()
+    peer = open_server(clock=clock, **OPTIONS)
+    peer.proto.autoPingInterval = 1.0  # (this connection's own copy of the options)
+    clock.advance(0.25)  # the tick already scheduled: not idle for 1 s yet
+    assert peer.events() == []
+    clock.advance(0.75 - 2**-10)
+    assert peer.events() == []
+    clock.advance(2**-10)
+    ping_from(peer)
+
+
+def test_zero_timeout_pings_but_never_drops() -> None:
+    clock = Clock()
+    peer = open_server(clock=clock, autoPingInterval=0.25, autoPingTimeout=0)
+    for _ in range(4):
+        clock.advance(0.25)
+    ping_from(peer)  # one ping, still unanswered: no second one
+    assert not peer.rt.gone
+
+
+def test_a_late_pong_after_the_drop_is_still_delivered_to_onpong() -> None:
+    clock = Clock()
+    peer = open_server(clock=clock, **OPTIONS)
+    clock.advance(0.25)
+    ping = ping_from(peer)
+    clock.advance(0.25)
+    assert peer.rt.aborted
+    peer.send(peer.conn.send_pong(ping.payload))  # (bytes already in flight)
+    assert peer.proto.pongs == [ping.payload]  # type: ignore[attr-defined]
