@@ -59,6 +59,8 @@ def _autobahn_extensions(
     ``(name, {param: [value, ...]})``, names in lower case, True for a
     parameter without a value."""
     shaped: list[tuple[str, dict[str, list[str | bool]]]] = []
+    if not extensions:
+        return shaped
     for name, params in extensions:
         values: dict[str, list[str | bool]] = {}
         for key, value in params:
@@ -128,8 +130,13 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         ``protocols`` the client offers (an override that returns None
         chooses none, as in Autobahn; ``super().onConnect(request)`` picks).
         """
-        offered = request.protocols
-        return next((p for p in self.factory.protocols if p in offered), None)
+        spoken = self.factory.protocols
+        if spoken:  # (most servers speak none: nothing to look for)
+            offered = request.protocols
+            for protocol in spoken:
+                if protocol in offered:
+                    return protocol
+        return None
 
     # (slots, as WebSocketProtocol's; the Autobahn attributes read out of the request)
     __slots__ = (

@@ -226,6 +226,60 @@ def test_path_and_params() -> None:
     assert request.params == {"a": ["1", "2"], "c": ["é"]}
 
 
+@pytest.mark.parametrize(
+    ("target", "path", "params"),
+    [
+        ("/", "/", {}),
+        ("/chat", "/chat", {}),
+        ("/chat?", "/chat", {}),  # an empty query: no parameters
+        ("/a%2Fb", "/a/b", {}),  # decoded only when escaped
+        ("/100%25", "/100%", {}),
+        ("/a/b?x=1", "/a/b", {"x": ["1"]}),
+        ("/?x=", "/", {}),  # an empty value is left out (parse_qs)
+    ],
+)
+def test_path_and_params_of_plain_targets(
+    target: str, path: str, params: dict[str, list[str]]
+) -> None:
+    data = f"GET {target} HTTP/1.1".encode() + RFC_REQUEST[18:]
+    request = ServerHandshake().receive_data(data)
+    assert request is not None
+    assert (request.path, request.params) == (path, params)
+
+
+@pytest.mark.parametrize(
+    ("upgrade", "connection", "status"),
+    [
+        ("websocket", "Upgrade", None),  # each the token alone
+        ("WebSocket", "UPGRADE", None),
+        ("websocketx", "Upgrade", 426),  # not the token, nor a list holding it
+        ("web socket", "Upgrade", 426),
+        ("websocket", "Upgrades", 400),
+        ("websocket", "close,upgrade", None),  # in a list, no spaces
+        ("websocket", ",upgrade,", None),  # empty elements ignored
+    ],
+)
+def test_upgrade_tokens_alone_or_in_lists(
+    upgrade: str, connection: str, status: int | None
+) -> None:
+    data = make_request(replace={"Upgrade": upgrade, "Connection": connection})
+    if status is None:
+        assert ServerHandshake().receive_data(data) is not None
+    else:
+        assert rejected(data).status == status
+
+
+def test_upgrade_token_with_surrounding_space_from_another_parser() -> None:
+    """A request parsed elsewhere (Twisted Web) may keep spaces around a value."""
+    parsed = ServerHandshake().receive_data(RFC_REQUEST)
+    assert parsed is not None
+    headers = Headers(
+        [(n, f" {v} " if n in ("Upgrade", "Connection") else v) for n, v in parsed.headers]
+    )
+    request = HandshakeRequest("GET", "/chat", "HTTP/1.1", headers)
+    assert ServerHandshake().receive_request(request) is request
+
+
 def test_host_with_port_and_ipv6() -> None:
     for host in ("example.com:9000", "[::1]:9000", "[::1]", "127.0.0.1:80"):
         request = ServerHandshake().receive_data(make_request(replace={"Host": host}))

@@ -33,7 +33,8 @@ class AsyncioRuntime:
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._tasks: set[asyncio.Future[Any]] = set()
+        #: running awaitables of callbacks (made on the first: most connections have none)
+        self._tasks: set[asyncio.Future[Any]] | None = None
         self.peer = describe_peer(transport)
         self.is_secure = transport.get_extra_info("sslcontext") is not None
         self.octets_written = 0
@@ -92,10 +93,13 @@ class AsyncioRuntime:
 
     def await_result(self, value: Any, done: Callable[[bool, Any], None]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.ensure_future(value, loop=self._loop)
-        self._tasks.add(future)  # keep a reference: a dropped task may vanish
+        tasks = self._tasks
+        if tasks is None:
+            tasks = self._tasks = set()
+        tasks.add(future)  # keep a reference: a dropped task may vanish
 
         def finished(fut: asyncio.Future[Any]) -> None:
-            self._tasks.discard(fut)
+            tasks.discard(fut)
             if fut.cancelled():
                 done(False, asyncio.CancelledError())
             elif fut.exception() is not None:

@@ -69,11 +69,12 @@ def _single(request: HandshakeRequest, name: str, display: str) -> str:
 
 
 def _has_token(request: HandshakeRequest, name: str, token: str) -> bool:
-    return any(
-        item.lower() == token
-        for value in request.headers.values_of(name)
-        for item in parse_token_list(value)
-    )
+    """Whether a ``#rule`` list header of ``name`` holds ``token`` (any case)."""
+    for value in request.headers.values_of(name):
+        # (a value that is the token alone, the usual case, needs no split)
+        if value.lower() == token or any(item.lower() == token for item in parse_token_list(value)):
+            return True
+    return False
 
 
 def _validate_target(target: str, host: str) -> None:

@@ -151,7 +151,8 @@ class HandshakeRequest:
     @_ParsedOnce
     def path(self) -> str:
         """Percent-decoded path of the target, without the query string."""
-        return unquote(self._target_parts.path) or "/"
+        path = self._target_parts.path
+        return (unquote(path) if "%" in path else path) or "/"
 
     @_ParsedOnce
     def params(self) -> dict[str, list[str]]:
@@ -159,7 +160,8 @@ class HandshakeRequest:
 
         Parameters with an empty value (``b=``) are left out, as there.
         """
-        return parse_qs(self._target_parts.query)
+        query = self._target_parts.query
+        return parse_qs(query) if query else {}
 
     @property
     def origin(self) -> str | None:
