@@ -351,6 +351,20 @@ class RecordingClient(_Recording, WebSocketClientProtocol):
     """A client protocol that records its callbacks."""
 
 
+class WaitingServer(RecordingServer):
+    """A recording server whose onMessage returns a :class:`Pending` the test settles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[Pending] = []
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> Any:
+        super().onMessage(payload, isBinary)
+        waiting = Pending()
+        self.pending.append(waiting)
+        return waiting
+
+
 # -------------------------------------------------------------------- the peer
 
 

@@ -5,28 +5,12 @@ handshake."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from .bed import Clock, Pending, RecordingServer, open_server
-
-
-class Waiting(RecordingServer):
-    """onMessage returns a Pending the test settles."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pending: list[Pending] = []
-
-    def onMessage(self, payload: bytes, isBinary: bool) -> Any:
-        super().onMessage(payload, isBinary)
-        waiting = Pending()
-        self.pending.append(waiting)
-        return waiting
+from .bed import Clock, Pending, RecordingServer, WaitingServer, open_server
 
 
 def test_one_awaitable_onmessage_at_a_time_and_reading_paused_meanwhile() -> None:
-    peer = open_server(Waiting, Clock())
-    proto: Waiting = peer.proto  # type: ignore[assignment]
+    peer = open_server(WaitingServer, Clock())
+    proto: WaitingServer = peer.proto  # type: ignore[assignment]
     peer.send(b"".join(peer.conn.send_message(b"m%d" % i) for i in range(3)))
     assert proto.messages == [(b"m0", False)]
     assert peer.rt.reading_paused
@@ -39,8 +23,8 @@ def test_one_awaitable_onmessage_at_a_time_and_reading_paused_meanwhile() -> Non
 
 
 def test_message_concurrency_bounds_the_awaitables_in_flight() -> None:
-    peer = open_server(Waiting, Clock(), messageConcurrency=2)
-    proto: Waiting = peer.proto  # type: ignore[assignment]
+    peer = open_server(WaitingServer, Clock(), messageConcurrency=2)
+    proto: WaitingServer = peer.proto  # type: ignore[assignment]
     peer.send(b"".join(peer.conn.send_message(b"m%d" % i) for i in range(4)))
     assert len(proto.messages) == 2 and peer.rt.reading_paused
     proto.pending[1].resolve()  # any one settling makes room
@@ -52,14 +36,14 @@ def test_message_concurrency_bounds_the_awaitables_in_flight() -> None:
 
 
 def test_a_failed_awaitable_fails_the_connection_with_1011() -> None:
-    peer = open_server(Waiting, Clock())
-    proto: Waiting = peer.proto  # type: ignore[assignment]
+    peer = open_server(WaitingServer, Clock())
+    proto: WaitingServer = peer.proto  # type: ignore[assignment]
     peer.send_message(b"boom")
     proto.pending[0].fail(ValueError("boom"))
     [close] = peer.events()
     assert close.code == 1011  # type: ignore[attr-defined]
     assert [message for message, _ in peer.rt.errors] == [
-        "error in a callback of Waiting; failing with 1011"
+        "error in a callback of WaitingServer; failing with 1011"
     ]
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from wsproto_cb.core.events import MessageData
 
-from .bed import Clock, Peer, Pending, RecordingServer, open_server
+from .bed import Clock, Peer, RecordingServer, WaitingServer, open_server
 
 
 class Producer:
@@ -55,20 +55,9 @@ def test_a_full_write_buffer_holds_delivery_and_reading_until_it_drains() -> Non
     assert not peer.rt.reading_paused
 
 
-class Waiting(RecordingServer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.pending: list[Pending] = []
-
-    def onMessage(self, payload: bytes, isBinary: bool) -> Any:
-        super().onMessage(payload, isBinary)
-        self.pending.append(Pending())
-        return self.pending[-1]
-
-
 def test_reading_resumes_only_when_every_reason_to_hold_is_gone() -> None:
-    peer = open_server(Waiting, Clock())
-    proto: Waiting = peer.proto  # type: ignore[assignment]
+    peer = open_server(WaitingServer, Clock())
+    proto: WaitingServer = peer.proto  # type: ignore[assignment]
     peer.send(b"".join(peer.conn.send_message(b"m%d" % i) for i in range(2)))
     proto._writing_paused()  # (an awaitable runs and the buffer is full)
     proto.pending[0].resolve()

@@ -606,3 +606,22 @@ def track_opened(factory: Any) -> asyncio.Queue[Any]:
     queue: asyncio.Queue[Any] = asyncio.Queue()
     factory.opened = queue
     return queue
+
+
+def count_validations(monkeypatch: Any, *importers: ModuleType) -> list[int]:
+    """Count the calls of the core's ``validate_request``, from the core and
+    from each module in ``importers`` that imported it by name (an empty
+    list to append to is returned; one item a call)."""
+    from wsproto_cb.core import handshake_server
+
+    calls: list[int] = []
+    validate = handshake_server.validate_request
+
+    def counting(request: Any) -> None:
+        calls.append(1)
+        validate(request)
+
+    for module in (handshake_server, *importers):
+        monkeypatch.setattr(module, "validate_request", counting)
+    return calls
+

@@ -9,7 +9,14 @@ import pytest
 
 from wsproto_cb.types import ConnectionAccept, ConnectionDeny
 
-from .harness import RawServerPeer, Recorder, RuntimeHarness, captured_errors, track_opened
+from .harness import (
+    RawServerPeer,
+    Recorder,
+    RuntimeHarness,
+    captured_errors,
+    count_validations,
+    track_opened,
+)
 
 
 def local_port(proto: Any) -> int:
@@ -369,16 +376,7 @@ async def test_bad_request_gets_400(runtime: RuntimeHarness) -> None:
 async def test_the_request_is_validated_once(
     runtime: RuntimeHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wsproto_cb.core import handshake_server
-
-    calls: list[int] = []
-    validate = handshake_server.validate_request
-
-    def counting(request: Any) -> None:
-        calls.append(1)
-        validate(request)
-
-    monkeypatch.setattr(handshake_server, "validate_request", counting)
+    calls = count_validations(monkeypatch)
     factory = runtime.server_factory(Recorder)
     servers = track_opened(factory)
     port = await runtime.listen(factory)

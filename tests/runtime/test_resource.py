@@ -32,6 +32,7 @@ from .harness import (
     RuntimeHarness,
     TLSFiles,
     abort_transport,
+    count_validations,
     pause_transport_reading,
     track_opened,
 )
@@ -359,30 +360,15 @@ async def test_smuggling_shapes_get_the_same_answers_through_twisted_web(
     assert calls == []
 
 
-def count_validations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the calls of the core's ``validate_request``, wherever it is called from."""
-    from wsproto_cb.core import handshake_server
-    from wsproto_cb.twisted import resource
-
-    calls: list[int] = []
-    validate = handshake_server.validate_request
-
-    def counting(request: Any) -> None:
-        calls.append(1)
-        validate(request)
-
-    monkeypatch.setattr(handshake_server, "validate_request", counting)
-    monkeypatch.setattr(resource, "validate_request", counting)
-    return calls
-
-
 @pytest.mark.asyncio_task
 async def test_the_request_is_validated_once(
     web: RuntimeHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The resource checks the request (and answers a bad one through Twisted
     Web); the protocol it hands the request to does not check it again."""
-    validations = count_validations(monkeypatch)
+    from wsproto_cb.twisted import resource
+
+    validations = count_validations(monkeypatch, resource)
     factory = web.server_factory(Server)
     servers = track_opened(factory)
     port = await serve(web, factory)
