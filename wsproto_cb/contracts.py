@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .core.connection import Connection, MessageCodec
     from .core.http import HandshakeRequest
     from .metrics import ServerMetrics
-    from .options import ProtocolOptionAttributes
+    from .options import ProtocolOptionAttributes, ProtocolOptions
     from .prepared import PreparedMessage
     from .protocol import WebSocketProtocol
     from .runtime import Runtime
@@ -76,6 +76,11 @@ class ConnectionOwner(Protocol):
     @property
     def metrics(self) -> ServerMetrics:
         """Where a connection counts its opens, closes and failures."""
+        ...
+
+    @property
+    def _options(self) -> ProtocolOptions:
+        """The options its protocols start from (a protocol's own settings win)."""
         ...
 
     @property

@@ -142,7 +142,7 @@ class MessageSending(_Host):
         stats = self.trafficStats
         stats.out_messages += messages
         stats.out_app += app_octets
-        stats._sent_frames(frames)
+        stats.count_sent_frames(frames)
 
     def _check_payload_size(self, size: int) -> None:
         _check_size(size, self.maxMessagePayloadSize)
