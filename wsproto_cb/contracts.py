@@ -280,9 +280,9 @@ class ClosingHost(_Connected, Protocol):
 
     def _invoke(
         self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        on_result: Callable[[Any], None] | None = None,
+        fn: Callable[..., object],
+        args: tuple[object, ...],
+        on_result: Callable[[object], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         pause: bool = True,
     ) -> bool:
@@ -294,19 +294,19 @@ class ReceivingHost(Protocol):
     """The protocol, as :class:`~wsproto_cb.receiving.StreamingReceive` (mixed into it) uses it."""
 
     #: the observers of ``on()`` (None: there are none)
-    _listeners: dict[str, list[Callable[..., Any]]] | None
+    _listeners: dict[str, list[Callable[..., object]]] | None
 
     def onMessage(self, payload: bytes, isBinary: bool) -> Any:
         """The application's handler of a whole message."""
 
-    def fire(self, event: str, *args: Any, **kwargs: Any) -> None:
+    def fire(self, event: str, *args: object, **kwargs: object) -> None:
         """Call the observers of ``event``."""
 
     def _invoke(
         self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        on_result: Callable[[Any], None] | None = None,
+        fn: Callable[..., object],
+        args: tuple[object, ...],
+        on_result: Callable[[object], None] | None = None,
     ) -> bool:
         """Call a callback, waiting for its awaitable (then ``on_result``)."""
         ...
