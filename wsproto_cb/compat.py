@@ -177,6 +177,14 @@ class AutobahnProtocolCompat(PlainCounters):
         code = conn.local_close_code
         return None if code == CloseCode.NO_STATUS_RECEIVED else code
 
+    def _close_codes_sent_received(self) -> tuple[int | None, int | None]:
+        """The codes of the close frames sent and received as on the wire (the
+        metrics count them): 1005 stays 1005 here; None: no such frame."""
+        conn = self._conn
+        if conn is None:
+            return None, None
+        return (conn.local_close_code if conn.close_sent else None), conn.remote_close_code
+
     @property
     def localCloseReason(self) -> bytes | None:
         """The reason this side sent, as UTF-8 bytes (as Autobahn keeps it), or None."""

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .core.connection import Connection, MessageCodec
     from .core.http import HandshakeRequest
     from .metrics import ServerMetrics
-    from .options import ProtocolOptionAttributes
+    from .options import ProtocolOptionAttributes, ProtocolOptions
     from .prepared import PreparedMessage
     from .protocol import WebSocketProtocol
     from .runtime import Runtime
@@ -76,6 +76,11 @@ class ConnectionOwner(Protocol):
     @property
     def metrics(self) -> ServerMetrics:
         """Where a connection counts its opens, closes and failures."""
+        ...
+
+    @property
+    def _options(self) -> ProtocolOptions:
+        """The options its protocols start from (a protocol's own settings win)."""
         ...
 
     @property
@@ -275,9 +280,9 @@ class ClosingHost(_Connected, Protocol):
 
     def _invoke(
         self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        on_result: Callable[[Any], None] | None = None,
+        fn: Callable[..., object],
+        args: tuple[object, ...],
+        on_result: Callable[[object], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         pause: bool = True,
     ) -> bool:
@@ -289,19 +294,19 @@ class ReceivingHost(Protocol):
     """The protocol, as :class:`~wsproto_cb.receiving.StreamingReceive` (mixed into it) uses it."""
 
     #: the observers of ``on()`` (None: there are none)
-    _listeners: dict[str, list[Callable[..., Any]]] | None
+    _listeners: dict[str, list[Callable[..., object]]] | None
 
     def onMessage(self, payload: bytes, isBinary: bool) -> Any:
         """The application's handler of a whole message."""
 
-    def fire(self, event: str, *args: Any, **kwargs: Any) -> None:
+    def fire(self, event: str, *args: object, **kwargs: object) -> None:
         """Call the observers of ``event``."""
 
     def _invoke(
         self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        on_result: Callable[[Any], None] | None = None,
+        fn: Callable[..., object],
+        args: tuple[object, ...],
+        on_result: Callable[[object], None] | None = None,
     ) -> bool:
         """Call a callback, waiting for its awaitable (then ``on_result``)."""
         ...

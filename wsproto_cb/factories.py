@@ -134,7 +134,7 @@ class WebSocketFactory(ProtocolOptionAttributes):
         self._options = ProtocolOptions.defaults(self._option_specs)
         self._origin_patterns: list[re.Pattern[str]] = origin_patterns(["*"])
 
-    def setProtocolOptions(self, **options: Any) -> None:
+    def setProtocolOptions(self, **options: object) -> None:
         """Set protocol options by their Autobahn names; ``None`` leaves one unchanged.
 
         Every value is validated before any is set, so a bad call changes nothing.

@@ -151,13 +151,11 @@ class ServerMetrics:
 
     def connection_closed(self, proto: WebSocketProtocol) -> None:
         """Fold a closed connection's close codes and traffic into the totals."""
-        conn = getattr(proto, "_conn", None)
-        if conn is not None:
-            if conn.close_sent and getattr(conn, "local_close_code", None) is not None:
-                self.close_codes_sent[conn.local_close_code] += 1
-            remote = getattr(conn, "remote_close_code", None)
-            if remote is not None:
-                self.close_codes_received[remote] += 1
+        sent, received = proto._close_codes_sent_received()
+        if sent is not None:
+            self.close_codes_sent[sent] += 1
+        if received is not None:
+            self.close_codes_received[received] += 1
         stats = getattr(proto, "trafficStats", None)
         if stats is not None:
             # (added one by one: Counter.update of a mapping loops in Python anyway)

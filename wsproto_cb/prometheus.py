@@ -22,9 +22,14 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from prometheus_client.core import Metric
+
     from .contracts import ConnectionOwner
 
 from .metrics import (
@@ -53,7 +58,7 @@ __all__ = [
 SNAPSHOT_INTERVAL = 1.0
 
 
-def _require_client() -> Any:
+def _require_client() -> ModuleType:
     try:
         import prometheus_client
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -69,7 +74,7 @@ class SampleCollector:
     def __init__(self, samples: Callable[[], Sequence[Sample]]) -> None:
         self._samples = samples
 
-    def collect(self) -> Iterator[Any]:
+    def collect(self) -> Iterator[Metric]:
         """Yield one metric family per entry of :data:`~wsproto_cb.metrics.FAMILIES`."""
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -87,7 +92,7 @@ class SampleCollector:
             yield metric
 
 
-def _start(collector: SampleCollector, host: str, port: int) -> tuple[Any, int]:
+def _start(collector: SampleCollector, host: str, port: int) -> tuple[WSGIServer, int]:
     client = _require_client()
     registry = client.CollectorRegistry(auto_describe=False)
     registry.register(collector)
@@ -99,7 +104,7 @@ def serve_metrics(
     factories: ConnectionOwner | Iterable[ConnectionOwner],
     host: str = "127.0.0.1",
     port: int = 9100,
-) -> tuple[Any, int]:
+) -> tuple[WSGIServer, int]:
     """Serve ``/metrics`` for one factory (or several) of this process.
 
     Returns the HTTP server (``.shutdown()`` stops it) and the port it
@@ -112,7 +117,7 @@ def serve_metrics(
     return _start(SampleCollector(lambda: snapshot(group)), host, port)
 
 
-def serve_worker_metrics(directory: Path, host: str, port: int) -> tuple[Any, int]:
+def serve_worker_metrics(directory: Path, host: str, port: int) -> tuple[WSGIServer, int]:
     """In a parent of workers: serve the sum of the snapshots the workers leave in ``directory``."""
     return _start(SampleCollector(lambda: merge(read_snapshots(directory))), host, port)
 
@@ -141,7 +146,7 @@ def worker_metrics_parent(address: str) -> Iterator[tuple[str, int]]:
 
 
 def start_process_metrics(
-    factory: Any, address: str | None
+    factory: ConnectionOwner, address: str | None
 ) -> tuple[Callable[[], None], tuple[str, int] | None]:
     """Metrics for this process's ``factory``; returns ``(stop, address served or None)``.
 

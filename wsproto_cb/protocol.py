@@ -208,7 +208,8 @@ class WebSocketProtocol(
     _own_options: dict[str, object] | None = None
 
     def _init_state(self, rt: Runtime) -> None:
-        options = self.factory._options
+        owner: ConnectionOwner = self.factory
+        options = owner._options
         own = self._own_options
         self._options = options if own is None else options.replaced(own)
         self._rt = rt
@@ -394,10 +395,10 @@ class WebSocketProtocol(
                 self._rx_plain_messages += 1
                 self._rx_plain_octets += len(data)
             else:
-                self.trafficStats._received(len(data), True, ev.frame_length, True)
+                self.trafficStats.count_received(len(data), True, ev.frame_length, True)
             self._invoke(self.onMessage, (data, ev.is_binary))
             return
-        self.trafficStats._received(len(data), ev.frame_start, ev.frame_length, ev.message_end)
+        self.trafficStats.count_received(len(data), ev.frame_start, ev.frame_length, ev.message_end)
         if ev.message_end and self.trackedTimings is not None:
             self.trackedTimings.track("onMessage")
         if self._uses_streaming_hooks:
@@ -522,7 +523,7 @@ class WebSocketProtocol(
         owner: ConnectionOwner | None = self.factory
         if owner is not None:
             owner._connection_opened(self)
-        self.trafficStats._opened()
+        self.trafficStats.count_open()
         if self.trackedTimings is not None:
             self.trackedTimings.track("onOpen")
         # (onOpen's awaitable runs alongside delivery: it often loops for the

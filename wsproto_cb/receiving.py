@@ -37,7 +37,7 @@ STREAMING_HOOKS = (
     "onMessageEnd",
 )
 
-_Step = tuple[Callable[..., Any], tuple[Any, ...]]
+_Step = tuple[Callable[..., object], tuple[object, ...]]
 
 
 def uses_streaming_hooks(cls: type) -> bool:

@@ -142,7 +142,7 @@ class MessageSending(_Host):
         stats = self.trafficStats
         stats.out_messages += messages
         stats.out_app += app_octets
-        stats._sent_frames(frames)
+        stats.count_sent_frames(frames)
 
     def _check_payload_size(self, size: int) -> None:
         _check_size(size, self.maxMessagePayloadSize)
@@ -192,9 +192,17 @@ class MessageSending(_Host):
         conn = self._conn
         if conn is None or self.state != self.STATE_OPEN:
             return  # (as in Autobahn: a producer's last turn after a close)
-        data = conn.message_frame(payload)
-        self._count_sent(0, len(payload), data)
-        self._rt.write(data)
+        if len(payload) < WRITE_AS_IS_MIN or type(payload) is not bytes:
+            data = conn.message_frame(payload)
+            self._count_sent(0, len(payload), data)
+            self._rt.write(data)
+        else:  # (written as parts: the payload is not copied behind the header)
+            frame = conn.message_frame_parts(payload)
+            stats = self.trafficStats
+            stats.out_app += len(payload)
+            stats.out_frames += 1
+            stats.out_ws += sum(len(buf) for buf in frame[1:])
+            self._rt.write_parts(write_parts((frame,)))
         self._after_producer_write()
 
     def beginMessageFrame(self, length: int) -> None:

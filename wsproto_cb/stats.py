@@ -99,12 +99,16 @@ class TrafficStats:
         self.incomingOctetsWireLevel = 0
         self.preopenIncomingOctetsWireLevel = 0
 
-    def _opened(self) -> None:
+    def count_open(self) -> None:
+        """The handshake is done: later octets written are the connection's."""
         written = self._octets_written()
         self._preopen_out = written - self._out_base
         self._out_base = self._opened_at_write = written
 
-    def _received(self, data_length: int, frame_start: bool, frame_length: int, end: bool) -> None:
+    def count_received(
+        self, data_length: int, frame_start: bool, frame_length: int, end: bool
+    ) -> None:
+        """Count received data that is not a plain whole message (see :class:`PlainCounters`)."""
         self.in_app += data_length
         if frame_start:
             self.in_frames += 1
@@ -112,7 +116,8 @@ class TrafficStats:
         if end:
             self.in_messages += 1
 
-    def _sent_frames(self, data: bytes) -> None:
+    def count_sent_frames(self, data: bytes) -> None:
+        """Count the frames (whole, as built to be sent) in ``data``."""
         frames, octets = count_frames(data)
         self.out_frames += frames
         self.out_ws += octets

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pprint import pformat
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from .core.codec import MessageCodec
+
+#: an offered extension as Autobahn gives it: ``(name, {param: [value, ...]})``
+#: (True for a parameter without a value)
+ExtensionOffer: TypeAlias = tuple[str, dict[str, list[str | bool]]]
 
 __all__ = [
     "ConnectingRequest",
@@ -64,7 +71,7 @@ class ConnectionRequest:
         version: int,
         origin: str | None,
         protocols: Sequence[str],
-        extensions: Sequence[Any],
+        extensions: Sequence[ExtensionOffer],
     ) -> None:
         self.peer = peer
         self.headers = dict(headers)
@@ -135,7 +142,7 @@ class ConnectionResponse:
         headers: Mapping[str, str],
         version: int,
         protocol: str | None,
-        extensions: Sequence[Any],
+        extensions: Sequence[MessageCodec],
     ) -> None:
         self.peer = peer
         self.headers = dict(headers)

@@ -20,7 +20,7 @@ from typing import Any
 
 from .compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
 from .core.codes import CloseCode
-from .types import ConnectionDeny
+from .types import ConnectionDeny, ConnectionRequest, ConnectionResponse
 
 __all__ = ["WRAPPING_SUBPROTOCOLS", "WrappingCallbacks", "configure_wrapping_factory"]
 
@@ -59,10 +59,10 @@ class WrappingCallbacks:
     #: the negotiated subprotocol, which decides the payload encoding
     wrapping_subprotocol: str | None = None
 
-    def onConnect(self, request_or_response: Any) -> str | None:
+    def onConnect(self, request_or_response: ConnectionRequest | ConnectionResponse) -> str | None:
         """Agree on a wrapping subprotocol, or refuse the handshake with 406."""
         spoken = self.factory.protocols
-        if getattr(self, "is_server", False):
+        if isinstance(request_or_response, ConnectionRequest):  # (a server's)
             name: str
             for name in request_or_response.protocols:
                 if name in spoken:

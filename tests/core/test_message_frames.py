@@ -1,4 +1,4 @@
-"""A whole message as frames in parts (``Connection.message_frames``, ``frames.write_parts``).
+"""Frames in parts (``Connection.message_frames``, ``message_frame_parts``, ``write_parts``).
 
 Large, fragmented and compressed messages are written as parts that
 reference the payload instead of one buffer holding copies of it.  The
@@ -9,6 +9,7 @@ by one with the pure-Python reference ``frame_bytes_python``.
 
 from __future__ import annotations
 
+import random
 import zlib
 
 import pytest
@@ -141,3 +142,75 @@ def test_write_parts_joins_small_buffers_into_bounded_parts() -> None:
 def test_write_parts_of_nothing() -> None:
     assert write_parts([]) == []
     assert write_parts([(b"",)]) == [b""]
+
+
+# A streamed message (begin_message, then message_frame_parts, the last with
+# fin): the frames are compared with the reference framing of the payloads a
+# fresh compressor gives for the same chunks, under the masks the sender drew.
+# (A last chunk of 0 is end_message; a compressed last frame with data
+# carries the compressor's output and then its tail.)
+
+STREAM_CHUNKS = [[0], [125, 0, 3], [70_000, 10, 0], [1 << 20, 70_000]]
+
+
+def streamed_reference(chunks: list[bytes], compress: bool) -> list[tuple[int, bytes, bool, int]]:
+    """(opcode, payload, fin, rsv) of each frame of ``chunks`` sent as one message."""
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    frames = []
+    for i, chunk in enumerate(chunks):
+        fin = i == len(chunks) - 1
+        body = compressor.compress(chunk) if compress else chunk
+        if compress and fin:
+            body += compressor.flush(zlib.Z_SYNC_FLUSH)[:-4] if any(chunks) else b"\x00"
+        frames.append((0x2 if i == 0 else 0x0, body, fin, RSV1 if compress and i == 0 else 0))
+    return frames
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("sizes", STREAM_CHUNKS)
+def test_streamed_frame_parts_are_the_reference_bytes(
+    sizes: list[int], compress: bool, masked: bool
+) -> None:
+    chunks = [random.Random(size).randbytes(size) for size in sizes]  # (zlib has output each)
+
+    def sender() -> Connection:
+        codec = PerMessageDeflate(not masked, False, False, 0, 0, None) if compress else None
+        return Connection(not masked, codec=codec)
+
+    joined, parted = sender(), sender()
+    for conn in (joined, parted):
+        conn.begin_message(is_binary=True)
+    last = len(chunks) - 1
+    as_bytes = [joined.message_frame(chunk, i == last) for i, chunk in enumerate(chunks)]
+    as_parts = [parted.message_frame_parts(chunk, i == last) for i, chunk in enumerate(chunks)]
+    wire = b"".join(write_parts(as_parts))
+    assert join_frames(as_parts) == wire
+    pos, expected_wire, unmasked_wire = 0, [], []
+    for opcode, body, fin, rsv in streamed_reference(chunks, compress):
+        header = parse_header(wire, pos)
+        assert header is not None and (header.mask is not None) == masked
+        pos += header.size + header.length
+        expected_wire.append(frame_bytes_python(opcode, body, fin, rsv, header.mask))
+        unmasked_wire.append(frame_bytes_python(opcode, body, fin, rsv))
+    assert pos == len(wire) and wire == b"".join(expected_wire)
+    if masked:  # (a mask each: the joined sender drew other keys, so compare unmasked)
+        assert unmask_frames(b"".join(as_bytes)) == b"".join(unmasked_wire)
+    else:
+        assert b"".join(as_bytes) == wire
+    if not masked and not compress:
+        for chunk, frame in zip(chunks, as_parts, strict=False):
+            assert frame[1] is chunk  # the payload, not a copy
+
+
+def unmask_frames(wire: bytes) -> bytes:
+    """``wire``'s frames with their payloads unmasked and their mask bits and keys removed."""
+    out, pos = [], 0
+    while pos < len(wire):
+        header = parse_header(wire, pos)
+        assert header is not None and header.mask is not None
+        start = pos + header.size
+        pos = start + header.length
+        body = apply_mask_python(wire[start:pos], header.mask)
+        out.append(frame_bytes_python(header.opcode, body, header.fin, header.rsv))
+    return b"".join(out)

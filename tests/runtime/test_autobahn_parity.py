@@ -247,6 +247,26 @@ async def test_traffic_stats_count_real_octets(runtime: RuntimeHarness) -> None:
 
 
 @pytest.mark.asyncio_task
+async def test_traffic_stats_count_large_streamed_frames(runtime: RuntimeHarness) -> None:
+    # (frames of 64 KiB and more are written as parts: header, then the payload)
+    server, client = await open_pair(runtime)
+    big = bytes(range(256)) * 300  # 76,800 bytes: a 64-bit length header
+    for sender, receiver, header in ((client, server, 2 + 8 + 4), (server, client, 2 + 8)):
+        sender.beginMessage(isBinary=True)
+        sender.sendMessageFrame(big)
+        sender.sendMessageFrame(bytearray(big))  # (not bytes: framed as one buffer)
+        sender.endMessage()
+        assert await runtime.wait(receiver.messages.get()) == (big * 2, True)
+        sent, got = sender.trafficStats, receiver.trafficStats
+        assert sent.outgoingWebSocketMessages == got.incomingWebSocketMessages == 1
+        assert sent.outgoingWebSocketFrames == got.incomingWebSocketFrames == 3
+        assert sent.outgoingOctetsAppLevel == got.incomingOctetsAppLevel == len(big) * 2
+        assert sent.outgoingOctetsWebSocketLevel == got.incomingOctetsWebSocketLevel == len(big) * 2
+        wire = len(big) * 2 + 2 * header + header - 8  # (the final frame: empty, short header)
+        assert sent.outgoingOctetsWireLevel == got.incomingOctetsWireLevel == wire
+
+
+@pytest.mark.asyncio_task
 async def test_track_timings(runtime: RuntimeHarness) -> None:
     server, client = await open_pair(runtime, server_options={"trackTimings": True})
     assert server.trackTimings is True and client.trackedTimings is None

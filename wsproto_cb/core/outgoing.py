@@ -4,7 +4,8 @@ Whole messages, the frame-by-frame streaming API and control frames, all
 returned as bytes for the caller to write; a whole message also as
 :meth:`OutgoingFrames.message_frames`, its frames in parts that reference
 the payload, so that a large, fragmented or compressed message is written
-without being copied into one buffer first.  :class:`OutgoingFrames` is a
+without being copied into one buffer first (a streamed frame likewise:
+:meth:`OutgoingFrames.message_frame_parts`).  :class:`OutgoingFrames` is a
 base class of ``Connection`` rather than a separate object so the hot send
 path costs no extra call; it uses only the attributes declared below.
 """
@@ -216,15 +217,38 @@ class OutgoingFrames:
 
     def message_frame(self, data: bytes, fin: bool = False) -> bytes:
         """One frame of the begun message (``fin`` ends it)."""
+        opcode, rsv, payload = self._next_stream_frame(data, fin)
+        if len(payload) == 1:
+            return self._frame(opcode, payload[0], fin, rsv)
+        return join_frames((self._frame_parts(opcode, payload, sum(map(len, payload)), fin, rsv),))
+
+    def message_frame_parts(self, data: bytes, fin: bool = False) -> FrameParts:
+        """:meth:`message_frame` as its header and then its payload, not joined.
+
+        An unmasked, uncompressed payload is ``data`` itself, so a large
+        streamed frame is written without being copied behind its header
+        (``data`` must not change until the parts are written).
+        """
+        opcode, rsv, payload = self._next_stream_frame(data, fin)
+        return self._frame_parts(opcode, payload, sum(map(len, payload)), fin, rsv)
+
+    def _next_stream_frame(self, data: bytes, fin: bool) -> tuple[int, int, tuple[bytes, ...]]:
+        """The opcode, RSV bits and payload buffers of the begun message's next frame
+        (compressed: the compressor's output, then its tail if ``fin``)."""
         self._check_streaming()
-        if self._out_compressed and self.codec is not None:
-            data = self.codec.compress_message_data(data)
-            if fin:
-                data += self.codec.end_compress_message()
+        payload: tuple[bytes, ...] = (data,)
+        codec = self.codec
+        if self._out_compressed and codec is not None:
+            body = codec.compress_message_data(data)
+            if not fin:
+                payload = (body,)
+            else:
+                tail = codec.end_compress_message()
+                payload = (body, tail) if body else (tail,)
         opcode, rsv = self._take_opcode_rsv()
         if fin:
             self._out_active = False
-        return self._frame(opcode, data, fin, rsv)
+        return opcode, rsv, payload
 
     def end_message(self) -> bytes:
         """End the begun message with an empty final frame."""
