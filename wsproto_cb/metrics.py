@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from .stats import TrafficStats
+
 if TYPE_CHECKING:
     from .contracts import ConnectionOwner
     from .protocol import WebSocketProtocol
@@ -112,6 +114,8 @@ TRAFFIC: tuple[tuple[str, str], ...] = (
     ("wire_bytes_sent", "outgoingOctetsWireLevel"),
 )
 
+_TRAFFIC_NAMES = tuple(name for name, _ in TRAFFIC)  # (TrafficStats._totals' order)
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -159,8 +163,14 @@ class ServerMetrics:
             if remote is not None:
                 self.close_codes_received[remote] += 1
         stats = getattr(proto, "trafficStats", None)
-        if stats is not None:
-            # (added one by one: Counter.update of a mapping loops in Python anyway)
+        if isinstance(stats, TrafficStats):
+            # (every connection passes here: the six figures in one call, and
+            # zeros, most of them for a short connection, left out)
+            totals = self.traffic_closed
+            for name, count in zip(_TRAFFIC_NAMES, stats._totals(), strict=True):
+                if count:
+                    totals[name] += count
+        elif stats is not None:  # (an object the application put in its place)
             totals = self.traffic_closed
             for name, attribute in TRAFFIC:
                 totals[name] += getattr(stats, attribute)
