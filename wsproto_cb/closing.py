@@ -219,10 +219,12 @@ class ClosingHandshake(_Host):
         return False, 1006, f'connection was closed uncleanly ("{why}")'
 
     def _fire_on_close(self, was_clean: bool, code: int | None, reason: str | None) -> None:
-        def failed(exc: BaseException) -> None:
-            self._rt.log_error("error in onClose", exc)
+        self._invoke(
+            self.onClose, (was_clean, code, reason), on_error=self._on_close_failed, pause=False
+        )
 
-        self._invoke(self.onClose, (was_clean, code, reason), on_error=failed, pause=False)
+    def _on_close_failed(self, exc: BaseException) -> None:
+        self._rt.log_error("error in onClose", exc)
 
     # deadlines by name: close, drop, flush (the opening one has its own slot)
 
