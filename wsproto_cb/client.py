@@ -51,7 +51,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
         if factory.isSecure and not rt.is_secure:
             self._refuse_cleartext()
             return
-        self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
+        self._start_open_timer()
         self._invoke(
             self.onConnecting,
             (TransportDetails(rt.peer, rt.is_secure),),

@@ -52,6 +52,9 @@ class ClosingHandshake(_Host):
     # (set in the protocol's _init_state, changed only here)
     #: running deadlines by name; None while there are none (an idle connection)
     _timers: dict[str, TimerHandle] | None
+    #: the opening handshake's deadline, while it runs (every connection has
+    #: one, so it skips the named timers' dict and partial: _start_open_timer)
+    _open_timer: TimerHandle | None
     #: why the connection did not close cleanly (onClose's reason), once known
     wasNotCleanReason: str | None
     #: whether this side closed TCP without a complete closing handshake
@@ -125,6 +128,22 @@ class ClosingHandshake(_Host):
                 "for it before the TCP close)"
             )
         self._rt.abort()
+
+    def _start_open_timer(self) -> None:
+        """Bound the opening handshake by ``openHandshakeTimeout`` (0: no bound)."""
+        delay = self.openHandshakeTimeout
+        if delay and delay > 0:
+            self._open_timer = self._rt.call_later(delay, self._open_timer_fired)
+
+    def _cancel_open_timer(self) -> None:
+        timer = self._open_timer
+        if timer is not None:
+            self._open_timer = None
+            timer.cancel()
+
+    def _open_timer_fired(self) -> None:
+        self._open_timer = None
+        self._open_handshake_timeout()
 
     def _open_handshake_timeout(self) -> None:
         if self.state == self.STATE_CONNECTING:
@@ -200,12 +219,14 @@ class ClosingHandshake(_Host):
         return False, 1006, f'connection was closed uncleanly ("{why}")'
 
     def _fire_on_close(self, was_clean: bool, code: int | None, reason: str | None) -> None:
-        def failed(exc: BaseException) -> None:
-            self._rt.log_error("error in onClose", exc)
+        self._invoke(
+            self.onClose, (was_clean, code, reason), on_error=self._on_close_failed, pause=False
+        )
 
-        self._invoke(self.onClose, (was_clean, code, reason), on_error=failed, pause=False)
+    def _on_close_failed(self, exc: BaseException) -> None:
+        self._rt.log_error("error in onClose", exc)
 
-    # deadlines by name: open, close, drop, flush
+    # deadlines by name: close, drop, flush (the opening one has its own slot)
 
     def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel_timer(name)
@@ -235,6 +256,7 @@ class ClosingHandshake(_Host):
 
     def _cancel_all_timers(self) -> None:
         self._stop_keepalive()
+        self._cancel_open_timer()
         timers, self._timers = self._timers, None
         if timers is not None:
             for timer in timers.values():

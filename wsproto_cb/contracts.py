@@ -264,6 +264,7 @@ class ClosingHost(_Connected, Protocol):
     closedByMe: bool
     #: the options a close reads
     failByDrop: bool
+    openHandshakeTimeout: float
     closeHandshakeTimeout: float
     serverConnectionDropTimeout: float
     #: the factory (``ConnectionOwner``; Any for users, as in Autobahn)

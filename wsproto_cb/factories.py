@@ -100,25 +100,32 @@ class WebSocketFactory(ProtocolOptionAttributes):
 
         (A class from ``wsproto_cb.server`` or from the other runtime's module
         would otherwise fail deep inside the event loop, or never answer.)
+        The verdict is kept for the class last checked: a factory's runtime
+        does not change, so only a new ``protocol`` is checked again.
         """
         cls = self.protocol
-        wrong_runtime = (
-            isinstance(cls, type)
-            and issubclass(cls, WebSocketProtocol)
-            and not issubclass(cls, adapter)
-        )
-        if wrong_runtime:
-            side = "Server" if self.isServer else "Client"
-            message = (
-                f"{type(self).__name__}.protocol is {cls.__module__}.{cls.__qualname__}, "
-                f"which cannot run on {runtime}: subclass {runtime}.WebSocket{side}Protocol"
+        if cls is not self._protocol_checked:
+            wrong_runtime = (
+                isinstance(cls, type)
+                and issubclass(cls, WebSocketProtocol)
+                and not issubclass(cls, adapter)
             )
-            # (said here too: asyncio drops a protocol factory's error unless in debug mode)
-            logging.getLogger("wsproto_cb").error(message)
-            raise TypeError(message)
+            if wrong_runtime:
+                side = "Server" if self.isServer else "Client"
+                message = (
+                    f"{type(self).__name__}.protocol is {cls.__module__}.{cls.__qualname__}, "
+                    f"which cannot run on {runtime}: subclass {runtime}.WebSocket{side}Protocol"
+                )
+                # (said here too: asyncio drops a protocol factory's error unless in debug mode)
+                logging.getLogger("wsproto_cb").error(message)
+                raise TypeError(message)
+            self._protocol_checked = cls
         proto = cls()
         proto.factory = self
         return proto
+
+    #: the ``protocol`` that last passed :meth:`_new_protocol`'s check
+    _protocol_checked: object = None
 
     def _init_factory(self) -> None:
         #: connections from TCP accept/connect until they are lost

@@ -62,8 +62,9 @@ Within OPEN (and the end of CONNECTING), a few named parts of the state
       ``_open`` while auto-ping is on, until the timers are cancelled.
     - ``_producer_link``: a :class:`~wsproto_cb.producers.ProducerLink`
       from ``registerProducer`` to ``unregisterProducer`` or the loss.
-    - ``_timers``: the named deadlines that run (``open``, ``close``,
-      ``drop``, ``flush``; :mod:`wsproto_cb.closing`), None while none does.
+    - ``_timers``: the named deadlines that run (``close``, ``drop``,
+      ``flush``; :mod:`wsproto_cb.closing`), None while none does;
+      ``_open_timer``: the opening handshake's, until ``_open`` or the loss.
     - ``_closed_called``: ``onClose`` has run (it runs once).
 
 Flow control
@@ -167,6 +168,7 @@ class WebSocketProtocol(
         "_messages_in_flight",
         "_msg_binary",
         "_msg_buffer",
+        "_open_timer",
         "_opened_fired",
         "_reading_paused",
         "_rt",
@@ -232,6 +234,7 @@ class WebSocketProtocol(
         self._background = None
         self._messages_in_flight = 0
         self._timers = None
+        self._open_timer = None
         self._keepalive = None
         self._closed_called = False
         self._init_sending()
@@ -518,7 +521,7 @@ class WebSocketProtocol(
         """The handshake succeeded: switch to frames and call ``onOpen``."""
         self._conn = conn
         self.state = self.STATE_OPEN
-        self._cancel_timer("open")
+        self._cancel_open_timer()
         self._keepalive = KeepAlive.start(self)
         owner: ConnectionOwner | None = self.factory
         if owner is not None:

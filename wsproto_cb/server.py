@@ -165,7 +165,7 @@ class WebSocketServerProtocol(WebSocketProtocol, AutobahnServerCompat):
         if factory.isSecure and not rt.is_secure:
             url, hint = factory.url, self._tls_hint
             owner._warn_once("wss without TLS", lambda: _warn_wss_without_tls(url, rt, hint))
-        self._start_timer("open", self.openHandshakeTimeout, self._open_handshake_timeout)
+        self._start_open_timer()
 
     def _handshake_data(self, data: bytes) -> None:
         handshake = self._handshake

@@ -122,6 +122,21 @@ class TrafficStats:
         self.out_frames += frames
         self.out_ws += octets
 
+    def _totals(self) -> tuple[int, int, int, int, int, int]:
+        """What :mod:`wsproto_cb.metrics` adds up when the connection closes,
+        in one call: messages in and out, app-level octets in and out, wire
+        octets in and out (the properties of those names, read together)."""
+        plain = self._plain
+        rx_messages, rx_octets, tx_messages, tx_octets = self._base
+        return (
+            self.in_messages + plain._rx_plain_messages - rx_messages,
+            self.out_messages + plain._tx_plain_messages - tx_messages,
+            self.in_app + plain._rx_plain_octets - rx_octets,
+            self.out_app + plain._tx_plain_octets - tx_octets,
+            self.incomingOctetsWireLevel,
+            self.outgoingOctetsWireLevel,
+        )
+
     # incoming
     @property
     def incomingWebSocketMessages(self) -> int:

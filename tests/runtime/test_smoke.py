@@ -55,3 +55,34 @@ async def test_a_protocol_class_for_another_runtime_is_refused_clearly(runtime, 
         writer.close()
     expected = f"subclass wsproto_cb.{runtime.name}.WebSocketServerProtocol"
     assert any(expected in error.message for error in errors), errors
+
+
+@pytest.mark.parametrize("name", ["asyncio", "twisted"])
+def test_the_class_check_is_redone_when_the_protocol_class_changes(name) -> None:
+    """The verdict on ``factory.protocol`` is kept between connections, but a
+    class set later, made for another runtime, is still refused."""
+    import importlib
+
+    from .harness import captured_errors
+
+    here = importlib.import_module(f"wsproto_cb.{name}")
+    other = importlib.import_module(
+        "wsproto_cb.twisted" if name == "asyncio" else "wsproto_cb.asyncio"
+    )
+    factory = here.WebSocketServerFactory()
+
+    def make() -> object:
+        return factory() if name == "asyncio" else factory.buildProtocol(None)
+
+    factory.protocol = type("Right", (Echo, here.WebSocketServerProtocol), {})
+    first, second = make(), make()
+    assert type(first) is type(second) is factory.protocol and first is not second
+    assert first.factory is factory
+    factory.protocol = type("Misplaced", (Echo, other.WebSocketServerProtocol), {})
+    with captured_errors() as errors:
+        if name == "asyncio":
+            with pytest.raises(TypeError, match=f"subclass wsproto_cb.{name}"):
+                make()
+        else:
+            assert make() is None
+    assert any(f"subclass wsproto_cb.{name}" in error.message for error in errors), errors
