@@ -114,7 +114,7 @@ TRAFFIC: tuple[tuple[str, str], ...] = (
     ("wire_bytes_sent", "outgoingOctetsWireLevel"),
 )
 
-_TRAFFIC_NAMES = tuple(name for name, _ in TRAFFIC)  # (TrafficStats._totals' order)
+_TRAFFIC_NAMES = tuple(name for name, _ in TRAFFIC)  # (TrafficStats.totals' order)
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class ServerMetrics:
         # (every connection passes here: the six figures in one call, in
         # TRAFFIC's order, added to a list)
         if isinstance(stats, TrafficStats):
-            counts = stats._totals()
+            counts = stats.totals()
         else:  # (an object the application put in its place)
             counts = tuple(getattr(stats, attribute) for _, attribute in TRAFFIC)
         totals = self._traffic_closed

@@ -122,7 +122,7 @@ class TrafficStats:
         self.out_frames += frames
         self.out_ws += octets
 
-    def _totals(self) -> tuple[int, int, int, int, int, int]:
+    def totals(self) -> tuple[int, int, int, int, int, int]:
         """What :mod:`wsproto_cb.metrics` adds up when the connection closes,
         in one call: messages in and out, app-level octets in and out, wire
         octets in and out (the properties of those names, read together)."""

@@ -1,5 +1,5 @@
 """A closed connection's traffic in the factory's metrics: the same figures
-as its ``trafficStats`` (read in one call, ``TrafficStats._totals``, at close)."""
+as its ``trafficStats`` (read in one call, ``TrafficStats.totals``, at close)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_totals_are_the_properties(reset: bool) -> None:
         peer.proto.sendMessage(b"reset")
     stats = peer.proto.trafficStats
     expected = tuple(getattr(stats, attribute) for _, attribute in TRAFFIC)
-    assert stats._totals() == expected
+    assert stats.totals() == expected
     assert all(expected), expected  # (every figure moved: none is compared as 0 == 0)
 
 
