@@ -107,10 +107,7 @@ class MessageSending(_Host):
         data = conn.send_message(
             payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
         )
-        if fragmentSize is None and (doNotCompress or not self.websocket_extensions_in_use):
-            self._tx_plain_messages += 1  # one plain frame (see stats.PlainCounters)
-            self._tx_plain_octets += len(payload)
-        else:
+        if not self._counted_as_plain(fragmentSize, doNotCompress, len(payload)):
             self._count_sent(1, len(payload), data)
         self._rt.write(data)
 
@@ -127,16 +124,24 @@ class MessageSending(_Host):
         frames = conn.message_frames(
             payload, is_binary, fragment_size=fragment_size, compress=not do_not_compress
         )
-        if fragment_size is None and (do_not_compress or not self.websocket_extensions_in_use):
-            self._tx_plain_messages += 1  # one plain frame (see stats.PlainCounters)
-            self._tx_plain_octets += len(payload)
-        else:
+        if not self._counted_as_plain(fragment_size, do_not_compress, len(payload)):
             stats = self.trafficStats
             stats.out_messages += 1
             stats.out_app += len(payload)
             stats.out_frames += len(frames)
             stats.out_ws += sum(len(buf) for frame in frames for buf in frame[1:])
         self._rt.write_parts(write_parts(frames))
+
+    def _counted_as_plain(
+        self, fragment_size: int | None, do_not_compress: bool, length: int
+    ) -> bool:
+        """Count a message sent as one uncompressed frame in the cheap counters
+        (stats.PlainCounters) and say so; False for any other message."""
+        if fragment_size is None and (do_not_compress or not self.websocket_extensions_in_use):
+            self._tx_plain_messages += 1
+            self._tx_plain_octets += length
+            return True
+        return False
 
     def _count_sent(self, messages: int, app_octets: int, frames: bytes) -> None:
         stats = self.trafficStats
