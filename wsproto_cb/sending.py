@@ -128,8 +128,7 @@ class MessageSending(_Host):
             stats = self.trafficStats
             stats.out_messages += 1
             stats.out_app += len(payload)
-            stats.out_frames += len(frames)
-            stats.out_ws += sum(len(buf) for frame in frames for buf in frame[1:])
+            stats.count_sent_parts(frames)
         self._rt.write_parts(write_parts(frames))
 
     def _counted_as_plain(
@@ -205,8 +204,7 @@ class MessageSending(_Host):
             frame = conn.message_frame_parts(payload)
             stats = self.trafficStats
             stats.out_app += len(payload)
-            stats.out_frames += 1
-            stats.out_ws += sum(len(buf) for buf in frame[1:])
+            stats.count_sent_parts((frame,))
             self._rt.write_parts(write_parts((frame,)))
         self._after_producer_write()
 

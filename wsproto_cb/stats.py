@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pprint import pformat
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .core.frames import FrameParts
 
 __all__ = ["PlainCounters", "Timings", "TrafficStats", "count_frames"]
 
@@ -121,6 +124,11 @@ class TrafficStats:
         frames, octets = count_frames(data)
         self.out_frames += frames
         self.out_ws += octets
+
+    def count_sent_parts(self, frames: Sequence[FrameParts]) -> None:
+        """Count frames sent as parts (a header, then its payload pieces)."""
+        self.out_frames += len(frames)
+        self.out_ws += sum(len(piece) for frame in frames for piece in frame[1:])
 
     def totals(self) -> tuple[int, int, int, int, int, int]:
         """What :mod:`wsproto_cb.metrics` adds up when the connection closes,
