@@ -32,6 +32,8 @@ from .autobahn_programs.drivers import (
 from .autobahn_programs.harness import HERE, port_ours, run_client_program, run_server_program
 
 PROGRAMS = sorted(p.stem for p in HERE.glob("[cs]_*.py"))
+IMPLS = ("autobahn", "wsproto_cb")
+STARVED = "closing handshake timeout"  # what Autobahn logs when its 1 s deadline passes
 
 
 def test_there_are_at_least_24_programs_each_with_a_peer() -> None:
@@ -71,20 +73,24 @@ async def test_program_behaves_the_same(name: str, tmp_path: Path, tls_files: An
         if name in CLIENTS_OVER_TLS:
             serve = functools.partial(reference_server, tls=tls_files.server_context())
             args = (tls_files.cert_file,)
-        pending = {
-            impl: run_client_program(name, impl, tmp_path, serve, delay, args)
-            for impl in ("autobahn", "wsproto_cb")
-        }
+
+        def both() -> list[Any]:
+            return [run_client_program(name, impl, tmp_path, serve, delay, args) for impl in IMPLS]
+
     else:
         drive: Any = SERVER_DRIVERS[name]
         if drive == "tls":
             drive = drive_tls(tls_files.cert_file)
             args = (tls_files.key_file, tls_files.cert_file)
-        pending = {
-            impl: run_server_program(name, impl, tmp_path, drive, args)
-            for impl in ("autobahn", "wsproto_cb")
-        }
-    theirs, ours = await asyncio.gather(*pending.values())
+
+        def both() -> list[Any]:
+            return [run_server_program(name, impl, tmp_path, drive, args) for impl in IMPLS]
+
+    theirs, ours = await asyncio.gather(*both())
+    if STARVED in theirs.output and STARVED not in ours.output:
+        # Autobahn's 1 s closing-handshake deadline passed on a loaded machine
+        # (CI saw it once); that says nothing of wsproto_cb, so run both again.
+        theirs, ours = await asyncio.gather(*both())
     assert theirs.out, f"the Autobahn run printed nothing:\n{theirs.output}"
     for run in (theirs, ours):
         assert "Traceback" not in run.output and "Unhandled" not in run.output, run.output
