@@ -1,7 +1,8 @@
 """Build the optional C speedups; everything else lives in pyproject.toml.
 
-``wsproto_cb.core._mask`` (masking) and ``wsproto_cb.core._wire`` (the
-per-message receive and send path) are optional: when no compiler is
+``wsproto_cb.core._mask`` (masking), ``wsproto_cb.core._wire`` (the
+per-message receive and send path) and ``wsproto_cb.asyncio._sendnow`` (a
+direct send for the asyncio runtime) are optional: when no compiler is
 available or compiling fails, the build prints a warning and the pure-Python
 reference (``wsproto_cb.core.masking``, ``whole_message``, ``frames``) is
 used.  ``WSPROTO_CB_NO_EXTENSIONS=1`` at build time skips them altogether.
@@ -58,6 +59,11 @@ def _extensions() -> list[Extension]:
             "wsproto_cb.core._wire",
             sources=["wsproto_cb/core/_wire.c"],
             depends=headers,
+            optional=True,
+        ),
+        Extension(
+            "wsproto_cb.asyncio._sendnow",
+            sources=["wsproto_cb/asyncio/_sendnow.c"],
             optional=True,
         ),
     ]

@@ -365,7 +365,14 @@ class WebSocketProtocol(
                         payload = found[0]
                         self._rx_plain_messages += 1
                         self._rx_plain_octets += len(payload)
-                        self._invoke(self.onMessage, (payload, found[1]))
+                        # (what _invoke does, one call level less)
+                        try:
+                            result = self.onMessage(payload, found[1])
+                        except Exception as exc:
+                            self._callback_failed(exc)
+                            continue
+                        if result is not None:
+                            self._handle_result(result, None, None, True, None)
                         continue
                 event = conn.next_event()
                 if event is None:
@@ -473,6 +480,17 @@ class WebSocketProtocol(
         except Exception as exc:
             (on_error or self._callback_failed)(exc)
             return False
+        return self._handle_result(result, on_result, on_error, pause, on_settled)
+
+    def _handle_result(
+        self,
+        result: object,
+        on_result: Callable[[object], None] | None,
+        on_error: Callable[[BaseException], None] | None,
+        pause: bool,
+        on_settled: Callable[[], None] | None,
+    ) -> bool:
+        """What a callback returned: wait for an awaitable (see :meth:`_invoke`)."""
         if result is not None and self._rt.is_awaitable(result):
             if on_settled is not None:
                 self._background_calls().start(

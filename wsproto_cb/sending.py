@@ -95,20 +95,29 @@ class MessageSending(_Host):
         conn = self._conn
         if conn is None or self.state != self.STATE_OPEN:
             conn = self._send_conn()  # (raises)
+        size = len(payload)
         if fragmentSize is None:
             fragmentSize = self.autoFragmentSize or None
+            if (
+                fragmentSize is None
+                and size < WRITE_AS_IS_MIN
+                and (doNotCompress or not self.websocket_extensions_in_use)
+            ):
+                # the hot path: one plain frame, counted as stats.PlainCounters says
+                self._tx_plain_messages += 1
+                self._tx_plain_octets += size
+                self._rt.write(conn.send_message(payload, isBinary, compress=False))
+                return
         elif fragmentSize < 1:
             raise ValueError(f"fragmentSize must be at least 1, not {fragmentSize}")
-        if len(payload) >= WRITE_AS_IS_MIN or (
-            fragmentSize is not None and len(payload) > fragmentSize
-        ):
+        if size >= WRITE_AS_IS_MIN or (fragmentSize is not None and size > fragmentSize):
             self._send_in_parts(conn, payload, isBinary, fragmentSize, doNotCompress)
             return
         data = conn.send_message(
             payload, isBinary, fragment_size=fragmentSize, compress=not doNotCompress
         )
-        if not self._counted_as_plain(fragmentSize, doNotCompress, len(payload)):
-            self._count_sent(1, len(payload), data)
+        if not self._counted_as_plain(fragmentSize, doNotCompress, size):
+            self._count_sent(1, size, data)
         self._rt.write(data)
 
     def _send_in_parts(

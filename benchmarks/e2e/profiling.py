@@ -117,7 +117,12 @@ def _finish_driver(proc: subprocess.Popen[bytes], timeout: float) -> dict[str, A
 
 
 def profile_ours(
-    session: Session, outdir: Path, names: list[str], quick: bool, run_ids: list[str] | None
+    session: Session,
+    outdir: Path,
+    names: list[str],
+    quick: bool,
+    run_ids: list[str] | None,
+    native: bool = False,
 ) -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     spy = _py_spy()
@@ -155,6 +160,7 @@ def profile_ours(
                                 "raw",
                                 "-o",
                                 str(stem) + ".txt",
+                                *(["--native"] if native else []),
                             ],
                         ),
                         capture_output=True,

@@ -382,6 +382,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="instead of benchmarking: profile our servers (py-spy; S2, S3, S4 by default)",
     )
+    p.add_argument(
+        "--native",
+        action="store_true",
+        help="with --profile: sample C frames too (py-spy --native), to see where time"
+        " inside the loop, the kernel calls and the C extension goes",
+    )
     return p.parse_args(argv)
 
 
@@ -435,7 +441,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             ids = [r.id for r in runs] if args.scenarios else None
             return profile_ours(
-                session, Path(args.profile), [s.name for s in specs], args.quick, ids
+                session,
+                Path(args.profile),
+                [s.name for s in specs],
+                args.quick,
+                ids,
+                native=args.native,
             )
         finally:
             session.stop_all()

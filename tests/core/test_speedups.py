@@ -59,3 +59,18 @@ def test_c_twins_used_when_built(extension: str) -> None:
         assert whole_message.read_message is whole_message.read_message_c
         assert frames.frame_bytes is frames.frame_bytes_c
         assert message_buffer.PayloadBuilder is message_buffer.PayloadBuilderC
+
+
+def test_direct_send_used_when_built() -> None:
+    """``wsproto_cb.asyncio._sendnow`` (not a twin: an I/O helper of the asyncio runtime)."""
+    from wsproto_cb.asyncio import _direct
+
+    try:
+        importlib.import_module("wsproto_cb.asyncio._sendnow")
+    except ImportError as exc:
+        if os.environ.get("WSPROTO_CB_REQUIRE_SPEEDUPS", "") not in ("", "0"):
+            pytest.fail(f"C extension required but not importable: {exc}")
+        pytest.skip(f"C extension not built: {exc}")
+    assert (_direct._send_now_c is None) is (
+        os.environ.get("WSPROTO_CB_NO_SPEEDUPS", "") not in ("", "0")
+    )

@@ -103,6 +103,57 @@ def run_uvloop() -> None:
         server.close()
         await server.wait_closed()
         check(results, proto.websocket_protocol_in_use)
+        await burst_past_a_full_socket()
+
+    async def burst_past_a_full_socket() -> None:
+        """Many writes in one turn, most queued behind a full socket, arrive in order;
+        uvloop's plain transports take the direct send (wsproto_cb.asyncio._direct)."""
+        import socket
+        import struct
+
+        from wsproto_cb.core import speedups
+
+        count, direct = 3000, []
+
+        class Burst(WebSocketServerProtocol):
+            def onMessage(self, payload: bytes, isBinary: bool) -> None:
+                direct.append(self._rt.sends_directly)
+                sock = self.transport.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+                for i in range(count):
+                    self.sendMessage(struct.pack("!I", i) + b"x" * ((i * 37) % 3000), True)
+                if not self.transport.get_write_buffer_size():
+                    raise AssertionError("the burst never filled the socket")
+
+        class Reader(WebSocketClientProtocol):
+            def onOpen(self) -> None:
+                self.numbers: list[int] = []
+                self.sendMessage(b"go")
+
+            def onMessage(self, payload: bytes, isBinary: bool) -> None:
+                self.numbers.append(struct.unpack("!I", payload[:4])[0])
+                if len(self.numbers) == count:
+                    self.sendClose(1000)
+
+        loop = asyncio.get_running_loop()
+        server_factory = WebSocketServerFactory()
+        server_factory.protocol = Burst
+        server = await loop.create_server(server_factory, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client_factory = WebSocketClientFactory(f"ws://127.0.0.1:{port}/")
+        client_factory.protocol = Reader
+        _transport, proto = await loop.create_connection(client_factory, "127.0.0.1", port)
+        await asyncio.wait_for(proto.is_closed, 20)
+        server.close()
+        await server.wait_closed()
+        if proto.numbers != list(range(count)):
+            raise AssertionError(f"{len(proto.numbers)} messages, out of order or missing")
+        try:
+            import wsproto_cb.asyncio._sendnow  # noqa: F401
+        except ImportError:
+            return
+        if direct != [not speedups.DISABLED]:
+            raise AssertionError(f"direct send on uvloop: {direct}")
 
     runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     with runner:

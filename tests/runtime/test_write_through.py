@@ -403,3 +403,89 @@ async def test_write_parts_past_a_full_socket_and_many_sendmsg_batches(
         writer.close()
     assert made[0].error is None
     assert received == b"".join(parts) * 2
+
+
+# -- asyncio: the direct send of wsproto_cb.asyncio._direct ----------------
+
+
+def _count_direct_sends(
+    monkeypatch: pytest.MonkeyPatch, take: Callable[[bytes], bytes] = lambda data: data
+) -> list[int]:
+    """Wrap the runtime's ``send_now``: record each call; send only ``take(data)``."""
+    from wsproto_cb.asyncio import _runtime
+
+    real = _runtime.send_now
+    calls: list[int] = []
+
+    def counting(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        return real(fd, take(data))
+
+    monkeypatch.setattr(_runtime, "send_now", counting)
+    return calls
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["tcp", "tls"])
+@pytest.mark.asyncio_task
+async def test_asyncio_sends_straight_to_a_plain_socket_only(
+    tls: TLSFiles, monkeypatch: pytest.MonkeyPatch, secure: bool
+) -> None:
+    from wsproto_cb.core import speedups
+
+    if speedups.DISABLED:
+        pytest.skip("WSPROTO_CB_NO_SPEEDUPS=1: every write goes through the transport")
+    pytest.importorskip("wsproto_cb.asyncio._sendnow")
+    runtime = RuntimeHarness("asyncio")
+    calls = _count_direct_sends(monkeypatch)
+    direct: list[bool] = []
+
+    class Server:
+        def onOpen(self) -> None:
+            direct.append(self._rt.sends_directly)  # type: ignore[attr-defined]
+
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            self.sendMessage(payload, isBinary)  # type: ignore[attr-defined]
+
+    try:
+        port = await runtime.listen(runtime.server_factory(Server), tls=tls if secure else None)
+        client = await runtime.connect(
+            runtime.client_factory(Recorder), port, tls=tls if secure else None
+        )
+        await runtime.wait(client.opened)
+        client.sendMessage(b"x" * 64)
+        assert await runtime.wait(client.messages.get()) == (b"x" * 64, False)
+    finally:
+        await runtime.close()
+    if secure:  # (the bytes must be encrypted first: never beneath TLS)
+        assert direct == [False] and not calls
+    else:  # both ends: the server's echo and the client's masked frame
+        assert direct == [True] and 2 + 64 in calls and 6 + 64 in calls
+
+
+@pytest.mark.asyncio_task
+async def test_asyncio_what_the_kernel_does_not_take_goes_through_the_transport(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A direct send that takes only part of a frame: the transport sends the rest, in order."""
+    pytest.importorskip("wsproto_cb.asyncio._sendnow")
+    runtime = RuntimeHarness("asyncio")
+    calls = _count_direct_sends(monkeypatch, take=lambda data: data[: len(data) // 2])
+    count = 200
+
+    class Server:
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            for i in range(count):
+                self.sendMessage(numbered(i), True)  # type: ignore[attr-defined]
+
+    try:
+        port = await runtime.listen(runtime.server_factory(Server))
+        client = await runtime.connect(runtime.client_factory(Recorder), port)
+        await runtime.wait(client.opened)
+        client.sendMessage(b"go")
+        for i in range(count):
+            assert await runtime.wait(client.messages.get()) == (numbered(i), True), i
+    finally:
+        await runtime.close()
+    from wsproto_cb.core import speedups
+
+    assert bool(calls) is not speedups.DISABLED

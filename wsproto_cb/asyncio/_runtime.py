@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..runtime import TimerHandle
+from ._direct import direct_fd, send_now
 
 __all__ = ["AsyncioRuntime"]
 
@@ -28,7 +29,7 @@ def describe_peer(transport: asyncio.BaseTransport) -> str:
 
 
 class AsyncioRuntime:
-    __slots__ = ("_loop", "_tasks", "_transport", "is_secure", "octets_written", "peer")
+    __slots__ = ("_fd", "_loop", "_tasks", "_transport", "is_secure", "octets_written", "peer")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
@@ -38,11 +39,26 @@ class AsyncioRuntime:
         self.peer = describe_peer(transport)
         self.is_secure = transport.get_extra_info("sslcontext") is not None
         self.octets_written = 0
+        #: the socket to send on while nothing is queued, or -1 (see _direct.py)
+        self._fd = direct_fd(transport)
+
+    @property
+    def sends_directly(self) -> bool:
+        """Whether writes go straight to the socket while nothing is queued (_direct.py)."""
+        return self._fd >= 0
 
     def write(self, data: bytes) -> None:
-        if not self._transport.is_closing():
-            self.octets_written += len(data)
-            self._transport.write(data)
+        transport = self._transport
+        if not transport.is_closing():
+            size = len(data)
+            self.octets_written += size
+            if self._fd >= 0 and not transport.get_write_buffer_size():
+                sent = send_now(self._fd, data)
+                if sent == size:
+                    return
+                if sent:
+                    data = data[sent:]
+            transport.write(data)
 
     def write_parts(self, parts: Sequence[bytes | memoryview]) -> None:
         # One write() per part: each goes to send() at once while nothing is
