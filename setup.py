@@ -1,8 +1,8 @@
 """Build the optional C speedups; everything else lives in pyproject.toml.
 
 ``wsproto_cb.core._mask`` (masking), ``wsproto_cb.core._wire`` (the
-per-message receive and send path) and ``wsproto_cb.asyncio._sendnow`` (a
-direct send for the asyncio runtime) are optional: when no compiler is
+per-message receive and send path) and ``wsproto_cb._sendnow`` (the
+runtimes' direct send, :mod:`wsproto_cb.direct_send`) are optional: when no compiler is
 available or compiling fails, the build prints a warning and the pure-Python
 reference (``wsproto_cb.core.masking``, ``whole_message``, ``frames``) is
 used.  ``WSPROTO_CB_NO_EXTENSIONS=1`` at build time skips them altogether.
@@ -62,8 +62,8 @@ def _extensions() -> list[Extension]:
             optional=True,
         ),
         Extension(
-            "wsproto_cb.asyncio._sendnow",
-            sources=["wsproto_cb/asyncio/_sendnow.c"],
+            "wsproto_cb._sendnow",
+            sources=["wsproto_cb/_sendnow.c"],
             optional=True,
         ),
     ]

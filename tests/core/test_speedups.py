@@ -62,15 +62,36 @@ def test_c_twins_used_when_built(extension: str) -> None:
 
 
 def test_direct_send_used_when_built() -> None:
-    """``wsproto_cb.asyncio._sendnow`` (not a twin: an I/O helper of the asyncio runtime)."""
-    from wsproto_cb.asyncio import _direct
+    """``wsproto_cb._sendnow`` (not a twin: the runtimes' one-call ``send(2)``)."""
+    from wsproto_cb import direct_send
 
     try:
-        importlib.import_module("wsproto_cb.asyncio._sendnow")
+        importlib.import_module("wsproto_cb._sendnow")
     except ImportError as exc:
         if os.environ.get("WSPROTO_CB_REQUIRE_SPEEDUPS", "") not in ("", "0"):
             pytest.fail(f"C extension required but not importable: {exc}")
         pytest.skip(f"C extension not built: {exc}")
-    assert (_direct._send_now_c is None) is (
-        os.environ.get("WSPROTO_CB_NO_SPEEDUPS", "") not in ("", "0")
-    )
+    disabled = os.environ.get("WSPROTO_CB_NO_SPEEDUPS", "") not in ("", "0")
+    assert (direct_send.send_fd is None) is disabled
+
+
+def test_direct_send_takes_what_the_socket_takes() -> None:
+    """Bytes sent, 0 for a full socket or an error (never an exception)."""
+    import socket
+
+    send_fd = pytest.importorskip("wsproto_cb._sendnow").send_now
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        assert send_fd(a.fileno(), b"hello") == 5
+        assert send_fd(a.fileno(), memoryview(b"__ world")[2:]) == 6
+        assert b.recv(100) == b"hello world"
+        taken = 0
+        while (n := send_fd(a.fileno(), b"x" * 65536)) > 0:
+            taken += n
+        assert n == 0 and taken > 0  # full: 0, not EAGAIN raised
+        b.close()
+        assert send_fd(a.fileno(), b"late") == 0  # the peer is gone: EPIPE, reported as 0
+    assert send_fd(-1, b"x") == 0
+    with pytest.raises(TypeError):
+        send_fd(0, "text")

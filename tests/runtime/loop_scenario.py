@@ -149,7 +149,7 @@ def run_uvloop() -> None:
         if proto.numbers != list(range(count)):
             raise AssertionError(f"{len(proto.numbers)} messages, out of order or missing")
         try:
-            import wsproto_cb.asyncio._sendnow  # noqa: F401
+            import wsproto_cb._sendnow  # noqa: F401
         except ImportError:
             return
         if direct != [not speedups.DISABLED]:

@@ -434,7 +434,7 @@ async def test_asyncio_sends_straight_to_a_plain_socket_only(
 
     if speedups.DISABLED:
         pytest.skip("WSPROTO_CB_NO_SPEEDUPS=1: every write goes through the transport")
-    pytest.importorskip("wsproto_cb.asyncio._sendnow")
+    pytest.importorskip("wsproto_cb._sendnow")
     runtime = RuntimeHarness("asyncio")
     calls = _count_direct_sends(monkeypatch)
     direct: list[bool] = []
@@ -467,7 +467,7 @@ async def test_asyncio_what_the_kernel_does_not_take_goes_through_the_transport(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A direct send that takes only part of a frame: the transport sends the rest, in order."""
-    pytest.importorskip("wsproto_cb.asyncio._sendnow")
+    pytest.importorskip("wsproto_cb._sendnow")
     runtime = RuntimeHarness("asyncio")
     calls = _count_direct_sends(monkeypatch, take=lambda data: data[: len(data) // 2])
     count = 200

@@ -3,8 +3,8 @@
 Why: a transport's ``write()`` sends at once when nothing is queued, but
 around that one ``send()`` it does its own bookkeeping in Python (asyncio)
 or Cython (uvloop): for a 64-byte echo that is a measurable share of the
-CPU per message (docs/performance.md).  The C function
-``wsproto_cb.asyncio._sendnow.send_now`` does only the ``send()``.
+CPU per message (docs/performance.md).  The C function of
+:mod:`wsproto_cb.direct_send` does only the ``send()``.
 
 When: :func:`direct_fd` gives a file descriptor only for the loops' own
 plain stream transports, named exactly (asyncio's selector socket
@@ -29,7 +29,7 @@ import asyncio
 import socket
 from collections.abc import Callable
 
-from ..core import speedups
+from ..direct_send import send_fd
 
 __all__ = ["direct_fd", "send_now"]
 
@@ -43,19 +43,17 @@ _PLAIN_TRANSPORTS = frozenset(
 )
 
 
-def _not_built(fd: int, data: bytes) -> int:  # pragma: no cover - never called: fd is -1
+def _not_built(fd: int, data: bytes | memoryview) -> int:  # pragma: no cover - fd is -1
     return 0
 
 
-_send_now_c: Callable[[int, bytes], int] | None = speedups.load("asyncio._sendnow", "send_now")
-
 #: ``send_now(fd, data)``: bytes the kernel took at once, 0 if none or on error
-send_now: Callable[[int, bytes], int] = _send_now_c or _not_built
+send_now: Callable[[int, bytes | memoryview], int] = send_fd or _not_built
 
 
 def direct_fd(transport: asyncio.BaseTransport) -> int:
     """The fd that :func:`send_now` may write to for ``transport``, else -1."""
-    if _send_now_c is None:
+    if send_fd is None:
         return -1
     kind = type(transport)
     if (kind.__module__, kind.__qualname__) not in _PLAIN_TRANSPORTS:

@@ -19,15 +19,13 @@ __all__ = ["DISABLED", "load"]
 DISABLED: bool = os.environ.get("WSPROTO_CB_NO_SPEEDUPS", "") not in ("", "0")
 
 
-def load(module: str, function: str) -> Any:
-    """``wsproto_cb.core.<module>.<function>``, or None if disabled or not built.
+def load(module: str, function: str, package: str = "wsproto_cb.core") -> Any:
+    """``<package>.<module>.<function>``, or None if disabled or not built.
 
-    A dotted ``module`` names one outside the core (``asyncio._sendnow``).
     The caller annotates the result with its pure twin's signature.
     """
     if DISABLED:
         return None
-    package = "wsproto_cb" if "." in module else "wsproto_cb.core"
     try:
         return getattr(importlib.import_module(f"{package}.{module}"), function)
     except ImportError:

@@ -1,11 +1,12 @@
-/* wsproto_cb.asyncio._sendnow: one non-blocking send(2) on a socket's fd.
+/* wsproto_cb._sendnow: one non-blocking send(2) on a socket's fd.
  *
- * AsyncioRuntime.write uses it while the transport has nothing queued, as
- * asyncio's own transport would send at once (wsproto_cb/asyncio/_direct.py
- * says when it applies).  From C it costs one call and one system call:
- * uvloop's write() and asyncio's add their bookkeeping around the same send
- * (docs/performance.md).  Optional: without it every write goes through the
- * transport.
+ * Both runtimes write straight to a plain socket while their transport has
+ * nothing queued (wsproto_cb/direct_send.py; asyncio/_direct.py and
+ * twisted/_writethrough.py say when it applies).  From C that costs one
+ * call and one system call: the transports' write() (uvloop, asyncio) and
+ * Python's socket.send (Twisted) add their bookkeeping around the same send
+ * (docs/performance.md).  Optional: without it the runtimes fall back to
+ * the transport or socket.send.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -81,8 +82,8 @@ static PyModuleDef_Slot sendnow_slots[] = {
 
 static struct PyModuleDef sendnow_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "wsproto_cb.asyncio._sendnow",
-    .m_doc = "One non-blocking send(2) for AsyncioRuntime.write (see _direct.py).",
+    .m_name = "wsproto_cb._sendnow",
+    .m_doc = "One non-blocking send(2) for the runtimes' direct writes (see direct_send.py).",
     .m_size = 0,
     .m_methods = sendnow_methods,
     .m_slots = sendnow_slots,
