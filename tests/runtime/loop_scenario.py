@@ -113,9 +113,13 @@ def run_uvloop() -> None:
 
         from wsproto_cb.core import speedups
 
-        count, direct = 3000, []
+        count, direct, buffered_reads = 3000, [], []
 
         class Burst(WebSocketServerProtocol):
+            def buffer_updated(self, nbytes: int) -> None:
+                buffered_reads.append(nbytes)  # (uvloop reads plain: never called)
+                super().buffer_updated(nbytes)
+
             def onMessage(self, payload: bytes, isBinary: bool) -> None:
                 direct.append(self._rt.sends_directly)
                 sock = self.transport.get_extra_info("socket")
@@ -148,6 +152,8 @@ def run_uvloop() -> None:
         await server.wait_closed()
         if proto.numbers != list(range(count)):
             raise AssertionError(f"{len(proto.numbers)} messages, out of order or missing")
+        if buffered_reads:
+            raise AssertionError("uvloop read through buffer_updated, not data_received")
         try:
             import wsproto_cb._sendnow  # noqa: F401
         except ImportError:

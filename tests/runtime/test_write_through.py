@@ -438,10 +438,15 @@ async def test_asyncio_sends_straight_to_a_plain_socket_only(
     runtime = RuntimeHarness("asyncio")
     calls = _count_direct_sends(monkeypatch)
     direct: list[bool] = []
+    reads: list[int] = []
 
     class Server:
         def onOpen(self) -> None:
             direct.append(self._rt.sends_directly)  # type: ignore[attr-defined]
+
+        def buffer_updated(self, nbytes: int) -> None:
+            reads.append(nbytes)  # (the stock loop reads into our buffer)
+            super().buffer_updated(nbytes)  # type: ignore[misc]
 
         def onMessage(self, payload: bytes, isBinary: bool) -> None:
             self.sendMessage(payload, isBinary)  # type: ignore[attr-defined]
@@ -456,6 +461,7 @@ async def test_asyncio_sends_straight_to_a_plain_socket_only(
         assert await runtime.wait(client.messages.get()) == (b"x" * 64, False)
     finally:
         await runtime.close()
+    assert reads  # (uvloop reads plain instead: tests/runtime/loop_scenario.py)
     if secure:  # (the bytes must be encrypted first: never beneath TLS)
         assert direct == [False] and not calls
     else:  # both ends: the server's echo and the client's masked frame
