@@ -166,7 +166,8 @@ async def test_autobahn_client_offers(
     server = await ours.runtime.wait(factory.opened.get())
     (ext,) = (await autobahn.wait(tag=tag, event="open"))["extensions"]
     assert_compatible(our_view(codec_of(server)), autobahn_view(ext))
-    assert (await autobahn.wait(tag=tag, event="close"))["wasClean"]
+    closed = await autobahn.wait(tag=tag, event="close")
+    assert closed["wasClean"], closed  # (code and reason say why, if it ever is not)
     echoes = [e for e in autobahn.tagged(tag) if e["event"] == "echo"]
     assert [e["ok"] for e in echoes] == [True] * len(TRICKY)
     assert all(f.rsv1 for f in tap.to_server.data_frames() + tap.to_client.data_frames())
