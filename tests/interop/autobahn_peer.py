@@ -129,7 +129,13 @@ class EchoServer(WebSocketServerProtocol):
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         emit(
-            role="server", tag=self.tag, event="close", wasClean=wasClean, code=code, reason=reason
+            role="server",
+            tag=self.tag,
+            event="close",
+            wasClean=wasClean,
+            code=code,
+            reason=reason,
+            notClean=self.wasNotCleanReason,
         )
 
 
@@ -184,6 +190,7 @@ class ScriptedClient(WebSocketClientProtocol):
             wasClean=wasClean,
             code=code,
             reason=reason,
+            notClean=self.wasNotCleanReason,
         )
 
 

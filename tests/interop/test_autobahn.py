@@ -77,7 +77,7 @@ async def test_our_server_autobahn_client(
         (True, len(payload), binary) for payload, binary in MESSAGES
     ]
     was_clean, code, reason = await ours.runtime.wait(factory.closed.get())
-    assert closed["wasClean"] and was_clean
+    assert closed["wasClean"] and was_clean, closed["notClean"]
     if closer == "autobahn":
         assert (code, reason) == (4001, "autobahn bye")
     else:
@@ -103,7 +103,7 @@ async def test_our_client_autobahn_server(
         client.sendMessage(b"close:4004:autobahn bye")
     was_clean, code, reason = await ours.runtime.wait(client.closed)
     closed = await autobahn.wait(tag=tag, event="close", role="server")
-    assert was_clean and closed["wasClean"]
+    assert was_clean and closed["wasClean"], closed["notClean"]
     if closer == "ours":
         assert (closed["code"], closed["reason"]) == (4003, "ours bye")
     else:
@@ -129,7 +129,8 @@ async def test_subprotocol_with_autobahn_client(ours: Ours, autobahn: AutobahnPe
     server = await ours.runtime.wait(factory.opened.get())
     opened = await autobahn.wait(tag=tag, event="open")
     assert server.websocket_protocol_in_use == opened["protocol"] == "v2"
-    assert (await autobahn.wait(tag=tag, event="close"))["wasClean"]
+    closed = await autobahn.wait(tag=tag, event="close")
+    assert closed["wasClean"], closed["notClean"]
 
 
 # -- negotiation with Autobahn's own parameter handling ------------------------------------
@@ -167,7 +168,7 @@ async def test_autobahn_client_offers(
     (ext,) = (await autobahn.wait(tag=tag, event="open"))["extensions"]
     assert_compatible(our_view(codec_of(server)), autobahn_view(ext))
     closed = await autobahn.wait(tag=tag, event="close")
-    assert closed["wasClean"], closed  # (code and reason say why, if it ever is not)
+    assert closed["wasClean"], closed["notClean"]  # (Autobahn's wasNotCleanReason)
     echoes = [e for e in autobahn.tagged(tag) if e["event"] == "echo"]
     assert [e["ok"] for e in echoes] == [True] * len(TRICKY)
     assert all(f.rsv1 for f in tap.to_server.data_frames() + tap.to_client.data_frames())
