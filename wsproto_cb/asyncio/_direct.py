@@ -58,8 +58,8 @@ def direct_fd(transport: asyncio.BaseTransport) -> int:
     kind = type(transport)
     if (kind.__module__, kind.__qualname__) not in _PLAIN_TRANSPORTS:
         return -1
-    if transport.get_extra_info("sslcontext") is not None:
-        return -1
+    # (the transports named are never TLS: TLS gets a transport of its own,
+    # which the caller also checks as AsyncioRuntime.is_secure)
     sock = transport.get_extra_info("socket")
     if sock is None or sock.type != socket.SOCK_STREAM:
         return -1

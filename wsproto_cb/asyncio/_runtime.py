@@ -40,7 +40,7 @@ class AsyncioRuntime:
         self.is_secure = transport.get_extra_info("sslcontext") is not None
         self.octets_written = 0
         #: the socket to send on while nothing is queued, or -1 (see _direct.py)
-        self._fd = direct_fd(transport)
+        self._fd = -1 if self.is_secure else direct_fd(transport)
 
     @property
     def sends_directly(self) -> bool:
@@ -52,8 +52,9 @@ class AsyncioRuntime:
         if not transport.is_closing():
             size = len(data)
             self.octets_written += size
-            if self._fd >= 0 and not transport.get_write_buffer_size():
-                sent = send_now(self._fd, data)
+            fd = self._fd
+            if fd >= 0 and not transport.get_write_buffer_size():
+                sent = send_now(fd, data)
                 if sent == size:
                     return
                 if sent:
